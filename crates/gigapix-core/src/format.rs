@@ -1,0 +1,285 @@
+//! Band formats, interpretations and the sealed [`Sample`] trait kernels are
+//! generic over.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// The numeric type of one band element.
+///
+/// Exhaustive on purpose: kernels match on it through
+/// [`dispatch_format!`](crate::dispatch_format).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BandFormat {
+    /// Unsigned 8-bit.
+    U8,
+    /// Unsigned 16-bit.
+    U16,
+    /// Unsigned 32-bit.
+    U32,
+    /// 32-bit IEEE float.
+    F32,
+}
+
+impl BandFormat {
+    /// Every format, smallest first.
+    pub const ALL: [BandFormat; 4] = [BandFormat::U8, BandFormat::U16, BandFormat::U32, BandFormat::F32];
+
+    /// Bytes per band element.
+    pub const fn size(self) -> usize {
+        match self {
+            BandFormat::U8 => 1,
+            BandFormat::U16 => 2,
+            BandFormat::U32 | BandFormat::F32 => 4,
+        }
+    }
+
+    /// `true` for integer formats.
+    pub const fn is_integer(self) -> bool {
+        !matches!(self, BandFormat::F32)
+    }
+
+    /// The largest value of an integer format; 1.0 for float (the nominal
+    /// white of float images).
+    pub const fn max_value(self) -> f64 {
+        match self {
+            BandFormat::U8 => 255.0,
+            BandFormat::U16 => 65535.0,
+            BandFormat::U32 => 4294967295.0,
+            BandFormat::F32 => 1.0,
+        }
+    }
+
+    /// The short name used on the command line and in file headers.
+    pub const fn name(self) -> &'static str {
+        match self {
+            BandFormat::U8 => "u8",
+            BandFormat::U16 => "u16",
+            BandFormat::U32 => "u32",
+            BandFormat::F32 => "f32",
+        }
+    }
+
+    /// A stable numeric code (used by the raw file format).
+    pub const fn code(self) -> u8 {
+        match self {
+            BandFormat::U8 => 0,
+            BandFormat::U16 => 1,
+            BandFormat::U32 => 2,
+            BandFormat::F32 => 3,
+        }
+    }
+
+    /// The format with numeric code `code`.
+    pub const fn from_code(code: u8) -> Option<BandFormat> {
+        match code {
+            0 => Some(BandFormat::U8),
+            1 => Some(BandFormat::U16),
+            2 => Some(BandFormat::U32),
+            3 => Some(BandFormat::F32),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for BandFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for BandFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "u8" | "uchar" => Ok(BandFormat::U8),
+            "u16" | "ushort" => Ok(BandFormat::U16),
+            "u32" | "uint" => Ok(BandFormat::U32),
+            "f32" | "float" => Ok(BandFormat::F32),
+            _ => Err(format!("unknown band format `{s}` (expected u8, u16, u32 or f32)")),
+        }
+    }
+}
+
+/// How the bands of an image are meant to be seen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Interpretation {
+    /// Bands with no particular meaning.
+    Multiband,
+    /// Greyscale (one band, maybe plus alpha).
+    Grey,
+    /// sRGB colour (three bands, maybe plus alpha).
+    Srgb,
+    /// Pixel coordinates (as made by `xyz`).
+    Coordinates,
+    /// A histogram (one row, a column per bin).
+    Histogram,
+}
+
+impl Interpretation {
+    /// The usual interpretation of an image with `bands` bands.
+    pub const fn guess(bands: u32) -> Interpretation {
+        match bands {
+            1 | 2 => Interpretation::Grey,
+            3 | 4 => Interpretation::Srgb,
+            _ => Interpretation::Multiband,
+        }
+    }
+
+    /// The short name used on the command line and in file headers.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Interpretation::Multiband => "multiband",
+            Interpretation::Grey => "grey",
+            Interpretation::Srgb => "srgb",
+            Interpretation::Coordinates => "coordinates",
+            Interpretation::Histogram => "histogram",
+        }
+    }
+
+    /// A stable numeric code (used by the raw file format).
+    pub const fn code(self) -> u8 {
+        match self {
+            Interpretation::Multiband => 0,
+            Interpretation::Grey => 1,
+            Interpretation::Srgb => 2,
+            Interpretation::Coordinates => 3,
+            Interpretation::Histogram => 4,
+        }
+    }
+
+    /// The interpretation with numeric code `code`.
+    pub const fn from_code(code: u8) -> Option<Interpretation> {
+        match code {
+            0 => Some(Interpretation::Multiband),
+            1 => Some(Interpretation::Grey),
+            2 => Some(Interpretation::Srgb),
+            3 => Some(Interpretation::Coordinates),
+            4 => Some(Interpretation::Histogram),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Interpretation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for u8 {}
+    impl Sealed for u16 {}
+    impl Sealed for u32 {}
+    impl Sealed for f32 {}
+}
+
+/// A band element type: `u8`, `u16`, `u32` or `f32`. Sealed.
+///
+/// Kernels are written once, generic over `Sample`, and instantiated per
+/// format by [`dispatch_format!`](crate::dispatch_format).
+pub trait Sample:
+    sealed::Sealed + bytemuck::Pod + Copy + Default + PartialOrd + Send + Sync + fmt::Debug + 'static
+{
+    /// The runtime format of this type.
+    const FORMAT: BandFormat;
+    /// The smallest value.
+    const MIN: Self;
+    /// The largest value.
+    const MAX: Self;
+    /// Exact conversion to `f64`.
+    fn to_f64(self) -> f64;
+    /// Conversion from `f64`: integers round to nearest (halves away from
+    /// zero) and clamp to the type's range (NaN becomes 0); floats convert.
+    fn from_f64(v: f64) -> Self;
+}
+
+macro_rules! int_sample {
+    ($t:ty, $f:expr) => {
+        impl Sample for $t {
+            const FORMAT: BandFormat = $f;
+            const MIN: Self = <$t>::MIN;
+            const MAX: Self = <$t>::MAX;
+            #[inline(always)]
+            fn to_f64(self) -> f64 {
+                self as f64
+            }
+            #[inline(always)]
+            fn from_f64(v: f64) -> Self {
+                // `as` saturates and maps NaN to 0.
+                v.round() as $t
+            }
+        }
+    };
+}
+int_sample!(u8, BandFormat::U8);
+int_sample!(u16, BandFormat::U16);
+int_sample!(u32, BandFormat::U32);
+
+impl Sample for f32 {
+    const FORMAT: BandFormat = BandFormat::F32;
+    const MIN: Self = f32::MIN;
+    const MAX: Self = f32::MAX;
+    #[inline(always)]
+    fn to_f64(self) -> f64 {
+        self as f64
+    }
+    #[inline(always)]
+    fn from_f64(v: f64) -> Self {
+        v as f32
+    }
+}
+
+/// Runs a generic body once per runtime [`BandFormat`], with a type alias
+/// naming the matching [`Sample`] type.
+///
+/// ```
+/// use gigapix_core::{dispatch_format, BandFormat, Sample};
+/// fn max_of(format: BandFormat) -> f64 {
+///     dispatch_format!(format, T => <T as Sample>::MAX.to_f64())
+/// }
+/// assert_eq!(max_of(BandFormat::U8), 255.0);
+/// ```
+#[macro_export]
+macro_rules! dispatch_format {
+    ($format:expr, $t:ident => $body:expr) => {
+        match $format {
+            $crate::BandFormat::U8 => {
+                type $t = u8;
+                $body
+            }
+            $crate::BandFormat::U16 => {
+                type $t = u16;
+                $body
+            }
+            $crate::BandFormat::U32 => {
+                type $t = u32;
+                $body
+            }
+            $crate::BandFormat::F32 => {
+                type $t = f32;
+                $body
+            }
+        }
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn from_f64_rounds_and_clamps() {
+        assert_eq!(u8::from_f64(-3.0), 0);
+        assert_eq!(u8::from_f64(255.6), 255);
+        assert_eq!(u8::from_f64(2.5), 3);
+        assert_eq!(u8::from_f64(f64::NAN), 0);
+        assert_eq!(u16::from_f64(70000.0), 65535);
+        assert_eq!(f32::from_f64(-1.5), -1.5);
+        for f in BandFormat::ALL {
+            assert_eq!(BandFormat::from_code(f.code()), Some(f));
+            assert_eq!(f.name().parse::<BandFormat>().unwrap(), f);
+        }
+    }
+}

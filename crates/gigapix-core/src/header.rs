@@ -1,0 +1,142 @@
+//! The eager part of an image: its size and pixel layout.
+
+use std::fmt;
+
+use crate::{BandFormat, Interpretation, Rect};
+
+/// Width, height, bands, band format and interpretation of an image, known as
+/// soon as the image's node is built.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Header {
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// Number of bands (channels) per pixel.
+    pub bands: u32,
+    /// Numeric type of each band element.
+    pub format: BandFormat,
+    /// How the bands are meant to be seen.
+    pub interpretation: Interpretation,
+}
+
+impl Header {
+    /// A header with the interpretation guessed from the band count.
+    pub const fn new(width: u32, height: u32, bands: u32, format: BandFormat) -> Header {
+        Header { width, height, bands, format, interpretation: Interpretation::guess(bands) }
+    }
+
+    /// The same header with another size.
+    pub const fn with_size(self, width: u32, height: u32) -> Header {
+        Header { width, height, ..self }
+    }
+
+    /// The same header with another band format.
+    pub const fn with_format(self, format: BandFormat) -> Header {
+        Header { format, ..self }
+    }
+
+    /// The same header with another band count; the interpretation is kept
+    /// when it still makes sense, else guessed again.
+    pub const fn with_bands(self, bands: u32) -> Header {
+        let interpretation = match (self.interpretation, bands) {
+            (Interpretation::Multiband, _) | (Interpretation::Histogram, _) => self.interpretation,
+            _ => Interpretation::guess(bands),
+        };
+        Header { bands, interpretation, ..self }
+    }
+
+    /// The whole image as a rectangle.
+    pub const fn rect(&self) -> Rect {
+        Rect::of_size(self.width as i64, self.height as i64)
+    }
+
+    /// Bytes per pixel (all bands).
+    pub const fn pixel_bytes(&self) -> usize {
+        self.bands as usize * self.format.size()
+    }
+
+    /// Bytes per full row.
+    pub const fn row_bytes(&self) -> usize {
+        self.width as usize * self.pixel_bytes()
+    }
+
+    /// Number of pixels.
+    pub const fn pixels(&self) -> u64 {
+        self.width as u64 * self.height as u64
+    }
+
+    /// Bytes of the whole image, as `u64` so it cannot overflow.
+    pub const fn image_bytes(&self) -> u64 {
+        self.pixels() * self.pixel_bytes() as u64
+    }
+}
+
+impl fmt::Display for Header {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}x{} {} band{} {} {}",
+            self.width,
+            self.height,
+            self.bands,
+            if self.bands == 1 { "" } else { "s" },
+            self.format,
+            self.interpretation
+        )
+    }
+}
+
+/// Guards against decompression bombs and runaway graphs: checked when a
+/// file is opened and when a node is built.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Limits {
+    /// Largest number of pixels an image may have.
+    pub max_pixels: u64,
+    /// Largest width or height.
+    pub max_dimension: u32,
+}
+
+impl Default for Limits {
+    /// 2^40 pixels (a million by a million), sides up to 2^31 - 1.
+    fn default() -> Limits {
+        Limits { max_pixels: 1 << 40, max_dimension: i32::MAX as u32 }
+    }
+}
+
+impl Limits {
+    /// No limit beyond what the types can hold.
+    pub fn none() -> Limits {
+        Limits { max_pixels: u64::MAX, max_dimension: i32::MAX as u32 }
+    }
+
+    /// Sets [`max_pixels`](Limits::max_pixels).
+    pub fn max_pixels(mut self, n: u64) -> Limits {
+        self.max_pixels = n;
+        self
+    }
+
+    /// Checks a header against the limits.
+    pub fn check(&self, h: &Header) -> crate::Result<()> {
+        if h.width == 0 || h.height == 0 || h.bands == 0 {
+            return Err(crate::Error::new(
+                crate::ErrorKind::Format,
+                format!("image has zero size ({}x{}, {} bands)", h.width, h.height, h.bands),
+            ));
+        }
+        if h.width > self.max_dimension || h.height > self.max_dimension {
+            return Err(crate::Error::new(
+                crate::ErrorKind::Limit,
+                format!("image is {}x{}, larger than the limit of {} per side", h.width, h.height, self.max_dimension),
+            ));
+        }
+        if h.pixels() > self.max_pixels {
+            return Err(crate::Error::new(
+                crate::ErrorKind::Limit,
+                format!("image has {} pixels, more than the limit of {}", h.pixels(), self.max_pixels),
+            ));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,175 @@
+//! The lazy image handle.
+
+use std::fmt;
+use std::panic::Location;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use smallvec::SmallVec;
+
+use crate::operation::{DynOperation, Operation};
+use crate::{BandFormat, Error, Header, Interpretation, Result};
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+struct Node {
+    id: u64,
+    header: Header,
+    op: Arc<dyn DynOperation>,
+    inputs: SmallVec<[Image; 2]>,
+    error: Option<Error>,
+}
+
+/// A lazy, immutable image: a node of an operation graph.
+///
+/// Cloning is cheap (a reference count). The [`header`](Image::header) is
+/// known as soon as the node is built; no pixel is computed until a sink
+/// pulls regions through the graph.
+///
+/// Building never fails: an invalid step (a crop outside the image, a band
+/// mismatch) gives an image that carries the error, named with its
+/// operation, and every image built on it carries the same error.
+/// [`check`](Image::check) reports it at once; any sink reports it before
+/// computing a pixel.
+#[derive(Clone)]
+pub struct Image(Arc<Node>);
+
+impl Image {
+    /// Builds a node running `op` on `inputs`. The header comes from
+    /// [`Operation::header`]; an invalid input or header gives an invalid
+    /// image (see the type's docs).
+    #[track_caller]
+    pub fn new<O: Operation>(op: O, inputs: Vec<Image>) -> Image {
+        Image::from_dyn(Arc::new(op), inputs, Location::caller())
+    }
+
+    fn from_dyn(op: Arc<dyn DynOperation>, inputs: Vec<Image>, at: &Location<'_>) -> Image {
+        let headers: SmallVec<[Header; 2]> = inputs.iter().map(|i| i.0.header).collect();
+        let inherited = inputs.iter().find_map(|i| i.0.error.clone());
+        let (header, error) = match inherited {
+            Some(e) => (headers.first().copied().unwrap_or(PLACEHOLDER), Some(e)),
+            None => match op.header(&headers) {
+                Ok(h) if h.width == 0 || h.height == 0 || h.bands == 0 => (
+                    h,
+                    Some(Error::invalid(op.name(), format!("result would be empty ({h}), built at {at}"))),
+                ),
+                Ok(h) => (h, None),
+                Err(e) => (
+                    headers.first().copied().unwrap_or(PLACEHOLDER),
+                    Some(e.with_operation(op.name())),
+                ),
+            },
+        };
+        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+        Image(Arc::new(Node { id, header, op, inputs: inputs.into(), error }))
+    }
+
+    /// The same operation on other inputs, which must have the same headers
+    /// as the current ones (used by the planner to insert caches).
+    pub fn with_inputs(&self, inputs: Vec<Image>) -> Image {
+        Image::from_dyn(self.0.op.clone(), inputs, Location::caller())
+    }
+
+    /// Width, height, bands, format and interpretation.
+    ///
+    /// For an invalid image (see [`check`](Image::check)) this is the
+    /// header of its first input, or 1x1 for a source.
+    pub fn header(&self) -> &Header {
+        &self.0.header
+    }
+
+    /// Width in pixels.
+    pub fn width(&self) -> u32 {
+        self.0.header.width
+    }
+
+    /// Height in pixels.
+    pub fn height(&self) -> u32 {
+        self.0.header.height
+    }
+
+    /// Bands per pixel.
+    pub fn bands(&self) -> u32 {
+        self.0.header.bands
+    }
+
+    /// Band format.
+    pub fn format(&self) -> BandFormat {
+        self.0.header.format
+    }
+
+    /// Interpretation.
+    pub fn interpretation(&self) -> Interpretation {
+        self.0.header.interpretation
+    }
+
+    /// `Ok` if every step that built this image was valid, else the first
+    /// error, named with its operation.
+    pub fn check(&self) -> Result<()> {
+        match &self.0.error {
+            Some(e) => Err(e.clone()),
+            None => Ok(()),
+        }
+    }
+
+    /// The inputs of this node.
+    pub fn inputs(&self) -> &[Image] {
+        &self.0.inputs
+    }
+
+    /// The operation of this node.
+    pub fn operation(&self) -> &dyn DynOperation {
+        &*self.0.op
+    }
+
+    /// The operation's name.
+    pub fn name(&self) -> &'static str {
+        self.0.op.name()
+    }
+
+    /// A number unique to this node in the process.
+    pub fn id(&self) -> u64 {
+        self.0.id
+    }
+
+    /// `true` if both handles are the same node.
+    pub fn same_node(&self, other: &Image) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+
+    /// Every node of the graph, inputs before the nodes that use them, each
+    /// once. Iterative, so deep chains cannot overflow the stack.
+    pub fn nodes(&self) -> Vec<Image> {
+        let mut seen = std::collections::HashSet::new();
+        let mut out = Vec::new();
+        let mut stack = vec![(self.clone(), false)];
+        while let Some((img, expanded)) = stack.pop() {
+            if expanded {
+                out.push(img);
+                continue;
+            }
+            if !seen.insert(img.id()) {
+                continue;
+            }
+            stack.push((img.clone(), true));
+            for i in img.inputs().iter().rev() {
+                if !seen.contains(&i.id()) {
+                    stack.push((i.clone(), false));
+                }
+            }
+        }
+        out
+    }
+}
+
+const PLACEHOLDER: Header = Header::new(1, 1, 1, BandFormat::U8);
+
+impl fmt::Debug for Image {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}({})", self.name(), self.header())?;
+        if let Some(e) = &self.0.error {
+            write!(f, " invalid: {e}")?;
+        }
+        Ok(())
+    }
+}

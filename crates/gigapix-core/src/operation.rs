@@ -1,0 +1,160 @@
+//! The operation contract: header, demand, per-thread state, generate.
+
+use std::any::Any;
+
+use crate::{Header, Rect, Region, Result, eval::Inputs};
+
+/// The tile shape an operation works best with. The engine takes the most
+/// restrictive hint in a graph (`SmallTile` > `FatStrip` > `ThinStrip` >
+/// `Any`) to choose its tile geometry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum DemandHint {
+    /// Any shape: point operations.
+    Any,
+    /// Full-width strips a few lines high: sequential decoders.
+    ThinStrip,
+    /// Full-width strips some tens of lines high: area operations.
+    FatStrip,
+    /// Small square tiles: operations whose input area is not row-shaped
+    /// (rotations, transposes).
+    SmallTile,
+}
+
+/// How a source can be read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Access {
+    /// Any rectangle in any order (memory maps, generators, tiled files).
+    Random,
+    /// Rows only top to bottom, each at most once (streaming decoders,
+    /// pipes). The planner makes sure such a source is never read out of
+    /// order.
+    Sequential,
+}
+
+/// What the planner tells the operations of a graph before a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PlanInfo {
+    /// Worker threads of the run.
+    pub threads: usize,
+    /// Tile or strip height of the run.
+    pub tile_height: u32,
+    /// The largest vertical reach any consumer of this node may have behind
+    /// the most advanced request (rows).
+    pub row_skew: u32,
+}
+
+/// An image operation: a node kind of the lazy graph.
+///
+/// Implement it to add an operation of your own; build a node with
+/// [`Image::new`](crate::Image::new). The engine calls
+/// [`start`](Operation::start) once per worker thread and node, then
+/// [`generate`](Operation::generate) for each region it needs; dropping the
+/// state is the stop step. A state is only ever used by one thread at a
+/// time.
+pub trait Operation: Send + Sync + 'static {
+    /// Per-thread state, created by `start`.
+    type State: Send + 'static;
+
+    /// The operation's name, as used in errors and on the command line.
+    fn name(&self) -> &'static str;
+
+    /// The output header, computed from the input headers. An `Err` makes the
+    /// built image invalid; the error is reported when the image is checked
+    /// or run.
+    fn header(&self, inputs: &[Header]) -> Result<Header>;
+
+    /// The preferred tile shape.
+    fn demand(&self) -> DemandHint {
+        DemandHint::Any
+    }
+
+    /// The rectangle of input `index` needed to compute `out`. May reach
+    /// outside the input (an `embed` does); the engine does not clip it.
+    fn need(&self, out: Rect, _index: usize) -> Rect {
+        out
+    }
+
+    /// `false` if computing rows top to bottom may request input rows out of
+    /// order (a vertical flip, a 90° rotation). The planner then puts a cache
+    /// between such an operation and any sequential source.
+    fn keeps_row_order(&self) -> bool {
+        true
+    }
+
+    /// For sources: how they can be read.
+    fn access(&self) -> Access {
+        Access::Random
+    }
+
+    /// Called once per run before any `start`, with the plan's geometry.
+    fn configure(&self, _plan: &PlanInfo) {}
+
+    /// Creates the per-thread state.
+    fn start(&self) -> Result<Self::State>;
+
+    /// Computes the region `out`. Inputs are fetched through `inputs`, and
+    /// the output buffer allocated through [`Inputs::alloc`]. The returned
+    /// region must cover exactly `out` with the header's bands and format.
+    fn generate(&self, state: &mut Self::State, out: Rect, inputs: &mut Inputs<'_>) -> Result<Region>;
+}
+
+/// The object-safe form of [`Operation`] the graph stores; implemented for
+/// every `Operation`.
+pub trait DynOperation: Send + Sync + 'static {
+    /// See [`Operation::name`].
+    fn name(&self) -> &'static str;
+    /// See [`Operation::header`].
+    fn header(&self, inputs: &[Header]) -> Result<Header>;
+    /// See [`Operation::demand`].
+    fn demand(&self) -> DemandHint;
+    /// See [`Operation::need`].
+    fn need(&self, out: Rect, index: usize) -> Rect;
+    /// See [`Operation::keeps_row_order`].
+    fn keeps_row_order(&self) -> bool;
+    /// See [`Operation::access`].
+    fn access(&self) -> Access;
+    /// See [`Operation::configure`].
+    fn configure(&self, plan: &PlanInfo);
+    /// [`Operation::start`], with the state boxed.
+    fn start_dyn(&self) -> Result<Box<dyn Any + Send>>;
+    /// [`Operation::generate`] on a boxed state.
+    fn generate_dyn(&self, state: &mut (dyn Any + Send), out: Rect, inputs: &mut Inputs<'_>) -> Result<Region>;
+    /// The operation as `Any`, so callers can recognise concrete kinds
+    /// (used to fuse chains of point operations).
+    fn as_any(&self) -> &dyn Any;
+}
+
+impl<O: Operation> DynOperation for O {
+    fn name(&self) -> &'static str {
+        Operation::name(self)
+    }
+    fn header(&self, inputs: &[Header]) -> Result<Header> {
+        Operation::header(self, inputs)
+    }
+    fn demand(&self) -> DemandHint {
+        Operation::demand(self)
+    }
+    fn need(&self, out: Rect, index: usize) -> Rect {
+        Operation::need(self, out, index)
+    }
+    fn keeps_row_order(&self) -> bool {
+        Operation::keeps_row_order(self)
+    }
+    fn access(&self) -> Access {
+        Operation::access(self)
+    }
+    fn configure(&self, plan: &PlanInfo) {
+        Operation::configure(self, plan)
+    }
+    fn start_dyn(&self) -> Result<Box<dyn Any + Send>> {
+        Ok(Box::new(Operation::start(self)?))
+    }
+    fn generate_dyn(&self, state: &mut (dyn Any + Send), out: Rect, inputs: &mut Inputs<'_>) -> Result<Region> {
+        let state = state.downcast_mut::<O::State>().expect("state made by this operation's start");
+        Operation::generate(self, state, out, inputs)
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
