@@ -50,6 +50,7 @@ mod operation;
 mod rect;
 mod region;
 pub mod sequential;
+mod sink;
 
 pub use error::{Error, ErrorKind, Result};
 pub use eval::{CancelToken, Ctx, Inputs, StopFlags};
@@ -59,3 +60,4 @@ pub use image::Image;
 pub use operation::{Access, DemandHint, DynOperation, Operation, PlanInfo};
 pub use rect::Rect;
 pub use region::{Region, SharedPixels};
+pub use sink::{BandWriter, Discard, Reducer};
