@@ -2,7 +2,7 @@
 //! [`BandWriter`] (encoders, fed whole rows top to bottom) and [`Reducer`]
 //! (statistics, fed regions in any order, one accumulator per thread).
 
-use crate::{Header, Region, Result};
+use crate::{Region, Result};
 
 /// Receives an image as bands of full rows, top to bottom, each band once:
 /// what a file encoder implements. The ordered sink calls it from one
