@@ -1,0 +1,1 @@
+//! The gigapix scheduler: planning, worker pool and sinks.

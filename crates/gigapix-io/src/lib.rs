@@ -1,0 +1,1 @@
+//! File loaders and savers of gigapix: PPM/PGM and the raw format, memory-mapped and streaming.

@@ -1,0 +1,1 @@
+//! Image operations of gigapix: generators, point, band, geometry and statistics operations.
