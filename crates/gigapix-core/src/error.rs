@@ -49,7 +49,13 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 impl Error {
     /// A new error of `kind`.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Error {
-        Error(Arc::new(Inner { kind, message: message.into(), operation: None, rect: None, source: None }))
+        Error(Arc::new(Inner {
+            kind,
+            message: message.into(),
+            operation: None,
+            rect: None,
+            source: None,
+        }))
     }
 
     /// An [`ErrorKind::InvalidArgument`] error naming `operation`.
@@ -149,7 +155,10 @@ impl fmt::Debug for Error {
 
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.0.source.as_deref().map(|e| e as &(dyn std::error::Error + 'static))
+        self.0
+            .source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
     }
 }
 
@@ -159,7 +168,9 @@ mod tests {
 
     #[test]
     fn display_names_operation_and_region() {
-        let e = Error::format("bad pixels").with_operation("crop").with_rect(Rect::new(1, 2, 3, 4));
+        let e = Error::format("bad pixels")
+            .with_operation("crop")
+            .with_rect(Rect::new(1, 2, 3, 4));
         assert_eq!(e.to_string(), "crop: bad pixels (region 3x4+1+2)");
         // The innermost operation wins.
         assert_eq!(e.with_operation("outer").operation(), Some("crop"));

@@ -41,7 +41,10 @@ pub struct StopFlags {
 impl StopFlags {
     /// Flags watching `cancel`.
     pub fn new(cancel: CancelToken) -> StopFlags {
-        StopFlags { cancel, failed: Arc::default() }
+        StopFlags {
+            cancel,
+            failed: Arc::default(),
+        }
     }
 
     /// Raises the stop flag (an error happened somewhere).
@@ -54,7 +57,10 @@ impl StopFlags {
         if self.cancel.is_cancelled() {
             Err(Error::new(ErrorKind::Cancelled, "run cancelled"))
         } else if self.failed.load(Ordering::Relaxed) {
-            Err(Error::new(ErrorKind::Cancelled, "run stopped by an error elsewhere"))
+            Err(Error::new(
+                ErrorKind::Cancelled,
+                "run stopped by an error elsewhere",
+            ))
         } else {
             Ok(())
         }
@@ -74,14 +80,20 @@ pub struct Ctx {
 
 impl std::fmt::Debug for Ctx {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Ctx").field("states", &self.states.len()).finish()
+        f.debug_struct("Ctx")
+            .field("states", &self.states.len())
+            .finish()
     }
 }
 
 impl Ctx {
     /// A context whose buffers are counted by `tracker`.
     pub fn new(tracker: MemoryTracker, flags: StopFlags) -> Ctx {
-        Ctx { states: HashMap::new(), pool: BufferPool::new(tracker), flags }
+        Ctx {
+            states: HashMap::new(),
+            pool: BufferPool::new(tracker),
+            flags,
+        }
     }
 
     /// A context for one-off use on the calling thread (tests, tools).
@@ -109,7 +121,9 @@ impl Ctx {
         };
         let result = {
             let mut inputs = Inputs { ctx: self, image };
-            guard(name, rect, || op.generate_dyn(&mut *state, rect, &mut inputs))
+            guard(name, rect, || {
+                op.generate_dyn(&mut *state, rect, &mut inputs)
+            })
         };
         self.states.insert(id, state);
         let region = result.map_err(|e| e.with_operation(name).with_rect(rect))?;
@@ -141,7 +155,9 @@ fn guard<T>(name: &'static str, rect: Rect, f: impl FnOnce() -> Result<T>) -> Re
                 .map(|s| s.to_string())
                 .or_else(|| payload.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown panic".into());
-            Err(Error::new(ErrorKind::Panic, format!("panicked: {msg}")).with_operation(name).with_rect(rect))
+            Err(Error::new(ErrorKind::Panic, format!("panicked: {msg}"))
+                .with_operation(name)
+                .with_rect(rect))
         }
     }
 }
@@ -180,7 +196,11 @@ impl Inputs<'_> {
         if !input.header().rect().contains(&rect) {
             return Err(Error::new(
                 ErrorKind::InvalidArgument,
-                format!("requested {rect} of input {index}, outside its {}x{}", input.width(), input.height()),
+                format!(
+                    "requested {rect} of input {index}, outside its {}x{}",
+                    input.width(),
+                    input.height()
+                ),
             ));
         }
         self.ctx.region(input, rect)
@@ -196,7 +216,8 @@ impl Inputs<'_> {
     /// A pooled buffer for `rect` with any bands and format (scratch space).
     pub fn alloc_as(&self, rect: Rect, bands: u32, format: BandFormat) -> Region {
         let bytes = rect.area() as usize * bands as usize * format.size();
-        Region::owned(self.ctx.pool.get(bytes), rect, bands, format).expect("buffer sized for the region")
+        Region::owned(self.ctx.pool.get(bytes), rect, bands, format)
+            .expect("buffer sized for the region")
     }
 
     /// `Err` if the run is being stopped; long generate steps may poll it.

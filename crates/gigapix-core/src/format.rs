@@ -22,7 +22,12 @@ pub enum BandFormat {
 
 impl BandFormat {
     /// Every format, smallest first.
-    pub const ALL: [BandFormat; 4] = [BandFormat::U8, BandFormat::U16, BandFormat::U32, BandFormat::F32];
+    pub const ALL: [BandFormat; 4] = [
+        BandFormat::U8,
+        BandFormat::U16,
+        BandFormat::U32,
+        BandFormat::F32,
+    ];
 
     /// Bytes per band element.
     pub const fn size(self) -> usize {
@@ -95,7 +100,9 @@ impl FromStr for BandFormat {
             "u16" | "ushort" => Ok(BandFormat::U16),
             "u32" | "uint" => Ok(BandFormat::U32),
             "f32" | "float" => Ok(BandFormat::F32),
-            _ => Err(format!("unknown band format `{s}` (expected u8, u16, u32 or f32)")),
+            _ => Err(format!(
+                "unknown band format `{s}` (expected u8, u16, u32 or f32)"
+            )),
         }
     }
 }

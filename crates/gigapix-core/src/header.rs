@@ -23,12 +23,22 @@ pub struct Header {
 impl Header {
     /// A header with the interpretation guessed from the band count.
     pub const fn new(width: u32, height: u32, bands: u32, format: BandFormat) -> Header {
-        Header { width, height, bands, format, interpretation: Interpretation::guess(bands) }
+        Header {
+            width,
+            height,
+            bands,
+            format,
+            interpretation: Interpretation::guess(bands),
+        }
     }
 
     /// The same header with another size.
     pub const fn with_size(self, width: u32, height: u32) -> Header {
-        Header { width, height, ..self }
+        Header {
+            width,
+            height,
+            ..self
+        }
     }
 
     /// The same header with another band format.
@@ -43,7 +53,11 @@ impl Header {
             (Interpretation::Multiband, _) | (Interpretation::Histogram, _) => self.interpretation,
             _ => Interpretation::guess(bands),
         };
-        Header { bands, interpretation, ..self }
+        Header {
+            bands,
+            interpretation,
+            ..self
+        }
     }
 
     /// The whole image as a rectangle.
@@ -101,14 +115,20 @@ pub struct Limits {
 impl Default for Limits {
     /// 2^40 pixels (a million by a million), sides up to 2^31 - 1.
     fn default() -> Limits {
-        Limits { max_pixels: 1 << 40, max_dimension: i32::MAX as u32 }
+        Limits {
+            max_pixels: 1 << 40,
+            max_dimension: i32::MAX as u32,
+        }
     }
 }
 
 impl Limits {
     /// No limit beyond what the types can hold.
     pub fn none() -> Limits {
-        Limits { max_pixels: u64::MAX, max_dimension: i32::MAX as u32 }
+        Limits {
+            max_pixels: u64::MAX,
+            max_dimension: i32::MAX as u32,
+        }
     }
 
     /// Sets [`max_pixels`](Limits::max_pixels).
@@ -122,19 +142,29 @@ impl Limits {
         if h.width == 0 || h.height == 0 || h.bands == 0 {
             return Err(crate::Error::new(
                 crate::ErrorKind::Format,
-                format!("image has zero size ({}x{}, {} bands)", h.width, h.height, h.bands),
+                format!(
+                    "image has zero size ({}x{}, {} bands)",
+                    h.width, h.height, h.bands
+                ),
             ));
         }
         if h.width > self.max_dimension || h.height > self.max_dimension {
             return Err(crate::Error::new(
                 crate::ErrorKind::Limit,
-                format!("image is {}x{}, larger than the limit of {} per side", h.width, h.height, self.max_dimension),
+                format!(
+                    "image is {}x{}, larger than the limit of {} per side",
+                    h.width, h.height, self.max_dimension
+                ),
             ));
         }
         if h.pixels() > self.max_pixels {
             return Err(crate::Error::new(
                 crate::ErrorKind::Limit,
-                format!("image has {} pixels, more than the limit of {}", h.pixels(), self.max_pixels),
+                format!(
+                    "image has {} pixels, more than the limit of {}",
+                    h.pixels(),
+                    self.max_pixels
+                ),
             ));
         }
         Ok(())

@@ -51,7 +51,10 @@ impl Image {
             None => match op.header(&headers) {
                 Ok(h) if h.width == 0 || h.height == 0 || h.bands == 0 => (
                     h,
-                    Some(Error::invalid(op.name(), format!("result would be empty ({h}), built at {at}"))),
+                    Some(Error::invalid(
+                        op.name(),
+                        format!("result would be empty ({h}), built at {at}"),
+                    )),
                 ),
                 Ok(h) => (h, None),
                 Err(e) => (
@@ -61,7 +64,13 @@ impl Image {
             },
         };
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-        Image(Arc::new(Node { id, header, op, inputs: inputs.into(), error }))
+        Image(Arc::new(Node {
+            id,
+            header,
+            op,
+            inputs: inputs.into(),
+            error,
+        }))
     }
 
     /// The same operation on other inputs, which must have the same headers

@@ -32,7 +32,9 @@ pub struct MappedFile {
 
 impl std::fmt::Debug for MappedFile {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MappedFile").field("len", &self.map.len()).finish()
+        f.debug_struct("MappedFile")
+            .field("len", &self.map.len())
+            .finish()
     }
 }
 
@@ -49,7 +51,10 @@ impl MappedFile {
             ));
         }
         if len == 0 {
-            return Err(Error::new(ErrorKind::Format, format!("{name}: file is empty")));
+            return Err(Error::new(
+                ErrorKind::Format,
+                format!("{name}: file is empty"),
+            ));
         }
         // SAFETY: the map is read-only (PROT_READ, MAP_SHARED). The one
         // hazard is another process truncating the file while it is mapped
@@ -57,7 +62,10 @@ impl MappedFile {
         // the loaders state that inputs must not be truncated during a run,
         // as every mmap-based reader (libvips included) requires.
         let map = unsafe { Mmap::map(file) }.map_err(|e| Error::io(name, e))?;
-        Ok(Arc::new(MappedFile { map, recent: Mutex::new(Vec::new()) }))
+        Ok(Arc::new(MappedFile {
+            map,
+            recent: Mutex::new(Vec::new()),
+        }))
     }
 
     /// Length in bytes.
@@ -97,7 +105,10 @@ impl MappedFile {
             // No region ever observes different data. `off` is a multiple of
             // CHUNK and so page aligned, and `off + len` is within the map.
             // A failure only means the pages stay resident, so it is ignored.
-            let _ = unsafe { self.map.unchecked_advise_range(UncheckedAdvice::DontNeed, off, len) };
+            let _ = unsafe {
+                self.map
+                    .unchecked_advise_range(UncheckedAdvice::DontNeed, off, len)
+            };
         }
     }
 }

@@ -62,7 +62,10 @@ pub struct BufferPool(Arc<PoolInner>);
 impl BufferPool {
     /// A pool whose allocations are counted by `tracker`.
     pub fn new(tracker: MemoryTracker) -> BufferPool {
-        BufferPool(Arc::new(PoolInner { idle: Mutex::new(Vec::new()), tracker }))
+        BufferPool(Arc::new(PoolInner {
+            idle: Mutex::new(Vec::new()),
+            tracker,
+        }))
     }
 
     /// The tracker this pool reports to.
@@ -88,7 +91,11 @@ impl BufferPool {
                 // Nothing fits: drop the smallest idle buffer so the pool
                 // does not grow without bound, then allocate.
                 if idle.len() >= MAX_IDLE / 2 {
-                    let smallest = idle.iter().enumerate().min_by_key(|(_, b)| b.len()).map(|(i, _)| i);
+                    let smallest = idle
+                        .iter()
+                        .enumerate()
+                        .min_by_key(|(_, b)| b.len())
+                        .map(|(i, _)| i);
                     if let Some(i) = smallest {
                         let b = idle.swap_remove(i);
                         self.0.tracker.sub(b.len() as u64 * 8);
@@ -99,14 +106,19 @@ impl BufferPool {
                 vec![0u64; words]
             }
         };
-        PixelBuf { data, bytes, pool: Some(self.0.clone()) }
+        PixelBuf {
+            data,
+            bytes,
+            pool: Some(self.0.clone()),
+        }
     }
 }
 
 impl Drop for PoolInner {
     fn drop(&mut self) {
         let idle = std::mem::take(&mut *self.idle.lock());
-        self.tracker.sub(idle.iter().map(|b| b.len() as u64 * 8).sum());
+        self.tracker
+            .sub(idle.iter().map(|b| b.len() as u64 * 8).sum());
     }
 }
 
@@ -121,7 +133,11 @@ pub struct PixelBuf {
 impl PixelBuf {
     /// A zeroed buffer outside any pool (not recycled; counted nowhere).
     pub fn unpooled(bytes: usize) -> PixelBuf {
-        PixelBuf { data: vec![0u64; bytes.div_ceil(8)], bytes, pool: None }
+        PixelBuf {
+            data: vec![0u64; bytes.div_ceil(8)],
+            bytes,
+            pool: None,
+        }
     }
 
     /// Length in bytes.

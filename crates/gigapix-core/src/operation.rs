@@ -44,6 +44,17 @@ pub struct PlanInfo {
     pub row_skew: u32,
 }
 
+impl PlanInfo {
+    /// Plan information for a pass.
+    pub fn new(threads: usize, tile_height: u32, row_skew: u32) -> PlanInfo {
+        PlanInfo {
+            threads,
+            tile_height,
+            row_skew,
+        }
+    }
+}
+
 /// An image operation: a node kind of the lazy graph.
 ///
 /// Implement it to add an operation of your own; build a node with
@@ -96,7 +107,12 @@ pub trait Operation: Send + Sync + 'static {
     /// Computes the region `out`. Inputs are fetched through `inputs`, and
     /// the output buffer allocated through [`Inputs::alloc`]. The returned
     /// region must cover exactly `out` with the header's bands and format.
-    fn generate(&self, state: &mut Self::State, out: Rect, inputs: &mut Inputs<'_>) -> Result<Region>;
+    fn generate(
+        &self,
+        state: &mut Self::State,
+        out: Rect,
+        inputs: &mut Inputs<'_>,
+    ) -> Result<Region>;
 }
 
 /// The object-safe form of [`Operation`] the graph stores; implemented for
@@ -119,7 +135,12 @@ pub trait DynOperation: Send + Sync + 'static {
     /// [`Operation::start`], with the state boxed.
     fn start_dyn(&self) -> Result<Box<dyn Any + Send>>;
     /// [`Operation::generate`] on a boxed state.
-    fn generate_dyn(&self, state: &mut (dyn Any + Send), out: Rect, inputs: &mut Inputs<'_>) -> Result<Region>;
+    fn generate_dyn(
+        &self,
+        state: &mut (dyn Any + Send),
+        out: Rect,
+        inputs: &mut Inputs<'_>,
+    ) -> Result<Region>;
     /// The operation as `Any`, so callers can recognise concrete kinds
     /// (used to fuse chains of point operations).
     fn as_any(&self) -> &dyn Any;
@@ -150,8 +171,15 @@ impl<O: Operation> DynOperation for O {
     fn start_dyn(&self) -> Result<Box<dyn Any + Send>> {
         Ok(Box::new(Operation::start(self)?))
     }
-    fn generate_dyn(&self, state: &mut (dyn Any + Send), out: Rect, inputs: &mut Inputs<'_>) -> Result<Region> {
-        let state = state.downcast_mut::<O::State>().expect("state made by this operation's start");
+    fn generate_dyn(
+        &self,
+        state: &mut (dyn Any + Send),
+        out: Rect,
+        inputs: &mut Inputs<'_>,
+    ) -> Result<Region> {
+        let state = state
+            .downcast_mut::<O::State>()
+            .expect("state made by this operation's start");
         Operation::generate(self, state, out, inputs)
     }
     fn as_any(&self) -> &dyn Any {

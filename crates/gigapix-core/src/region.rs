@@ -66,10 +66,20 @@ impl Region {
         if buf.len() < need {
             return Err(Error::new(
                 ErrorKind::InvalidArgument,
-                format!("buffer of {} bytes is too small for region {rect} ({need} bytes)", buf.len()),
+                format!(
+                    "buffer of {} bytes is too small for region {rect} ({need} bytes)",
+                    buf.len()
+                ),
             ));
         }
-        Ok(Region { rect, bands, format, stride, offset: 0, data: Storage::Owned(buf) })
+        Ok(Region {
+            rect,
+            bands,
+            format,
+            stride,
+            offset: 0,
+            data: Storage::Owned(buf),
+        })
     }
 
     /// A zero-copy view of shared memory: the first pixel of `rect` is at
@@ -85,16 +95,30 @@ impl Region {
     ) -> Result<Region> {
         let row = rect.width as usize * bands as usize * format.size();
         let bytes = data.bytes();
-        let end = if rect.height == 0 { offset } else { offset + (rect.height as usize - 1) * stride + row };
+        let end = if rect.height == 0 {
+            offset
+        } else {
+            offset + (rect.height as usize - 1) * stride + row
+        };
         let misaligned = !(bytes.as_ptr() as usize + offset).is_multiple_of(format.size())
             || !stride.is_multiple_of(format.size());
         if end > bytes.len() || (rect.height > 1 && stride < row) || misaligned {
             return Err(Error::new(
                 ErrorKind::InvalidArgument,
-                format!("view of {rect} at offset {offset}, stride {stride} does not fit {} bytes", bytes.len()),
+                format!(
+                    "view of {rect} at offset {offset}, stride {stride} does not fit {} bytes",
+                    bytes.len()
+                ),
             ));
         }
-        Ok(Region { rect, bands, format, stride, offset, data: Storage::Shared(data) })
+        Ok(Region {
+            rect,
+            bands,
+            format,
+            stride,
+            offset,
+            data: Storage::Shared(data),
+        })
     }
 
     /// Where the region lies, in image coordinates.
@@ -153,7 +177,11 @@ impl Region {
     /// Row `y` as elements of `T`. Panics if `T` is not the region's format
     /// or `y` is outside the region.
     pub fn row<T: Sample>(&self, y: i64) -> &[T] {
-        assert_eq!(T::FORMAT, self.format, "row type does not match the region's format");
+        assert_eq!(
+            T::FORMAT,
+            self.format,
+            "row type does not match the region's format"
+        );
         bytemuck::cast_slice(self.row_bytes(y))
     }
 
@@ -168,7 +196,11 @@ impl Region {
 
     /// Row `y` as mutable elements of `T`. Panics like [`row`](Region::row).
     pub fn row_mut<T: Sample>(&mut self, y: i64) -> &mut [T] {
-        assert_eq!(T::FORMAT, self.format, "row type does not match the region's format");
+        assert_eq!(
+            T::FORMAT,
+            self.format,
+            "row type does not match the region's format"
+        );
         bytemuck::cast_slice_mut(self.row_bytes_mut(y))
     }
 

@@ -49,7 +49,13 @@ impl<R: RowReader> SequentialSource<R> {
             name,
             header,
             open,
-            head: Mutex::new(Head { reader: None, next: 0, ring: Vec::new(), cap: 256, error: None }),
+            head: Mutex::new(Head {
+                reader: None,
+                next: 0,
+                ring: Vec::new(),
+                cap: 256,
+                error: None,
+            }),
         }
     }
 }
@@ -94,14 +100,21 @@ impl<R: RowReader> Operation for SequentialSource<R> {
         if y1 - y0 > head.cap {
             return Err(Error::new(
                 ErrorKind::InvalidArgument,
-                format!("request of {} rows exceeds the read-ahead of {} rows", y1 - y0, head.cap),
+                format!(
+                    "request of {} rows exceeds the read-ahead of {} rows",
+                    y1 - y0,
+                    head.cap
+                ),
             ));
         }
         let oldest = head.next.saturating_sub(head.cap);
         if y0 < oldest {
             return Err(Error::new(
                 ErrorKind::InvalidArgument,
-                format!("out of order read: row {y0} requested after row {} was read", head.next),
+                format!(
+                    "out of order read: row {y0} requested after row {} was read",
+                    head.next
+                ),
             ));
         }
         if head.ring.len() != head.cap as usize * row_bytes {
@@ -111,7 +124,13 @@ impl<R: RowReader> Operation for SequentialSource<R> {
             head.reader = Some((self.open)()?);
         }
         while head.next < y1 {
-            let Head { reader, next, ring, cap, .. } = &mut *head;
+            let Head {
+                reader,
+                next,
+                ring,
+                cap,
+                ..
+            } = &mut *head;
             // Read up to the end of the ring or the request, in one call.
             let slot = (*next % *cap) as usize;
             let rows = (y1 - *next).min(*cap - slot as u32) as usize;
@@ -127,7 +146,9 @@ impl<R: RowReader> Operation for SequentialSource<R> {
         let (a, b) = (out.x as usize * px, out.right() as usize * px);
         for y in y0..y1 {
             let slot = (y % head.cap) as usize * row_bytes;
-            region.row_bytes_mut(y as i64).copy_from_slice(&head.ring[slot + a..slot + b]);
+            region
+                .row_bytes_mut(y as i64)
+                .copy_from_slice(&head.ring[slot + a..slot + b]);
         }
         Ok(region)
     }

@@ -44,4 +44,3 @@ impl BandWriter for Discard {
         Ok(())
     }
 }
-
