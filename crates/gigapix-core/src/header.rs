@@ -80,7 +80,8 @@ impl Header {
         self.width as u64 * self.height as u64
     }
 
-    /// Bytes of the whole image, as `u64` so it cannot overflow.
+    /// Bytes of the whole image, as `u64` (it cannot overflow for any header
+    /// that passed [`Limits::check`]).
     pub const fn image_bytes(&self) -> u64 {
         self.pixels() * self.pixel_bytes() as u64
     }
@@ -112,6 +113,9 @@ pub struct Limits {
     pub max_dimension: u32,
 }
 
+/// Most bands an image may have.
+const MAX_BANDS: u32 = 1 << 16;
+
 impl Default for Limits {
     /// 2^40 pixels (a million by a million), sides up to 2^31 - 1.
     fn default() -> Limits {
@@ -137,6 +141,12 @@ impl Limits {
         self
     }
 
+    /// Sets [`max_dimension`](Limits::max_dimension).
+    pub fn max_dimension(mut self, n: u32) -> Limits {
+        self.max_dimension = n;
+        self
+    }
+
     /// Checks a header against the limits.
     pub fn check(&self, h: &Header) -> crate::Result<()> {
         if h.width == 0 || h.height == 0 || h.bands == 0 {
@@ -154,6 +164,21 @@ impl Limits {
                 format!(
                     "image is {}x{}, larger than the limit of {} per side",
                     h.width, h.height, self.max_dimension
+                ),
+            ));
+        }
+        // Sizes are computed in u64/usize elsewhere: refuse headers whose
+        // byte counts would not fit, whatever the limits say.
+        let row = h.width as u128 * h.bands as u128 * h.format.size() as u128;
+        if h.bands > MAX_BANDS
+            || row > isize::MAX as u128
+            || row * h.height as u128 > u64::MAX as u128
+        {
+            return Err(crate::Error::new(
+                crate::ErrorKind::Limit,
+                format!(
+                    "image of {}x{} with {} bands is too large to address",
+                    h.width, h.height, h.bands
                 ),
             ));
         }

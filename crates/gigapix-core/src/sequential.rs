@@ -117,8 +117,20 @@ impl<R: RowReader> Operation for SequentialSource<R> {
                 ),
             ));
         }
-        if head.ring.len() != head.cap as usize * row_bytes {
-            head.ring = vec![0; head.cap as usize * row_bytes];
+        let ring_bytes = (head.cap as usize).checked_mul(row_bytes);
+        if Some(head.ring.len()) != ring_bytes {
+            // Fallible: a stream may claim rows too long to hold.
+            let mut ring = Vec::new();
+            ring_bytes
+                .and_then(|n| ring.try_reserve_exact(n).ok().map(|_| n))
+                .map(|n| ring.resize(n, 0))
+                .ok_or_else(|| {
+                    Error::new(
+                        ErrorKind::Limit,
+                        format!("cannot allocate a read-ahead of {} rows", head.cap),
+                    )
+                })?;
+            head.ring = ring;
         }
         if head.reader.is_none() {
             head.reader = Some((self.open)()?);
