@@ -49,6 +49,9 @@ impl Header {
     /// The same header with another band count; the interpretation is kept
     /// when it still makes sense, else guessed again.
     pub const fn with_bands(self, bands: u32) -> Header {
+        if bands == self.bands {
+            return self;
+        }
         let interpretation = match (self.interpretation, bands) {
             (Interpretation::Multiband, _) | (Interpretation::Histogram, _) => self.interpretation,
             _ => Interpretation::guess(bands),

@@ -49,14 +49,16 @@ impl Image {
         let (header, error) = match inherited {
             Some(e) => (headers.first().copied().unwrap_or(PLACEHOLDER), Some(e)),
             None => match op.header(&headers) {
-                Ok(h) if h.width == 0 || h.height == 0 || h.bands == 0 => (
-                    h,
-                    Some(Error::invalid(
-                        op.name(),
-                        format!("result would be empty ({h}), built at {at}"),
-                    )),
-                ),
-                Ok(h) => (h, None),
+                Ok(h) => match crate::Limits::none().check(&h) {
+                    Ok(()) => (h, None),
+                    Err(e) => (
+                        h,
+                        Some(Error::invalid(
+                            op.name(),
+                            format!("{}, built at {at}", e.message()),
+                        )),
+                    ),
+                },
                 Err(e) => (
                     headers.first().copied().unwrap_or(PLACEHOLDER),
                     Some(e.with_operation(op.name())),
@@ -75,6 +77,7 @@ impl Image {
 
     /// The same operation on other inputs, which must have the same headers
     /// as the current ones (used by the planner to insert caches).
+    #[track_caller]
     pub fn with_inputs(&self, inputs: Vec<Image>) -> Image {
         Image::from_dyn(self.0.op.clone(), inputs, Location::caller())
     }

@@ -1,0 +1,214 @@
+//! The `gigapix` command end to end: exit codes, atomic saves, bad input,
+//! and `stats` of a chain against a scalar reference.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn gigapix(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_gigapix"))
+        .args(args)
+        .output()
+        .expect("run gigapix")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A P6 file whose pixels are a simple function of position, made here
+/// byte by byte (independent of the engine).
+fn write_ppm(path: &Path, w: usize, h: usize) -> Vec<u8> {
+    let mut pixels = Vec::with_capacity(w * h * 3);
+    for y in 0..h {
+        for x in 0..w {
+            pixels.extend_from_slice(&[(x * 3 + y) as u8, (x ^ y) as u8, (x * y / 7) as u8]);
+        }
+    }
+    let mut file = format!("P6\n# made by the cli test\n{w} {h}\n255\n").into_bytes();
+    file.extend_from_slice(&pixels);
+    std::fs::write(path, file).unwrap();
+    pixels
+}
+
+fn dir() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap()
+}
+
+fn p(d: &tempfile::TempDir, name: &str) -> PathBuf {
+    d.path().join(name)
+}
+
+#[test]
+fn pipe_matches_reference_flip_and_invert() {
+    let d = dir();
+    let (w, h) = (37, 23);
+    let src = write_ppm(&p(&d, "in.ppm"), w, h);
+    let out = p(&d, "out.ppm");
+    let o = gigapix(&[
+        "--threads",
+        "2",
+        "pipe",
+        p(&d, "in.ppm").to_str().unwrap(),
+        out.to_str().unwrap(),
+        "--",
+        "flip",
+        "vertical",
+        ":",
+        "invert",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let bytes = std::fs::read(&out).unwrap();
+    let header = format!("P6\n{w} {h}\n255\n").into_bytes();
+    assert_eq!(&bytes[..header.len()], &header[..]);
+    let row = w * 3;
+    let want: Vec<u8> = (0..h)
+        .rev()
+        .flat_map(|y| src[y * row..(y + 1) * row].iter().map(|v| 255 - v))
+        .collect();
+    assert_eq!(&bytes[header.len()..], &want[..]);
+}
+
+#[test]
+fn stats_of_a_chain_equals_scalar_reference() {
+    let d = dir();
+    let (w, h) = (61, 45);
+    let src = write_ppm(&p(&d, "in.ppm"), w, h);
+    let o = gigapix(&[
+        "stats",
+        p(&d, "in.ppm").to_str().unwrap(),
+        "--",
+        "linear",
+        "1.5",
+        "-20",
+        ":",
+        "invert",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = String::from_utf8(o.stdout).unwrap();
+    for band in 0..3 {
+        let vals: Vec<f64> = src
+            .iter()
+            .skip(band)
+            .step_by(3)
+            .map(|&v| 255.0 - (1.5 * v as f64 - 20.0).round().clamp(0.0, 255.0))
+            .collect();
+        let n = vals.len() as f64;
+        let mean = vals.iter().sum::<f64>() / n;
+        let sd = (vals.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / (n - 1.0)).sqrt();
+        let min = vals.iter().cloned().fold(f64::MAX, f64::min);
+        let max = vals.iter().cloned().fold(f64::MIN, f64::max);
+        let line = text
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(&band.to_string()))
+            .unwrap();
+        let f: Vec<f64> = line
+            .split_whitespace()
+            .skip(1)
+            .map(|s| s.parse().unwrap())
+            .collect();
+        assert_eq!((f[0], f[1]), (min, max), "band {band}: {line}");
+        assert!(
+            (f[2] - mean).abs() < 1e-5,
+            "band {band}: {line} vs mean {mean}"
+        );
+        assert!((f[3] - sd).abs() < 1e-5, "band {band}: {line} vs sd {sd}");
+    }
+}
+
+#[test]
+fn generators_and_null_sink() {
+    let o = gigapix(&[
+        "--stats",
+        "pipe",
+        "noise:300x200x3:7",
+        "-",
+        "--",
+        "linear",
+        "1.1",
+        "5",
+        ":",
+        "invert",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("Mpx/s"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("peak pixel memory"), "{}", stderr(&o));
+    let o = gigapix(&["stats", "noise:100x100x3", "--", "invert"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = gigapix(&["header", "zone:640x480"]);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("width: 640"));
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    for args in [
+        &["pipe", "noise:10x10x3", "-", "--", "frobnicate"][..],
+        &["pipe", "noise:10x10x3", "-", "--", "crop", "1", "2"][..],
+        &["pipe", "noise:10x10x3", "-", "--", "flip", "sideways"][..],
+        &["pipe", "noise:10x10x3", "-", "--", "invert", "bogus=1"][..],
+        &["pipe", "noise:10xAx3", "-", "--", "invert"][..],
+        &["nonsense"][..],
+        &["--threads", "0", "copy", "noise:4x4x1", "-"][..],
+    ] {
+        let o = gigapix(args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+    }
+}
+
+#[test]
+fn runtime_errors_exit_1_with_one_line() {
+    let d = dir();
+    // Crop outside the image: named with the operation.
+    let o = gigapix(&[
+        "pipe",
+        "noise:10x10x3",
+        "-",
+        "--",
+        "crop",
+        "5",
+        "5",
+        "10",
+        "10",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("crop"), "{}", stderr(&o));
+    assert_eq!(stderr(&o).lines().count(), 1, "{}", stderr(&o));
+    // A header claiming a terapixel with 100 bytes of data.
+    let bomb = p(&d, "bomb.ppm");
+    let mut bytes = b"P6\n1000000 1000000\n255\n".to_vec();
+    bytes.extend_from_slice(&[7u8; 100]);
+    std::fs::write(&bomb, bytes).unwrap();
+    let t = std::time::Instant::now();
+    let o = gigapix(&[
+        "copy",
+        bomb.to_str().unwrap(),
+        p(&d, "out.ppm").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("truncated") || stderr(&o).contains("limit"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(t.elapsed() < std::time::Duration::from_secs(2));
+    assert!(!p(&d, "out.ppm").exists());
+    // Missing file.
+    let o = gigapix(&["header", p(&d, "missing.ppm").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+}
+
+#[test]
+fn failed_copy_leaves_no_file_and_keeps_an_existing_one() {
+    let d = dir();
+    let out = p(&d, "out.ppm");
+    // Four bands cannot be written as PPM: fails before any pixel, no file.
+    let o = gigapix(&["copy", "noise:20x20x4", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(!out.exists());
+    // An existing OUT survives a failing run untouched.
+    std::fs::write(&out, b"precious").unwrap();
+    let o = gigapix(&["copy", "noise:20x20x4", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(std::fs::read(&out).unwrap(), b"precious");
+    // Only the target remains in the directory: no temporaries left.
+    assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), 1);
+}

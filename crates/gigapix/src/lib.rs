@@ -1,0 +1,330 @@
+//! **gigapix** processes images of any size, gigapixels included, in a few
+//! megabytes of memory.
+//!
+//! An [`Image`] is a lazy node of an operation graph: opening a file reads
+//! its header only, and every operation returns a new image whose size,
+//! bands and format are known at once. No pixel is computed until a sink
+//! asks for it ([`Image::save`], [`Image::write_into`], [`Image::stats`]);
+//! the sink then pulls small regions through the graph on all cores, so
+//! memory depends on the image's width, never on its height.
+//!
+//! ```
+//! use gigapix::{Direction, Image};
+//!
+//! // A 4000x3000 RGB noise image, cropped, mirrored and brightened.
+//! let image = Image::noise(4000, 3000, 3, 42)
+//!     .crop(100, 100, 3800, 2800)
+//!     .flip(Direction::Horizontal)
+//!     .linear(1.2, -10.0);
+//! assert_eq!((image.width(), image.height(), image.bands()), (3800, 2800, 3));
+//!
+//! // Nothing has been computed yet; statistics pull every pixel.
+//! let stats = image.stats()?;
+//! assert!(stats.bands[0].mean > 100.0 && stats.bands[0].mean < 160.0);
+//!
+//! // Or straight into a buffer of ours.
+//! let mut pixels = vec![0u8; image.header().image_bytes() as usize];
+//! image.write_into(&mut pixels)?;
+//! # Ok::<(), gigapix::Error>(())
+//! ```
+//!
+//! Saving is atomic (a temporary file beside the target, renamed on
+//! success), and every run can be tuned with [`RunOptions`] through
+//! [`Image::run`]:
+//!
+//! ```no_run
+//! use gigapix::{Image, RunOptions};
+//! let report = Image::open("in.ppm")?
+//!     .invert()
+//!     .run(RunOptions::new().threads(4))
+//!     .save("out.ppm")?;
+//! println!("{report}");
+//! # Ok::<(), gigapix::Error>(())
+//! ```
+//!
+//! The crates behind the facade: `gigapix-core` (the node, regions and the
+//! [`Operation`] contract, for writing operations of your own),
+//! `gigapix-exec` (planner, worker pool, sinks), `gigapix-ops` (the
+//! operations) and `gigapix-io` (loaders and savers). The book in `book/`
+//! explains how they fit together.
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+use std::path::Path;
+
+pub use gigapix_core::{
+    BandFormat, CancelToken, DemandHint, Error, ErrorKind, Header, Interpretation, Limits,
+    Operation, Rect, Region, Result,
+};
+pub use gigapix_exec::{Order, Progress, RunOptions, RunReport};
+pub use gigapix_io::{AccessMode, FileFormat, FileInfo, OpenOptions, SaveOptions, describe};
+pub use gigapix_ops::geometry::{Angle, Direction, Extend};
+pub use gigapix_ops::point::LinearOptions;
+pub use gigapix_ops::stats::{BandStats, Histogram, Stats};
+
+/// The building blocks, for operations and sinks of your own.
+pub mod core {
+    pub use gigapix_core::*;
+}
+
+/// A lazy, immutable image. Cheap to clone.
+///
+/// Operations never fail when called: an invalid step (a crop outside the
+/// image, a band mismatch) gives an image that carries the error, named
+/// with the operation; [`check`](Image::check) reports it, and so does any
+/// sink before it computes a pixel.
+#[derive(Clone, Debug)]
+pub struct Image(gigapix_core::Image);
+
+impl From<gigapix_core::Image> for Image {
+    fn from(node: gigapix_core::Image) -> Image {
+        Image(node)
+    }
+}
+
+impl Image {
+    /// Opens a file, reading its header only. The format comes from the
+    /// file's first bytes, not its name. See [`open_with`](Image::open_with).
+    pub fn open(path: impl AsRef<Path>) -> Result<Image> {
+        Image::open_with(path, &OpenOptions::default())
+    }
+
+    /// Opens a file with options (access mode, limits).
+    pub fn open_with(path: impl AsRef<Path>, options: &OpenOptions) -> Result<Image> {
+        gigapix_io::open(path.as_ref(), options).map(Image)
+    }
+
+    /// A black (all zero) `u8` image.
+    pub fn black(width: u32, height: u32, bands: u32) -> Image {
+        Image(gigapix_ops::create::black(width, height, bands))
+    }
+
+    /// A two-band `u32` image whose pixels hold their own coordinates.
+    pub fn xyz(width: u32, height: u32) -> Image {
+        Image(gigapix_ops::create::xyz(width, height))
+    }
+
+    /// Uniform `u8` noise, the same for the same `seed` whatever the tiling.
+    pub fn noise(width: u32, height: u32, bands: u32, seed: u64) -> Image {
+        Image(gigapix_ops::create::noise(width, height, bands, seed))
+    }
+
+    /// A one-band `u8` zone plate (concentric rings of rising frequency).
+    pub fn zone(width: u32, height: u32) -> Image {
+        Image(gigapix_ops::create::zone(width, height))
+    }
+
+    /// The graph node behind this image, for operations of your own.
+    pub fn node(&self) -> &gigapix_core::Image {
+        &self.0
+    }
+
+    /// Width, height, bands, format and interpretation.
+    pub fn header(&self) -> &Header {
+        self.0.header()
+    }
+
+    /// Width in pixels.
+    pub fn width(&self) -> u32 {
+        self.0.width()
+    }
+
+    /// Height in pixels.
+    pub fn height(&self) -> u32 {
+        self.0.height()
+    }
+
+    /// Bands per pixel.
+    pub fn bands(&self) -> u32 {
+        self.0.bands()
+    }
+
+    /// Band format.
+    pub fn format(&self) -> BandFormat {
+        self.0.format()
+    }
+
+    /// `Ok` if every step that built this image was valid.
+    pub fn check(&self) -> Result<()> {
+        self.0.check()
+    }
+
+    /// `a·x + b` on every band; the result keeps the format (rounded,
+    /// clamped). See [`linear_with`](Image::linear_with).
+    pub fn linear(&self, a: f64, b: f64) -> Image {
+        self.linear_with(&[a], &[b], &LinearOptions::default())
+    }
+
+    /// `a[i]·x + b[i]` per band `i` (one value means every band), with
+    /// options such as the output format.
+    pub fn linear_with(&self, a: &[f64], b: &[f64], options: &LinearOptions) -> Image {
+        Image(gigapix_ops::point::linear_with(&self.0, a, b, options))
+    }
+
+    /// Photographic negative: `max - x` for integer formats, `-x` for float.
+    pub fn invert(&self) -> Image {
+        Image(gigapix_ops::point::invert(&self.0))
+    }
+
+    /// Converts to another band format, rounding and clamping.
+    pub fn cast(&self, format: BandFormat) -> Image {
+        Image(gigapix_ops::point::cast(&self.0, format))
+    }
+
+    /// Bands `band .. band + n`.
+    pub fn extract_band(&self, band: u32, n: u32) -> Image {
+        Image(gigapix_ops::bands::extract_band(&self.0, band, n))
+    }
+
+    /// This image's bands followed by those of `others` (same size and
+    /// format).
+    pub fn bandjoin(&self, others: &[Image]) -> Image {
+        let all: Vec<gigapix_core::Image> = std::iter::once(&self.0)
+            .chain(others.iter().map(|i| &i.0))
+            .cloned()
+            .collect();
+        Image(gigapix_ops::bands::bandjoin(&all))
+    }
+
+    /// The area `width × height` at `(left, top)`; no pixel is copied where
+    /// the input can be viewed in place.
+    pub fn crop(&self, left: u32, top: u32, width: u32, height: u32) -> Image {
+        Image(gigapix_ops::geometry::crop(
+            &self.0, left, top, width, height,
+        ))
+    }
+
+    /// Places the image at `(x, y)` in a `width × height` canvas, filling
+    /// the rest as `extend` says.
+    pub fn embed(&self, x: i64, y: i64, width: u32, height: u32, extend: Extend) -> Image {
+        Image(gigapix_ops::geometry::embed(
+            &self.0, x, y, width, height, extend,
+        ))
+    }
+
+    /// Mirrors left-right or top-bottom.
+    pub fn flip(&self, direction: Direction) -> Image {
+        Image(gigapix_ops::geometry::flip(&self.0, direction))
+    }
+
+    /// Rotates clockwise by a multiple of 90°.
+    pub fn rot(&self, angle: Angle) -> Image {
+        Image(gigapix_ops::geometry::rot(&self.0, angle))
+    }
+
+    /// A run of this image with `options` (threads, cancellation,
+    /// progress), to end in one of [`Run`]'s sinks.
+    pub fn run(&self, options: RunOptions) -> Run<'_> {
+        Run {
+            image: self,
+            options,
+        }
+    }
+
+    /// Saves to `path`, the format chosen by its extension. Atomic: on
+    /// failure nothing is left at `path` and an existing file is untouched.
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
+        self.run(RunOptions::default()).save(path).map(drop)
+    }
+
+    /// Computes the image into `buffer` (packed rows, native byte order),
+    /// which must be exactly [`Header::image_bytes`] long.
+    pub fn write_into(&self, buffer: &mut [u8]) -> Result<()> {
+        self.run(RunOptions::default()).write_into(buffer).map(drop)
+    }
+
+    /// The whole image as packed bytes.
+    pub fn to_vec(&self) -> Result<Vec<u8>> {
+        self.run(RunOptions::default()).to_vec().map(|(v, _)| v)
+    }
+
+    /// Minimum, maximum, mean and standard deviation per band.
+    pub fn stats(&self) -> Result<Stats> {
+        self.run(RunOptions::default()).stats().map(|(s, _)| s)
+    }
+
+    /// The smallest value over all bands.
+    pub fn min(&self) -> Result<f64> {
+        Ok(self.stats()?.overall().min)
+    }
+
+    /// The largest value over all bands.
+    pub fn max(&self) -> Result<f64> {
+        Ok(self.stats()?.overall().max)
+    }
+
+    /// The mean over all bands.
+    pub fn avg(&self) -> Result<f64> {
+        Ok(self.stats()?.overall().mean)
+    }
+
+    /// Histogram per band (`u8` and `u16` images).
+    pub fn hist(&self) -> Result<Histogram> {
+        self.run(RunOptions::default()).hist().map(|(h, _)| h)
+    }
+}
+
+/// An image about to be computed with particular [`RunOptions`]; made by
+/// [`Image::run`]. Every sink returns the run's [`RunReport`] (time,
+/// threads, peak pixel memory).
+#[derive(Debug)]
+pub struct Run<'a> {
+    image: &'a Image,
+    options: RunOptions,
+}
+
+impl Run<'_> {
+    /// Saves to `path` (format from the extension), atomically.
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<RunReport> {
+        self.save_with(path, &SaveOptions::default())
+    }
+
+    /// Saves with format options.
+    pub fn save_with(&self, path: impl AsRef<Path>, options: &SaveOptions) -> Result<RunReport> {
+        let node = &self.image.0;
+        node.check()?;
+        let writer = gigapix_io::writer(path.as_ref(), node.header(), options)?;
+        gigapix_exec::write(node, writer, &self.options)
+    }
+
+    /// Computes into `buffer`; see [`Image::write_into`].
+    pub fn write_into(&self, buffer: &mut [u8]) -> Result<RunReport> {
+        gigapix_exec::write_into(&self.image.0, buffer, &self.options)
+    }
+
+    /// Computes into a new vector.
+    pub fn to_vec(&self) -> Result<(Vec<u8>, RunReport)> {
+        self.image.check()?;
+        let mut v = vec![0u8; self.image.header().image_bytes() as usize];
+        let report = self.write_into(&mut v)?;
+        Ok((v, report))
+    }
+
+    /// Statistics per band.
+    pub fn stats(&self) -> Result<(Stats, RunReport)> {
+        let bands = self.image.bands();
+        let (r, report) = gigapix_exec::reduce(
+            &self.image.0,
+            || gigapix_ops::stats::StatsReducer::new(bands),
+            &self.options,
+        )?;
+        Ok((r.finish(), report))
+    }
+
+    /// Histogram per band.
+    pub fn hist(&self) -> Result<(Histogram, RunReport)> {
+        let h = *self.image.header();
+        // Check the format once, before any thread starts.
+        gigapix_ops::stats::HistReducer::new(h.bands, h.format)?;
+        let make = || {
+            gigapix_ops::stats::HistReducer::new(h.bands, h.format).expect("format checked above")
+        };
+        let (r, report) = gigapix_exec::reduce(&self.image.0, make, &self.options)?;
+        Ok((r.finish(), report))
+    }
+
+    /// Computes every pixel and keeps none (the null sink, for measuring).
+    pub fn discard(&self) -> Result<RunReport> {
+        gigapix_exec::discard(&self.image.0, &self.options)
+    }
+}
