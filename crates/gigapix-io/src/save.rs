@@ -9,7 +9,7 @@ use gigapix_core::{BandWriter, Error, ErrorKind, Header, Result};
 use tempfile::TempPath;
 
 /// Buffer of the output file. Bands at least this large bypass it.
-const OUT_BUFFER: usize = 4 << 20;
+const OUT_BUFFER: usize = 256 << 10;
 
 /// Largest chunk converted at a time when samples need a byte swap.
 const SCRATCH: usize = 1 << 20;

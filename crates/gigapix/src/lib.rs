@@ -283,8 +283,15 @@ impl Run<'_> {
     pub fn save_with(&self, path: impl AsRef<Path>, options: &SaveOptions) -> Result<RunReport> {
         let node = &self.image.0;
         node.check()?;
-        let writer = gigapix_io::writer(path.as_ref(), node.header(), options)?;
-        gigapix_exec::write(node, writer, &self.options)
+        self.write_to(gigapix_io::writer(path.as_ref(), node.header(), options)?)
+    }
+
+    /// Hands the image to an encoder of your own, as bands of full rows
+    /// top to bottom (the ordered sink, with write-behind on its own
+    /// thread). `writer.finish()` is called on success; on failure the
+    /// writer is dropped unfinished.
+    pub fn write_to(&self, writer: Box<dyn gigapix_core::BandWriter>) -> Result<RunReport> {
+        gigapix_exec::write(&self.image.0, writer, &self.options)
     }
 
     /// Computes into `buffer`; see [`Image::write_into`].

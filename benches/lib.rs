@@ -1,0 +1,2 @@
+//! Benchmarks for gigapix live in this package's `[[bench]]` targets; see
+//! `README.md` beside this file.
