@@ -14,6 +14,7 @@ pub struct MemoryTracker(Arc<Counts>);
 struct Counts {
     current: AtomicU64,
     peak: AtomicU64,
+    allocations: AtomicU64,
 }
 
 impl MemoryTracker {
@@ -22,8 +23,9 @@ impl MemoryTracker {
         MemoryTracker::default()
     }
 
-    /// Records `bytes` more in use.
+    /// Records `bytes` more in use, in one new allocation.
     pub fn add(&self, bytes: u64) {
+        self.0.allocations.fetch_add(1, Ordering::Relaxed);
         let now = self.0.current.fetch_add(bytes, Ordering::Relaxed) + bytes;
         self.0.peak.fetch_max(now, Ordering::Relaxed);
     }
@@ -41,6 +43,12 @@ impl MemoryTracker {
     /// The high-water mark.
     pub fn peak(&self) -> u64 {
         self.0.peak.load(Ordering::Relaxed)
+    }
+
+    /// Allocations recorded so far. A run whose count does not grow with
+    /// the image's size recycles its buffers in the steady state.
+    pub fn allocations(&self) -> u64 {
+        self.0.allocations.load(Ordering::Relaxed)
     }
 }
 

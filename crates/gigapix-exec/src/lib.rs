@@ -1,7 +1,7 @@
 //! The gigapix scheduler: it plans a graph, runs a pool of region workers
 //! over it and feeds the results to a sink.
 //!
-//! - [`write`]: the ordered sink. Full-width bands go to a
+//! - [`write()`]: the ordered sink. Full-width bands go to a
 //!   [`BandWriter`](gigapix_core::BandWriter) top to bottom, written by
 //!   their own thread while workers compute ahead, with a bounded number of
 //!   band buffers.

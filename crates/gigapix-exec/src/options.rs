@@ -155,6 +155,9 @@ pub struct RunReport {
     /// High-water mark of pixel memory: region buffers, sink buffers and
     /// in-memory caches.
     pub peak_pixel_bytes: u64,
+    /// Pixel buffers allocated (not recycled) during the run; it does not
+    /// grow with the image's height.
+    pub pixel_allocations: u64,
     /// Caches the planner inserted (in front of out-of-order reads of
     /// sequential sources).
     pub caches: usize,

@@ -198,3 +198,58 @@ pub(crate) fn compute_band(
     }
     Ok(())
 }
+
+/// Bounds how far ahead of the slowest worker the others may run: work item
+/// `pos` (in hand-out order) may start only once every item before
+/// `pos - window` has finished. This keeps every worker's requests within
+/// a fixed span of rows, which the read-ahead ring of a sequential source
+/// and the residency window of a memory map are sized for. The lowest
+/// unfinished item never waits, so the gate cannot deadlock.
+pub(crate) struct Gate {
+    window: usize,
+    state: Mutex<GateState>,
+    turn: parking_lot::Condvar,
+}
+
+struct GateState {
+    lowest: usize,
+    finished: std::collections::BTreeSet<usize>,
+}
+
+impl Gate {
+    pub(crate) fn new(window: usize) -> Gate {
+        Gate {
+            window: window.max(1),
+            state: Mutex::new(GateState {
+                lowest: 0,
+                finished: Default::default(),
+            }),
+            turn: parking_lot::Condvar::new(),
+        }
+    }
+
+    /// Waits until item `pos` may start (or the run stops).
+    pub(crate) fn wait_turn(&self, pos: usize, flags: &StopFlags) -> Result<()> {
+        let mut s = self.state.lock();
+        while pos >= s.lowest + self.window {
+            flags.check()?;
+            self.turn.wait_for(&mut s, Duration::from_millis(20));
+        }
+        Ok(())
+    }
+
+    /// Marks item `pos` finished.
+    pub(crate) fn finish(&self, pos: usize) {
+        let mut s = self.state.lock();
+        s.finished.insert(pos);
+        loop {
+            let lowest = s.lowest;
+            if !s.finished.remove(&lowest) {
+                break;
+            }
+            s.lowest += 1;
+        }
+        drop(s);
+        self.turn.notify_all();
+    }
+}

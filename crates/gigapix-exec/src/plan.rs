@@ -53,14 +53,18 @@ impl Plan {
 
     /// Tells every operation of `image`'s graph the geometry of a pass.
     pub(crate) fn configure(image: &Image, threads: usize, tile: (u32, u32)) {
-        let info = PlanInfo::new(threads, tile.1, tile.1);
+        // Workers run at most `threads + 2` strips apart (the sinks' gates
+        // and band buffers), and each request reaches its margin above and
+        // below.
+        let info = PlanInfo::new(threads, tile.1, tile.1 + 2 * margins(image).1);
         for node in image.nodes() {
             node.operation().configure(&info);
         }
     }
 }
 
-/// Tile size for `image` from the most restrictive demand hint in its graph.
+/// Tile size for `image` from the most restrictive demand hint in its graph
+/// and the margins its area operations accumulate.
 pub(crate) fn geometry(image: &Image) -> (u32, u32) {
     let hint = image
         .nodes()
@@ -69,8 +73,14 @@ pub(crate) fn geometry(image: &Image) -> (u32, u32) {
         .max()
         .unwrap_or(DemandHint::Any);
     let h = image.header();
+    // Grow tiles until the halo costs at most about a quarter more work:
+    // (tile + margin) / tile <= 1.25 per axis.
+    let (mx, my) = margins(image);
     match hint {
-        DemandHint::SmallTile => (SMALL_TILE, SMALL_TILE),
+        DemandHint::SmallTile => {
+            let edge = |m: u32| SMALL_TILE.max(4 * m).min(4 * SMALL_TILE);
+            (edge(mx), edge(my))
+        }
         _ => {
             // Full-width strips of about STRIP_BYTES, 8 to 128 rows, and at
             // least a few strips per thread on small images.
@@ -80,10 +90,48 @@ pub(crate) fn geometry(image: &Image) -> (u32, u32) {
             } else {
                 rows
             };
+            let rows = rows.max((4 * my).min(512));
             let few = h.height.div_ceil(16).max(1);
             (h.width, rows.min(few))
         }
     }
+}
+
+/// The largest extra width and height any source of `image`'s graph is
+/// asked for beyond a tile of the output (the accumulated halo of area
+/// operations), measured on a 64x64 probe in the middle of the image.
+pub(crate) fn margins(image: &Image) -> (u32, u32) {
+    fn walk(
+        img: &Image,
+        r: Rect,
+        base: (i64, i64),
+        memo: &mut HashMap<u64, (i64, i64)>,
+    ) -> (i64, i64) {
+        let extra = ((r.width - base.0).max(0), (r.height - base.1).max(0));
+        if let Some(&m) = memo.get(&img.id())
+            && m.0 >= extra.0
+            && m.1 >= extra.1
+        {
+            return m;
+        }
+        let mut worst = extra;
+        for (i, input) in img.inputs().iter().enumerate() {
+            let need = img.operation().need(r, i);
+            let m = walk(input, need, base, memo);
+            worst = (worst.0.max(m.0), worst.1.max(m.1));
+        }
+        memo.insert(img.id(), worst);
+        worst
+    }
+    let h = image.header();
+    let probe = Rect::new(h.width as i64 / 2, h.height as i64 / 2, 64, 64).intersect(&h.rect());
+    let (x, y) = walk(
+        image,
+        probe,
+        (probe.width, probe.height),
+        &mut HashMap::new(),
+    );
+    (x.min(u32::MAX as i64) as u32, y.min(u32::MAX as i64) as u32)
 }
 
 /// `true` if a sequential source is reachable from `image`.

@@ -12,7 +12,7 @@ use gigapix_core::{BandWriter, Error, ErrorKind, Image, Rect, Reducer, Region, R
 use parking_lot::Mutex;
 
 use crate::options::{Order, RunOptions, RunReport};
-use crate::pass::{Shared, band_tiles, compute_band, ordered_indices};
+use crate::pass::{Gate, Shared, band_tiles, compute_band, ordered_indices};
 use crate::plan::{CacheStore, Plan, as_cache, geometry};
 
 /// Plans `image`, fills the caches the plan needs, then runs `main` as the
@@ -52,6 +52,7 @@ fn execute(
         pixels: plan.root.header().pixels(),
         tile: plan.tile,
         peak_pixel_bytes: shared.tracker.peak(),
+        pixel_allocations: shared.tracker.allocations(),
         caches: plan.caches.len(),
     })
 }
@@ -243,19 +244,22 @@ pub fn write_into(image: &Image, buffer: &mut [u8], opts: &RunOptions) -> Result
             .into_iter()
             .map(|i| chunks[i].take().expect("each band once"))
             .collect();
-        let queue = Mutex::new(queue.into_iter());
+        let queue = Mutex::new(queue.into_iter().enumerate());
         let threads = plan.threads.min(chunks.len()).max(1);
+        let gate = Gate::new(threads + 2);
         shared.run(
             threads,
             |ctx| {
                 loop {
                     shared.flags.check()?;
-                    let Some((i, dst)) = queue.lock().next() else {
+                    let Some((pos, (i, dst))) = queue.lock().next() else {
                         return Ok(());
                     };
+                    gate.wait_turn(pos, &shared.flags)?;
                     let y = (i * band_h) as i64;
                     let rows = (dst.len() / h.row_bytes()) as i64;
                     compute_band(shared, ctx, &plan.root, y, rows, plan.tile.0, dst)?;
+                    gate.finish(pos);
                 }
             },
             None,
@@ -288,6 +292,8 @@ pub fn reduce<R: Reducer>(
         let order = ordered_indices(tiles.len(), opts.order);
         let next = AtomicUsize::new(0);
         let threads = plan.threads.min(tiles.len()).max(1);
+        let per_row = (image.width() as usize).div_ceil(tw as usize);
+        let gate = Gate::new((threads + 2) * per_row);
         let parts = shared.run(
             threads,
             |ctx| {
@@ -298,9 +304,11 @@ pub fn reduce<R: Reducer>(
                     let Some(&t) = order.get(i) else {
                         return Ok(acc);
                     };
+                    gate.wait_turn(i, &shared.flags)?;
                     let region: Region = ctx.region(&plan.root, tiles[t])?;
                     acc.add(&region)?;
                     shared.add_done(tiles[t].area());
+                    gate.finish(i);
                 }
             },
             None,

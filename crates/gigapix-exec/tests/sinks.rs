@@ -157,3 +157,29 @@ fn peak_memory_does_not_depend_on_height() {
     assert!(tall <= small, "peak {tall} for a tall image vs {small}");
     assert!(tall < 16 << 20, "peak {tall}");
 }
+
+#[test]
+fn area_operations_get_margins_and_taller_strips() {
+    let (w, h, b) = (45, 260, 2);
+    let want = vsum3_ref(&pattern_bytes(w, h, b), (w * b) as usize, h as usize);
+    let stacked = |src: Image| (0..12).fold(src, |img, _| Image::new(VSum3, vec![img]));
+    let mut want12 = pattern_bytes(w, h, b);
+    for _ in 0..12 {
+        want12 = vsum3_ref(&want12, (w * b) as usize, h as usize);
+    }
+    for opts in all_options() {
+        let mut got = vec![0; want.len()];
+        write_into(&Image::new(VSum3, vec![pattern(w, h, b)]), &mut got, &opts).unwrap();
+        assert_eq!(got, want, "{opts:?}");
+        // Twelve in a row over a sequential source: the read-ahead covers
+        // the accumulated margin, and no cache is needed in forward order.
+        let report = write_into(&stacked(sequential_pattern(w, h, b)), &mut got, &opts).unwrap();
+        assert_eq!(got, want12, "{opts:?}");
+        if opts.order == Order::Forward {
+            assert_eq!(report.caches, 0);
+        }
+    }
+    // A 12-row margin on each side makes strips at least 4 x 24 rows high.
+    let report = discard(&stacked(pattern(2000, 5000, 3)), &RunOptions::new()).unwrap();
+    assert!(report.tile.1 >= 96, "{report}");
+}

@@ -165,3 +165,59 @@ pub fn trap(input: Image, at: (i64, i64), panic: bool, delay: Duration) -> Image
         vec![input],
     )
 }
+
+/// Sum of the pixel and its neighbours above and below (edge rows
+/// repeated), wrapping: an area operation with a one-row margin.
+pub struct VSum3;
+
+impl Operation for VSum3 {
+    type State = ();
+    fn name(&self) -> &'static str {
+        "vsum3"
+    }
+    fn header(&self, i: &[Header]) -> Result<Header> {
+        Ok(i[0])
+    }
+    fn demand(&self) -> gigapix_core::DemandHint {
+        gigapix_core::DemandHint::FatStrip
+    }
+    fn need(&self, out: Rect, _: usize) -> Rect {
+        out.expand(0, 1, 0, 1)
+    }
+    fn start(&self) -> Result<()> {
+        Ok(())
+    }
+    fn generate(&self, _: &mut (), out: Rect, inputs: &mut Inputs<'_>) -> Result<Region> {
+        let h = inputs.header(0).height as i64;
+        let want = out
+            .expand(0, 1, 0, 1)
+            .intersect(&Rect::of_size(inputs.header(0).width as i64, h));
+        let src = inputs.get(0, want)?;
+        let mut r = inputs.alloc(out);
+        for y in out.y..out.bottom() {
+            let (a, b, c) = (
+                src.row_bytes((y - 1).max(0)),
+                src.row_bytes(y),
+                src.row_bytes((y + 1).min(h - 1)),
+            );
+            for (i, v) in r.row_bytes_mut(y).iter_mut().enumerate() {
+                *v = a[i].wrapping_add(b[i]).wrapping_add(c[i]);
+            }
+        }
+        Ok(r)
+    }
+}
+
+/// Reference of `VSum3` over packed rows.
+pub fn vsum3_ref(bytes: &[u8], row: usize, h: usize) -> Vec<u8> {
+    let mut out = vec![0; bytes.len()];
+    for y in 0..h {
+        let (a, c) = (y.saturating_sub(1), (y + 1).min(h - 1));
+        for i in 0..row {
+            out[y * row + i] = bytes[a * row + i]
+                .wrapping_add(bytes[y * row + i])
+                .wrapping_add(bytes[c * row + i]);
+        }
+    }
+    out
+}
