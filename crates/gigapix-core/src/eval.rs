@@ -147,19 +147,21 @@ impl Ctx {
 }
 
 fn guard<T>(name: &'static str, rect: Rect, f: impl FnOnce() -> Result<T>) -> Result<T> {
-    match catch_unwind(AssertUnwindSafe(f)) {
-        Ok(r) => r,
-        Err(payload) => {
-            let msg = payload
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".into());
-            Err(Error::new(ErrorKind::Panic, format!("panicked: {msg}"))
-                .with_operation(name)
-                .with_rect(rect))
-        }
-    }
+    catch_panic(f).map_err(|e| e.with_operation(name).with_rect(rect))
+}
+
+/// Runs `f`, turning a panic into an [`ErrorKind::Panic`] error carrying
+/// the panic's message. For sinks and writers that call code they do not
+/// trust.
+pub fn catch_panic<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|payload| {
+        let msg = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        Err(Error::new(ErrorKind::Panic, format!("panicked: {msg}")))
+    })
 }
 
 /// What [`Operation::generate`](crate::Operation::generate) sees: its

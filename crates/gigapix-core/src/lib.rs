@@ -53,7 +53,7 @@ pub mod sequential;
 mod sink;
 
 pub use error::{Error, ErrorKind, Result};
-pub use eval::{CancelToken, Ctx, Inputs, StopFlags};
+pub use eval::{CancelToken, Ctx, Inputs, StopFlags, catch_panic};
 pub use format::{BandFormat, Interpretation, Sample};
 pub use header::{Header, Limits};
 pub use image::Image;

@@ -1,12 +1,11 @@
 //! The worker pool of one pass: threads, first-error capture, progress.
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use crossbeam_channel::RecvTimeoutError;
 use gigapix_core::memory::MemoryTracker;
-use gigapix_core::{Ctx, Error, ErrorKind, Image, Rect, Result, StopFlags};
+use gigapix_core::{Ctx, Error, Image, Rect, Result, StopFlags, catch_panic};
 use parking_lot::Mutex;
 
 use crate::options::{Order, Progress, ProgressFn};
@@ -61,30 +60,17 @@ impl Shared {
         }
     }
 
-    /// Runs `body` on the calling thread as one participant of a pass: a
-    /// fresh per-thread context, errors and panics captured into the run.
+    /// Runs `f` on the calling thread, capturing its error or panic into
+    /// the run (which stops it).
+    pub(crate) fn capture<T>(&self, f: impl FnOnce() -> Result<T>) -> Option<T> {
+        catch_panic(f).map_err(|e| self.fail(e)).ok()
+    }
+
+    /// Runs `body` as one worker of a pass: a fresh per-thread context,
+    /// errors and panics captured into the run.
     pub(crate) fn participate<T>(&self, body: impl FnOnce(&mut Ctx) -> Result<T>) -> Option<T> {
         let mut ctx = Ctx::new(self.tracker.clone(), self.flags.clone());
-        let r = catch_unwind(AssertUnwindSafe(|| body(&mut ctx)));
-        match r {
-            Ok(Ok(t)) => Some(t),
-            Ok(Err(e)) => {
-                self.fail(e);
-                None
-            }
-            Err(p) => {
-                let msg = p
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| p.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "unknown panic".into());
-                self.fail(Error::new(
-                    ErrorKind::Panic,
-                    format!("a sink worker panicked: {msg}"),
-                ));
-                None
-            }
-        }
+        self.capture(|| body(&mut ctx))
     }
 
     /// Runs `threads` workers (and `extra`, if given, on one more thread)

@@ -160,9 +160,8 @@ fn ordered_pass(
                 let y = want as i64 * band_h;
                 let rows = band_h.min(height - y);
                 let len = rows as usize * image.header().row_bytes();
-                let r = shared.participate(|_| {
-                    writer.write_band(y as u32, rows as u32, &buf.as_bytes()[..len])
-                });
+                let r = shared
+                    .capture(|| writer.write_band(y as u32, rows as u32, &buf.as_bytes()[..len]));
                 if r.is_none() {
                     return;
                 }
