@@ -3,6 +3,8 @@
 //! functions. Also a tiled comparison harness and small test operations.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod graph;
+
 use std::sync::{Arc, Mutex};
 
 use gigapix_core::{
