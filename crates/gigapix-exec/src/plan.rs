@@ -35,13 +35,14 @@ impl Plan {
         let root_ordered = opts.order == Order::Forward;
         let mut memo = HashMap::new();
         let root = insert_caches(image, root_ordered, &mut memo);
+        let tile = opts.tile.unwrap_or_else(|| geometry(&root));
+        let tile = (tile.0.min(root.width()), tile.1.min(root.height()));
+        let root = cache_skewed_sources(root, tile);
         let caches: Vec<Image> = root
             .nodes()
             .into_iter()
             .filter(|n| as_cache(n).is_some())
             .collect();
-        let tile = opts.tile.unwrap_or_else(|| geometry(&root));
-        let tile = (tile.0.min(root.width()), tile.1.min(root.height()));
         let threads = opts.thread_count();
         Ok(Plan {
             root,
@@ -56,7 +57,14 @@ impl Plan {
         // Workers run at most `threads + 2` strips apart (the sinks' gates
         // and band buffers), and each request reaches its margin above and
         // below.
-        let info = PlanInfo::new(threads, tile.1, tile.1 + 2 * margins(image).1);
+        // Branches reading one source a few rows apart add their lag.
+        let lag = sequential_reach(image, tile)
+            .into_values()
+            .map(|r| r.lag)
+            .max()
+            .unwrap_or(0);
+        let skew = tile.1 as i64 + 2 * margins(image).1 as i64 + lag;
+        let info = PlanInfo::new(threads, tile.1, skew.min(u32::MAX as i64) as u32);
         for node in image.nodes() {
             node.operation().configure(&info);
         }
@@ -123,8 +131,7 @@ pub(crate) fn margins(image: &Image) -> (u32, u32) {
         memo.insert(img.id(), worst);
         worst
     }
-    let h = image.header();
-    let probe = Rect::new(h.width as i64 / 2, h.height as i64 / 2, 64, 64).intersect(&h.rect());
+    let probe = probe(image);
     let (x, y) = walk(
         image,
         probe,
@@ -132,6 +139,151 @@ pub(crate) fn margins(image: &Image) -> (u32, u32) {
         &mut HashMap::new(),
     );
     (x.min(u32::MAX as i64) as u32, y.min(u32::MAX as i64) as u32)
+}
+
+/// The 64x64 probe in the middle of an image that margins and reach are
+/// measured with.
+fn probe(image: &Image) -> Rect {
+    let h = image.header();
+    Rect::new(h.width as i64 / 2, h.height as i64 / 2, 64, 64).intersect(&h.rect())
+}
+
+/// How one sequential source is reached from a graph's output.
+#[derive(Clone, Debug)]
+struct Reach {
+    source: Image,
+    /// The most rows by which a strip of output reaches back behind the
+    /// furthest row already read from the source (by earlier strips, or by
+    /// another path of the same strip).
+    lag: i64,
+}
+
+/// For every sequential source of `image`'s graph (not behind a cache),
+/// how far back behind its read position the strips of output reach, taken
+/// top to bottom as the sinks hand them out. Each path through the graph
+/// may be monotone on its own while their union is not (two crops of one
+/// source at different heights, joined).
+fn sequential_reach(image: &Image, tile: (u32, u32)) -> HashMap<u64, Reach> {
+    type Seen = std::collections::HashSet<(u64, Rect)>;
+    /// Rows reached per source: (top, bottom, tallest single request).
+    type Rows = HashMap<u64, (Image, i64, i64, i64)>;
+    fn walk(img: &Image, r: Rect, seen: &mut Seen, out: &mut Rows) {
+        if as_cache(img).is_some() || r.is_empty() || !seen.insert((img.id(), r)) {
+            return;
+        }
+        if img.inputs().is_empty() {
+            if img.operation().access() == Access::Sequential {
+                let e = out
+                    .entry(img.id())
+                    .or_insert((img.clone(), r.y, r.bottom(), 0));
+                e.1 = e.1.min(r.y);
+                e.2 = e.2.max(r.bottom());
+                e.3 = e.3.max(r.height);
+            }
+            return;
+        }
+        for (i, input) in img.inputs().iter().enumerate() {
+            let need = img.operation().need(r, i).intersect(&input.header().rect());
+            walk(input, need, seen, out);
+        }
+    }
+    let mut memo = HashMap::new();
+    if !reads_sequential(image, &mut memo) {
+        return HashMap::new();
+    }
+    let h = image.header();
+    let th = tile.1.max(1) as i64;
+    // Per source: the reach so far and the furthest row read.
+    let mut result: HashMap<u64, (Reach, i64)> = HashMap::new();
+    for y in (0..h.height as i64).step_by(th as usize) {
+        let strip = Rect::new(0, y, h.width as i64, th).intersect(&h.rect());
+        let mut rows = Rows::new();
+        walk(image, strip, &mut Seen::new(), &mut rows);
+        for (id, (source, top, bottom, tallest)) in rows {
+            let (reach, read) = result.entry(id).or_insert((Reach { source, lag: 0 }, 0));
+            let lag = (*read - top).max(bottom - top - tallest);
+            reach.lag = reach.lag.max(lag);
+            *read = (*read).max(bottom);
+        }
+    }
+    result
+        .into_iter()
+        .map(|(id, (reach, _))| (id, reach))
+        .collect()
+}
+
+/// A sequential source's read-ahead ring may grow by this much to absorb
+/// reads behind its read position; beyond it the source is cached.
+const RING_LAG_BYTES: i64 = 16 << 20;
+
+/// Sequential sources read so far behind their read position that a ring
+/// deep enough would pass [`RING_LAG_BYTES`] (lags within two strips and
+/// the margins are always absorbed by the ring).
+fn skewed_sources(image: &Image, tile: (u32, u32)) -> Vec<Image> {
+    let benign = 2 * (tile.1 as i64 + margins(image).1 as i64);
+    sequential_reach(image, tile)
+        .into_values()
+        .filter(|r| r.lag > benign && r.lag * r.source.header().row_bytes() as i64 > RING_LAG_BYTES)
+        .map(|r| r.source)
+        .collect()
+}
+
+/// Branches that read one sequential source rows apart (a DAG such as two
+/// crops of it at different heights, joined) would outrun the source's
+/// read-ahead: such a source is cached whole. Checked for the main pass
+/// (tile `tile`) and for the pass filling each cache.
+fn cache_skewed_sources(mut root: Image, tile: (u32, u32)) -> Image {
+    loop {
+        let mut passes = vec![(root.clone(), tile)];
+        for node in root.nodes().into_iter().filter(|n| as_cache(n).is_some()) {
+            let input = node.inputs()[0].clone();
+            let t = geometry(&input);
+            passes.push((input, t));
+        }
+        let Some(source) = passes
+            .iter()
+            .find_map(|(p, t)| skewed_sources(p, *t).into_iter().next())
+        else {
+            return root;
+        };
+        // Reuse a cache of this source if the graph has one already.
+        let cached = root
+            .nodes()
+            .into_iter()
+            .find(|n| as_cache(n).is_some() && n.inputs()[0].same_node(&source))
+            .unwrap_or_else(|| Image::new(Cache::default(), vec![source.clone()]));
+        root = replace(&root, &source, &cached, &mut HashMap::new());
+    }
+}
+
+/// `image` with every use of `old` replaced by `new`, except as the input
+/// of a cache.
+fn replace(image: &Image, old: &Image, new: &Image, memo: &mut HashMap<u64, Image>) -> Image {
+    if image.same_node(old) {
+        return new.clone();
+    }
+    if as_cache(image).is_some() && image.inputs()[0].same_node(old) {
+        return image.clone();
+    }
+    if let Some(done) = memo.get(&image.id()) {
+        return done.clone();
+    }
+    let inputs: Vec<Image> = image
+        .inputs()
+        .iter()
+        .map(|i| replace(i, old, new, memo))
+        .collect();
+    let out = if inputs
+        .iter()
+        .zip(image.inputs())
+        .all(|(a, b)| a.same_node(b))
+    {
+        image.clone()
+    } else {
+        image.with_inputs(inputs)
+    };
+    memo.insert(image.id(), out.clone());
+    out
 }
 
 /// `true` if a sequential source is reachable from `image`.

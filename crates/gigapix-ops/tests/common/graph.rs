@@ -81,14 +81,8 @@ pub fn source(kind: u8, w: u32, h: u32, bands: u32, seed: u64) -> (Image, RefImg
 }
 
 /// Applies `s` to both the image and its reference.
+/// Applies `s` to both the image and its reference.
 pub fn apply(s: &Step, img: &Image, r: &RefImg) -> (Image, RefImg) {
-    apply_with(s, img, r, false)
-}
-
-/// Applies `s` to both the image and its reference. With `aligned`, the
-/// branches of a graph that meet again in a bandjoin read their common
-/// input at the same rows (see [`branch`]).
-pub fn apply_with(s: &Step, img: &Image, r: &RefImg, aligned: bool) -> (Image, RefImg) {
     let [p0, p1, p2, p3, p4, p5] = s.p;
     let (w, h, bands) = (r.w as u32, r.h as u32, r.bands as u32);
     match s.kind {
@@ -171,8 +165,8 @@ pub fn apply_with(s: &Step, img: &Image, r: &RefImg, aligned: bool) -> (Image, R
         }
         10 if bands <= 4 => {
             // A DAG: two different branches of the same image, joined.
-            let a = branch(p0, p2, p3, s.f, img, r, aligned);
-            let b = branch(p1, p4, p5, s.f, img, r, aligned);
+            let a = branch(p0, p2, p3, s.f, img, r);
+            let b = branch(p1, p4, p5, s.f, img, r);
             (bandjoin(&[a.0, b.0]), super::bandjoin(&[&a.1, &b.1]))
         }
         _ => (img.clone(), r.clone()),
@@ -180,20 +174,7 @@ pub fn apply_with(s: &Step, img: &Image, r: &RefImg, aligned: bool) -> (Image, R
 }
 
 /// A same-size, same-format transform of `img` for one branch of a DAG.
-///
-/// With `aligned`, an embed that keeps row order (black, white, copy) is
-/// not moved vertically: two such branches of one sequential source would
-/// otherwise read it at rows far apart, which the engine does not support
-/// (see `engine_props.rs`, `sequential_dag_with_row_skew`).
-fn branch(
-    which: u32,
-    q0: u32,
-    q1: u32,
-    f: [f64; 2],
-    img: &Image,
-    r: &RefImg,
-    aligned: bool,
-) -> (Image, RefImg) {
+fn branch(which: u32, q0: u32, q1: u32, f: [f64; 2], img: &Image, r: &RefImg) -> (Image, RefImg) {
     let (w, h) = (r.w as u32, r.h as u32);
     match which % 8 {
         0 => (img.clone(), r.clone()),
@@ -210,10 +191,7 @@ fn branch(
         5 => {
             let e = EXTENDS[(q0 / 64) as usize % 5];
             let dx = (q0 % (2 * w + 1)) as i64 - w as i64;
-            let mut dy = (q1 % (2 * h + 1)) as i64 - h as i64;
-            if aligned && matches!(e, Extend::Black | Extend::White | Extend::Copy) {
-                dy = 0;
-            }
+            let dy = (q1 % (2 * h + 1)) as i64 - h as i64;
             (
                 embed(img, dx, dy, w, h, e),
                 super::embed(r, dx, dy, w as usize, h as usize, e),
