@@ -181,21 +181,7 @@ fn save(image: &Image, output: &str, opts: RunOptions) -> Result<RunReport, Fail
 
 fn finish(cli: &Cli, report: RunReport) -> Result<(), Failure> {
     if cli.stats {
-        eprintln!(
-            "gigapix: {:.3} s, {:.1} Mpx/s, {} thread{}, peak pixel memory {:.1} MB, tiles {}x{}{}",
-            report.elapsed.as_secs_f64(),
-            report.megapixels_per_second(),
-            report.threads,
-            if report.threads == 1 { "" } else { "s" },
-            report.peak_pixel_bytes as f64 / 1e6,
-            report.tile.0,
-            report.tile.1,
-            if report.caches > 0 {
-                format!(", {} cache(s)", report.caches)
-            } else {
-                String::new()
-            },
-        );
+        eprintln!("gigapix: {report}");
     }
     Ok(())
 }

@@ -273,15 +273,7 @@ fn replace(image: &Image, old: &Image, new: &Image, memo: &mut HashMap<u64, Imag
         .iter()
         .map(|i| replace(i, old, new, memo))
         .collect();
-    let out = if inputs
-        .iter()
-        .zip(image.inputs())
-        .all(|(a, b)| a.same_node(b))
-    {
-        image.clone()
-    } else {
-        image.with_inputs(inputs)
-    };
+    let out = image.with_inputs(inputs);
     memo.insert(image.id(), out.clone());
     out
 }
@@ -322,15 +314,7 @@ fn insert_caches(image: &Image, ordered: bool, memo: &mut HashMap<u64, bool>) ->
         .iter()
         .map(|i| insert_caches(i, child_ordered, memo))
         .collect();
-    if inputs
-        .iter()
-        .zip(image.inputs())
-        .all(|(a, b)| a.same_node(b))
-    {
-        image.clone()
-    } else {
-        image.with_inputs(inputs)
-    }
+    image.with_inputs(inputs)
 }
 
 /// A whole image held in memory or in a memory-mapped temporary file, filled
