@@ -132,6 +132,19 @@ fn run(cli: &Cli) -> Result<(), Failure> {
             println!("bands: {}", h.bands);
             println!("format: {}", h.format);
             println!("interpretation: {}", h.interpretation);
+            let m = image.metadata();
+            if m.orientation > 1 {
+                println!("orientation: {}", m.orientation);
+            }
+            if let Some(icc) = &m.icc {
+                println!("icc profile: {} bytes", icc.len());
+            }
+            if let Some(exif) = &m.exif {
+                println!("exif: {} bytes", exif.len());
+            }
+            for (k, v) in &m.fields {
+                println!("{k}: {v}");
+            }
             Ok(())
         }
         Command::Copy { input, output } => {
@@ -180,6 +193,9 @@ fn save(image: &Image, output: &str, opts: RunOptions) -> Result<RunReport, Fail
 }
 
 fn finish(cli: &Cli, report: RunReport) -> Result<(), Failure> {
+    for w in &report.warnings {
+        eprintln!("gigapix: warning: {w}");
+    }
     if cli.stats {
         eprintln!("gigapix: {report}");
     }

@@ -31,11 +31,13 @@ impl CancelToken {
 }
 
 /// The flags every worker of a run checks: the user's cancel token, and the
-/// run's own stop flag, raised by the first error.
+/// run's own stop flag, raised by the first error. They also collect the
+/// run's warnings (a damaged file read with `fail_on=none`).
 #[derive(Clone, Debug, Default)]
 pub struct StopFlags {
     cancel: CancelToken,
     failed: Arc<AtomicBool>,
+    warnings: Arc<parking_lot::Mutex<Vec<String>>>,
 }
 
 impl StopFlags {
@@ -44,12 +46,26 @@ impl StopFlags {
         StopFlags {
             cancel,
             failed: Arc::default(),
+            warnings: Arc::default(),
         }
     }
 
     /// Raises the stop flag (an error happened somewhere).
     pub fn fail(&self) {
         self.failed.store(true, Ordering::Relaxed);
+    }
+
+    /// Records a warning for the run's report (each distinct text once).
+    pub fn warn(&self, message: String) {
+        let mut w = self.warnings.lock();
+        if !w.contains(&message) {
+            w.push(message);
+        }
+    }
+
+    /// The warnings recorded so far.
+    pub fn warnings(&self) -> Vec<String> {
+        self.warnings.lock().clone()
     }
 
     /// `Err` if the run must stop: cancelled, or failed elsewhere.
@@ -220,6 +236,12 @@ impl Inputs<'_> {
         let bytes = rect.area() as usize * bands as usize * format.size();
         Region::owned(self.ctx.pool.get(bytes), rect, bands, format)
             .expect("buffer sized for the region")
+    }
+
+    /// Records a warning in the run's report: something was wrong but the
+    /// run goes on (a truncated file read with `fail_on=none`).
+    pub fn warn(&self, message: impl Into<String>) {
+        self.ctx.flags.warn(message.into());
     }
 
     /// `Err` if the run is being stopped; long generate steps may poll it.

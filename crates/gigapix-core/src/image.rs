@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use smallvec::SmallVec;
 
 use crate::operation::{DynOperation, Operation};
-use crate::{BandFormat, Error, Header, Interpretation, Result};
+use crate::{BandFormat, Error, Header, Interpretation, Metadata, Result};
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
@@ -18,6 +18,7 @@ struct Node {
     op: Arc<dyn DynOperation>,
     inputs: SmallVec<[Image; 2]>,
     error: Option<Error>,
+    metadata: Arc<Metadata>,
 }
 
 /// A lazy, immutable image: a node of an operation graph.
@@ -65,6 +66,9 @@ impl Image {
                 ),
             },
         };
+        let metas: SmallVec<[Arc<Metadata>; 2]> =
+            inputs.iter().map(|i| i.0.metadata.clone()).collect();
+        let metadata = op.metadata(&metas);
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
         Image(Arc::new(Node {
             id,
@@ -72,6 +76,7 @@ impl Image {
             op,
             inputs: inputs.into(),
             error,
+            metadata,
         }))
     }
 
@@ -117,6 +122,11 @@ impl Image {
     /// Band format.
     pub fn format(&self) -> BandFormat {
         self.0.header.format
+    }
+
+    /// Orientation, colour profile, EXIF and source-file facts.
+    pub fn metadata(&self) -> &Metadata {
+        &self.0.metadata
     }
 
     /// Interpretation.

@@ -1,8 +1,9 @@
 //! The operation contract: header, demand, per-thread state, generate.
 
 use std::any::Any;
+use std::sync::Arc;
 
-use crate::{Header, Rect, Region, Result, eval::Inputs};
+use crate::{Header, Metadata, Rect, Region, Result, eval::Inputs};
 
 /// The tile shape an operation works best with. The engine takes the most
 /// restrictive hint in a graph (`SmallTile` > `FatStrip` > `ThinStrip` >
@@ -75,6 +76,12 @@ pub trait Operation: Send + Sync + 'static {
     /// or run.
     fn header(&self, inputs: &[Header]) -> Result<Header>;
 
+    /// The output metadata, from the inputs'. By default the first
+    /// input's, unchanged (empty for a source).
+    fn metadata(&self, inputs: &[Arc<Metadata>]) -> Arc<Metadata> {
+        inputs.first().cloned().unwrap_or_default()
+    }
+
     /// The preferred tile shape.
     fn demand(&self) -> DemandHint {
         DemandHint::Any
@@ -122,6 +129,8 @@ pub trait DynOperation: Send + Sync + 'static {
     fn name(&self) -> &'static str;
     /// See [`Operation::header`].
     fn header(&self, inputs: &[Header]) -> Result<Header>;
+    /// See [`Operation::metadata`].
+    fn metadata(&self, inputs: &[Arc<Metadata>]) -> Arc<Metadata>;
     /// See [`Operation::demand`].
     fn demand(&self) -> DemandHint;
     /// See [`Operation::need`].
@@ -152,6 +161,9 @@ impl<O: Operation> DynOperation for O {
     }
     fn header(&self, inputs: &[Header]) -> Result<Header> {
         Operation::header(self, inputs)
+    }
+    fn metadata(&self, inputs: &[Arc<Metadata>]) -> Arc<Metadata> {
+        Operation::metadata(self, inputs)
     }
     fn demand(&self) -> DemandHint {
         Operation::demand(self)

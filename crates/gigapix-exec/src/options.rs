@@ -161,6 +161,9 @@ pub struct RunReport {
     /// Caches the planner inserted (in front of out-of-order reads of
     /// sequential sources).
     pub caches: usize,
+    /// Warnings raised during the run (each once): damage in a file read
+    /// with `fail_on=none`, for instance.
+    pub warnings: Vec<String>,
 }
 
 impl RunReport {

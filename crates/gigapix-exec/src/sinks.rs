@@ -54,6 +54,7 @@ fn execute(
         peak_pixel_bytes: shared.tracker.peak(),
         pixel_allocations: shared.tracker.allocations(),
         caches: plan.caches.len(),
+        warnings: shared.flags.warnings(),
     })
 }
 

@@ -54,12 +54,17 @@ use std::io::BufReader;
 use std::path::Path;
 
 use gigapix_core::{BandFormat, BandWriter, Error, ErrorKind, Header, Image, Limits, Result};
+pub use params::Params;
 
+mod jpeg;
+pub mod params;
+mod png;
 mod pnm;
 pub mod raw;
 mod save;
 mod scan;
 mod source;
+mod tiff;
 
 use scan::Scan;
 use source::Layout;
@@ -74,17 +79,32 @@ pub enum FileFormat {
     /// The raw format of gigapix, `.gpx` (see [`raw`]): any band count and
     /// band format.
     Raw,
+    /// TIFF and BigTIFF.
+    Tiff,
+    /// PNG.
+    Png,
+    /// JPEG.
+    Jpeg,
 }
 
 impl FileFormat {
     /// Every format.
-    pub const ALL: [FileFormat; 2] = [FileFormat::Pnm, FileFormat::Raw];
+    pub const ALL: [FileFormat; 5] = [
+        FileFormat::Pnm,
+        FileFormat::Raw,
+        FileFormat::Tiff,
+        FileFormat::Png,
+        FileFormat::Jpeg,
+    ];
 
     /// Short name: `pnm` or `gpx`.
     pub const fn name(self) -> &'static str {
         match self {
             FileFormat::Pnm => "pnm",
             FileFormat::Raw => "gpx",
+            FileFormat::Tiff => "tiff",
+            FileFormat::Png => "png",
+            FileFormat::Jpeg => "jpeg",
         }
     }
 
@@ -93,6 +113,9 @@ impl FileFormat {
         match self {
             FileFormat::Pnm => &["ppm", "pgm", "pnm"],
             FileFormat::Raw => &["gpx"],
+            FileFormat::Tiff => &["tif", "tiff"],
+            FileFormat::Png => &["png"],
+            FileFormat::Jpeg => &["jpg", "jpeg", "jpe"],
         }
     }
 
@@ -101,6 +124,9 @@ impl FileFormat {
         match self {
             FileFormat::Pnm => "ppmload",
             FileFormat::Raw => "gpxload",
+            FileFormat::Tiff => "tiffload",
+            FileFormat::Png => "pngload",
+            FileFormat::Jpeg => "jpegload",
         }
     }
 }
@@ -145,14 +171,42 @@ pub enum AccessMode {
     Sequential,
 }
 
+/// What a loader does with a damaged file.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum FailOn {
+    /// Keep what could be decoded, fill the rest, and report a warning in
+    /// the run's report (`RunReport::warnings`).
+    None,
+    /// A truncated or corrupt file is an error (the default).
+    #[default]
+    Error,
+}
+
+impl std::str::FromStr for FailOn {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<FailOn, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "none" => Ok(FailOn::None),
+            "error" | "truncated" | "warning" => Ok(FailOn::Error),
+            _ => Err(format!("expected none or error, got `{s}`")),
+        }
+    }
+}
+
 /// Options of [`open`].
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct OpenOptions {
     /// How pixels are read; [`AccessMode::Random`] by default.
     pub access: AccessMode,
     /// Largest image accepted; [`Limits::default`] by default.
     pub limits: Limits,
+    /// What to do with a damaged file; [`FailOn::Error`] by default.
+    pub fail_on: FailOn,
+    /// Format-specific options (`page`, `shrink`, ...), also given in
+    /// brackets after the file name: `in.jpg[shrink=2]`.
+    pub params: Params,
 }
 
 impl OpenOptions {
@@ -172,12 +226,53 @@ impl OpenOptions {
         self.limits = limits;
         self
     }
+
+    /// Sets [`fail_on`](OpenOptions::fail_on).
+    pub fn fail_on(mut self, fail_on: FailOn) -> OpenOptions {
+        self.fail_on = fail_on;
+        self
+    }
+
+    /// Sets a format-specific option.
+    pub fn set(mut self, key: &str, value: impl ToString) -> OpenOptions {
+        self.params = self.params.set(key, value);
+        self
+    }
 }
 
-/// Options of [`writer`]. None yet; build with `SaveOptions::default()`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// Options of [`writer`]: format-specific, as `key=value` pairs (the same
+/// as in brackets after the file name: `out.tif[compression=lzw,tile]`,
+/// `out.jpg[Q=85]`). Unknown keys are an error when the writer is made.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct SaveOptions {}
+pub struct SaveOptions {
+    /// The options.
+    pub params: Params,
+}
+
+impl SaveOptions {
+    /// No options.
+    pub fn new() -> SaveOptions {
+        SaveOptions::default()
+    }
+
+    /// Sets an option.
+    pub fn set(mut self, key: &str, value: impl ToString) -> SaveOptions {
+        self.params = self.params.set(key, value);
+        self
+    }
+}
+
+/// Splits `name[options]`, merging the bracket options over `params`.
+fn with_brackets(path: &Path, params: &Params) -> Result<(std::path::PathBuf, Params)> {
+    let text = path.to_string_lossy();
+    let (file, extra) = params::split_path(&text)?;
+    let mut merged = params.clone();
+    for (k, v) in extra.pairs() {
+        merged = merged.set(k, v);
+    }
+    Ok((file, merged))
+}
 
 /// What [`describe`] finds in a file.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -313,8 +408,21 @@ fn unknown(name: &str, first: &[u8]) -> Error {
 /// not read (ASCII netpbm, PNG, ...), [`ErrorKind::Limit`] for images over
 /// the limits.
 pub fn open(path: impl AsRef<Path>, options: &OpenOptions) -> Result<Image> {
-    let path = path.as_ref();
+    let (path, mut params) = with_brackets(path.as_ref(), &options.params)?;
+    let path = path.as_path();
     let name = path.display().to_string();
+    let codec = match sniff_codec(path, &name)? {
+        Some(FileFormat::Tiff) => Some(tiff::open(path, &name, options, &mut params)),
+        Some(FileFormat::Png) => Some(png::open(path, &name, options, &mut params)),
+        Some(FileFormat::Jpeg) => Some(jpeg::open(path, &name, options, &mut params)),
+        _ => None,
+    };
+    if let Some(image) = codec {
+        let image = image?;
+        params.finish(&format!("{name}: load"), &[])?;
+        return Ok(image);
+    }
+    params.finish(&format!("{name}: load"), &[])?;
     let Opened {
         layout,
         reader,
@@ -327,6 +435,45 @@ pub fn open(path: impl AsRef<Path>, options: &OpenOptions) -> Result<Image> {
     } else {
         source::streaming(&layout, reader, seekable, &name)
     }
+}
+
+/// The codec formats recognised by their first bytes, before the PPM/raw
+/// parser takes over: TIFF (`II*\0`, `MM\0*`, BigTIFF `II+\0`, `MM\0+`),
+/// PNG and JPEG. `None` for anything else (including unreadable files,
+/// which the PPM/raw path reports, and anything but a regular file: reading
+/// a pipe's first bytes here would take them from the PPM parser).
+fn sniff_codec(path: &Path, _name: &str) -> Result<Option<FileFormat>> {
+    use std::io::Read;
+    if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+        return Ok(None);
+    }
+    let Ok(mut file) = File::open(path) else {
+        return Ok(None);
+    };
+    let mut magic = [0u8; 8];
+    let mut got = 0;
+    while got < magic.len() {
+        match file.read(&mut magic[got..]) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => got += n,
+        }
+    }
+    let m = &magic[..got];
+    Ok(
+        if m.starts_with(b"II*\0")
+            || m.starts_with(b"MM\0*")
+            || m.starts_with(b"II+\0")
+            || m.starts_with(b"MM\0+")
+        {
+            Some(FileFormat::Tiff)
+        } else if m.starts_with(b"\x89PNG\r\n\x1a\n") {
+            Some(FileFormat::Png)
+        } else if m.starts_with(&[0xFF, 0xD8, 0xFF]) {
+            Some(FileFormat::Jpeg)
+        } else {
+            None
+        },
+    )
 }
 
 /// The format and header of an image file, read and checked like [`open`]
@@ -363,7 +510,8 @@ pub fn describe(path: impl AsRef<Path>) -> Result<FileInfo> {
 /// removes the temporary file: a failed save leaves no output and any
 /// previous file at `path` untouched. The data is not `fsync`ed.
 pub fn writer(path: &Path, header: &Header, options: &SaveOptions) -> Result<Box<dyn BandWriter>> {
-    let _ = options;
+    let (path, mut params) = with_brackets(path, &options.params)?;
+    let path = path.as_path();
     let name = path.display().to_string();
     let Some(format) = format_for_path(path) else {
         let ext = path
@@ -379,12 +527,17 @@ pub fn writer(path: &Path, header: &Header, options: &SaveOptions) -> Result<Box
         ));
     };
     let writer = match format {
+        FileFormat::Tiff => return tiff::writer(path, &name, header, &mut params),
+        FileFormat::Png => return png::writer(path, &name, header, &mut params),
+        FileFormat::Jpeg => return jpeg::writer(path, &name, header, &mut params),
         FileFormat::Pnm => {
+            params.finish(&format!("{name}: ppm save"), &[])?;
             pnm::check_savable(&name, header)?;
             let swap16 = header.format == BandFormat::U16;
             save::FileWriter::create(path, header, &pnm::header_bytes(header), swap16)?
         }
         FileFormat::Raw => {
+            params.finish(&format!("{name}: gpx save"), &[])?;
             raw::check_host(&name, header.format)?;
             save::FileWriter::create(path, header, &raw::header_bytes(header), false)?
         }

@@ -30,6 +30,60 @@ pub(crate) struct FileWriter {
     scratch: Vec<u8>,
 }
 
+/// Creates the temporary file that will become `target`, in the target's
+/// directory, with the permissions a plain create would give (or those of
+/// the file being replaced). Every codec's writer saves through this and
+/// [`persist`]: dropping the [`TempPath`] removes the file.
+pub(crate) fn create_temp(target: &Path, name: &str) -> Result<(File, TempPath)> {
+    let file_name = target.file_name().ok_or_else(|| {
+        Error::new(
+            ErrorKind::InvalidArgument,
+            format!("{name}: the output path does not name a file"),
+        )
+    })?;
+    let dir = match target.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let existing = std::fs::metadata(target).ok();
+    if existing.as_ref().is_some_and(|m| m.is_dir()) {
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            format!("{name}: is a directory"),
+        ));
+    }
+    let mut prefix_name = std::ffi::OsString::from(".");
+    prefix_name.push(file_name);
+    prefix_name.push(".");
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(&prefix_name).suffix(".tmp");
+    #[cfg(unix)]
+    {
+        // Like a plain create (0666 less the umask), or the mode of the
+        // file being replaced; tempfile's default is 0600.
+        use std::os::unix::fs::PermissionsExt;
+        let mode = existing
+            .filter(|m| m.is_file())
+            .map_or(0o666, |m| m.permissions().mode() & 0o777);
+        builder.permissions(std::fs::Permissions::from_mode(mode));
+    }
+    let temp = builder.tempfile_in(dir).map_err(|e| {
+        Error::io(
+            format_args!(
+                "{name}: cannot create a temporary file in {}",
+                dir.display()
+            ),
+            e,
+        )
+    })?;
+    Ok(temp.into_parts())
+}
+
+/// Renames a finished temporary file onto `target`.
+pub(crate) fn persist(temp: TempPath, target: &Path, name: &str) -> Result<()> {
+    temp.persist(target).map_err(|e| Error::io(name, e.error))
+}
+
 impl FileWriter {
     /// Creates the temporary file for `target` in the target's directory and
     /// writes `prefix` (the file header) into it.
@@ -40,23 +94,6 @@ impl FileWriter {
         swap16: bool,
     ) -> Result<FileWriter> {
         let name = target.display().to_string();
-        let file_name = target.file_name().ok_or_else(|| {
-            Error::new(
-                ErrorKind::InvalidArgument,
-                format!("{name}: the output path does not name a file"),
-            )
-        })?;
-        let dir = match target.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d,
-            _ => Path::new("."),
-        };
-        let existing = std::fs::metadata(target).ok();
-        if existing.as_ref().is_some_and(|m| m.is_dir()) {
-            return Err(Error::new(
-                ErrorKind::InvalidArgument,
-                format!("{name}: is a directory"),
-            ));
-        }
         let row_bytes =
             u128::from(header.width) * u128::from(header.bands) * header.format.size() as u128;
         if header.width == 0
@@ -69,31 +106,7 @@ impl FileWriter {
                 format!("{name}: cannot save an image of {header}"),
             ));
         }
-        let mut prefix_name = std::ffi::OsString::from(".");
-        prefix_name.push(file_name);
-        prefix_name.push(".");
-        let mut builder = tempfile::Builder::new();
-        builder.prefix(&prefix_name).suffix(".tmp");
-        #[cfg(unix)]
-        {
-            // Like a plain create (0666 less the umask), or the mode of the
-            // file being replaced; tempfile's default is 0600.
-            use std::os::unix::fs::PermissionsExt;
-            let mode = existing
-                .filter(|m| m.is_file())
-                .map_or(0o666, |m| m.permissions().mode() & 0o777);
-            builder.permissions(std::fs::Permissions::from_mode(mode));
-        }
-        let temp = builder.tempfile_in(dir).map_err(|e| {
-            Error::io(
-                format_args!(
-                    "{name}: cannot create a temporary file in {}",
-                    dir.display()
-                ),
-                e,
-            )
-        })?;
-        let (file, temp) = temp.into_parts();
+        let (file, temp) = create_temp(target, &name)?;
         let mut out = BufWriter::with_capacity(OUT_BUFFER, file);
         out.write_all(prefix).map_err(|e| Error::io(&name, e))?;
         Ok(FileWriter {
@@ -167,9 +180,7 @@ impl BandWriter for FileWriter {
             .map_err(|e| Error::io(&self.name, e.into_error()))?;
         drop(file);
         let temp = self.temp.take().expect("finished once");
-        temp.persist(&self.target)
-            .map_err(|e| Error::io(&self.name, e.error))?;
-        Ok(())
+        persist(temp, &self.target, &self.name)
     }
 }
 

@@ -47,7 +47,7 @@ impl Layout {
         match (self.format, h.bands) {
             (FileFormat::Pnm, 1) => format!("{}x{} grey {}", h.width, h.height, h.format),
             (FileFormat::Pnm, _) => format!("{}x{} RGB {}", h.width, h.height, h.format),
-            (FileFormat::Raw, b) => {
+            (_, b) => {
                 format!(
                     "{}x{} {b} band{} {}",
                     h.width,

@@ -120,6 +120,8 @@ fn format_from_extension() {
     assert_eq!(format_for_path("b.PGM"), Some(FileFormat::Pnm));
     assert_eq!(format_for_path("b.pnm"), Some(FileFormat::Pnm));
     assert_eq!(format_for_path("b.gpx"), Some(FileFormat::Raw));
-    assert_eq!(format_for_path("b.png"), None);
+    assert_eq!(format_for_path("b.png"), Some(FileFormat::Png));
+    assert_eq!(format_for_path("b.TIF"), Some(FileFormat::Tiff));
+    assert_eq!(format_for_path("b.bmp"), None);
     assert_eq!(format_for_path("ppm"), None);
 }

@@ -81,7 +81,7 @@ fn failed_save_leaves_an_existing_target_untouched() {
 fn unsupported_outputs_create_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let rgb = Header::new(2, 2, 3, BandFormat::U8);
-    for name in ["out.png", "out", "out.ppm.bak"] {
+    for name in ["out.bmp", "out", "out.ppm.bak"] {
         let e = writer_err(&dir.path().join(name), &rgb);
         assert_eq!(e.kind(), ErrorKind::Unsupported, "{e}");
         assert!(e.message().contains(".ppm, .pgm, .pnm, .gpx"), "{e}");

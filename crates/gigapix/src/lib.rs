@@ -54,10 +54,12 @@ use std::path::Path;
 
 pub use gigapix_core::{
     BandFormat, CancelToken, DemandHint, Error, ErrorKind, Header, Interpretation, Limits,
-    Operation, Rect, Region, Result,
+    Metadata, Operation, Rect, Region, Result,
 };
 pub use gigapix_exec::{Order, Progress, RunOptions, RunReport};
-pub use gigapix_io::{AccessMode, FileFormat, FileInfo, OpenOptions, SaveOptions, describe};
+pub use gigapix_io::{
+    AccessMode, FailOn, FileFormat, FileInfo, OpenOptions, Params, SaveOptions, describe,
+};
 pub use gigapix_ops::geometry::{Angle, Direction, Extend};
 pub use gigapix_ops::point::LinearOptions;
 pub use gigapix_ops::stats::{BandStats, Histogram, Stats};
@@ -142,6 +144,11 @@ impl Image {
     /// Band format.
     pub fn format(&self) -> BandFormat {
         self.0.format()
+    }
+
+    /// Orientation, colour profile, EXIF and facts about the source file.
+    pub fn metadata(&self) -> &Metadata {
+        self.0.metadata()
     }
 
     /// `Ok` if every step that built this image was valid.
