@@ -181,13 +181,17 @@ fn apply_one(
             arity(op, pos, 1, 1, "horizontal|vertical")?;
             image.flip(parse::<Direction>(op, "direction", pos[0])?)
         }
+        "autorotate" => {
+            arity(op, pos, 0, 0, "")?;
+            image.autorotate()
+        }
         "rot" => {
             arity(op, pos, 1, 1, "90|180|270")?;
             image.rot(parse::<Angle>(op, "angle", pos[0])?)
         }
         _ => {
             return usage(format!(
-                "unknown operation `{op}` (known: linear, invert, cast, extract_band, crop, embed, flip, rot)"
+                "unknown operation `{op}` (known: linear, invert, cast, extract_band, crop, embed, flip, rot, autorotate)"
             ));
         }
     })

@@ -585,3 +585,64 @@ impl Operation for Rot {
         Ok(dst)
     }
 }
+
+/// `img` turned upright as its EXIF orientation (1 to 8, in
+/// [`Metadata::orientation`](gigapix_core::Metadata)) says, with the
+/// orientation of the result set to 1. An image with no orientation, or
+/// orientation 1, comes back as it is.
+///
+/// | orientation | stored as | correction |
+/// |---|---|---|
+/// | 2 | mirrored | flip horizontal |
+/// | 3 | upside down | rot 180 |
+/// | 4 | mirrored, upside down | flip vertical |
+/// | 5 | transposed | rot 90, flip horizontal |
+/// | 6 | turned left | rot 90 |
+/// | 7 | transversed | rot 270, flip horizontal |
+/// | 8 | turned right | rot 270 |
+pub fn autorotate(img: &Image) -> Image {
+    let upright = match img.metadata().orientation {
+        2 => flip(img, Direction::Horizontal),
+        3 => rot(img, Angle::D180),
+        4 => flip(img, Direction::Vertical),
+        5 => flip(&rot(img, Angle::D90), Direction::Horizontal),
+        6 => rot(img, Angle::D90),
+        7 => flip(&rot(img, Angle::D270), Direction::Horizontal),
+        8 => rot(img, Angle::D270),
+        _ => return img.clone(),
+    };
+    Image::new(Upright, vec![upright])
+}
+
+/// Passes its input through with orientation 1 (the end of [`autorotate`]).
+#[derive(Debug)]
+struct Upright;
+
+impl Operation for Upright {
+    type State = ();
+
+    fn name(&self) -> &'static str {
+        "autorotate"
+    }
+
+    fn header(&self, inputs: &[Header]) -> Result<Header> {
+        Ok(inputs[0])
+    }
+
+    fn metadata(
+        &self,
+        inputs: &[std::sync::Arc<gigapix_core::Metadata>],
+    ) -> std::sync::Arc<gigapix_core::Metadata> {
+        let mut m = (*inputs[0]).clone();
+        m.orientation = 1;
+        std::sync::Arc::new(m)
+    }
+
+    fn start(&self) -> Result<()> {
+        Ok(())
+    }
+
+    fn generate(&self, _: &mut (), out: Rect, inputs: &mut Inputs<'_>) -> Result<Region> {
+        inputs.get(0, out)
+    }
+}

@@ -50,6 +50,6 @@ pub mod stats;
 
 pub use bands::{bandjoin, extract_band};
 pub use create::{black, noise, xyz, zone};
-pub use geometry::{Angle, Direction, Extend, crop, embed, flip, rot};
+pub use geometry::{Angle, Direction, Extend, autorotate, crop, embed, flip, rot};
 pub use point::{LinearOptions, cast, invert, linear, linear_with};
 pub use stats::{BandStats, HistReducer, Histogram, Stats, StatsReducer};

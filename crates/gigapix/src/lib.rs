@@ -219,6 +219,11 @@ impl Image {
         Image(gigapix_ops::geometry::rot(&self.0, angle))
     }
 
+    /// Turned upright as its EXIF orientation says (orientation 1 after).
+    pub fn autorotate(&self) -> Image {
+        Image(gigapix_ops::geometry::autorotate(&self.0))
+    }
+
     /// A run of this image with `options` (threads, cancellation,
     /// progress), to end in one of [`Run`]'s sinks.
     pub fn run(&self, options: RunOptions) -> Run<'_> {
