@@ -1,0 +1,34 @@
+//! Shared by every target: write the input to a file, open it with small
+//! limits, in both access modes, and pull every pixel. Any outcome but a
+//! panic, a hang or an abort is fine.
+
+use std::io::Write;
+
+use gigapix_core::{Ctx, Limits, Rect};
+use gigapix_io::{AccessMode, OpenOptions, open};
+
+/// Decodes `data` as a file named `name` (the extension matters only for
+/// savers; loaders sniff the bytes).
+pub fn decode(data: &[u8], name: &str) {
+    let Ok(dir) = tempfile::tempdir() else { return };
+    let path = dir.path().join(name);
+    let Ok(mut f) = std::fs::File::create(&path) else { return };
+    if f.write_all(data).is_err() {
+        return;
+    }
+    drop(f);
+    for access in [AccessMode::Random, AccessMode::Sequential] {
+        let options = OpenOptions::new().access(access).limits(Limits::default().max_pixels(1 << 22));
+        let Ok(image) = open(&path, &options) else { continue };
+        let mut ctx = Ctx::standalone();
+        let (w, h) = (image.width() as i64, image.height() as i64);
+        let mut y = 0;
+        while y < h {
+            let rows = 16.min(h - y);
+            if ctx.region(&image, Rect::new(0, y, w, rows)).is_err() {
+                break;
+            }
+            y += rows;
+        }
+    }
+}
