@@ -192,7 +192,7 @@ fn bad_headers() {
         (b"P4\n8 1\n\xff", ErrorKind::Unsupported, "P4"),
         (b"P7\nWIDTH 1\n", ErrorKind::Unsupported, "P7"),
         (b"P9\n", ErrorKind::Format, "unknown file format"),
-        (b"\x89PNG\r\n\x1a\n", ErrorKind::Unsupported, "PNG"),
+        (b"\x89PNG\r\n\x1a\n", ErrorKind::Format, "PNG"),
         (b"hello world", ErrorKind::Format, "68 65 6c 6c 6f 20 77 6f"),
         (b"X", ErrorKind::Format, "unknown file format"),
         (b"GIGAPIX2", ErrorKind::Format, "unknown file format"),
