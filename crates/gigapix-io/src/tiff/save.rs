@@ -1,0 +1,766 @@
+//! The TIFF writer: strips or tiles written as the bands arrive, the image
+//! file directory (IFD) at the end of the file, its offset patched into the
+//! header last.
+//!
+//! The file is written in the host's byte order (`II` on little-endian
+//! hosts), so samples go out as they come. Memory is bounded by the width:
+//! at most one strip, or one row of tiles, is buffered, plus a batch of
+//! chunks being compressed (four per core, compressed in parallel on
+//! scoped threads, written in order) and the chunk offset table (16 bytes
+//! per chunk).
+//!
+//! Options: `compression=none|lzw|deflate` (default none), `predictor=
+//! none|horizontal` (horizontal by default for lzw and deflate on integer
+//! samples), `level=1..9` (deflate, default 6), `tile` with `tile-width`
+//! and `tile-height` (multiples of 16, default 256; either size alone also
+//! selects tiles), `rows-per-strip`
+//! (default: strips of about 256 KiB), `bigtiff` (default: only when the
+//! file could pass 4 GiB). No colour profile or other metadata is written:
+//! the writer sees only the image's [`Header`].
+
+use std::fs::File;
+use std::io::{BufWriter, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use gigapix_core::{BandFormat, BandWriter, Error, ErrorKind, Header, Result};
+use tempfile::TempPath;
+
+use crate::params::Params;
+use crate::save::{create_temp, persist};
+
+/// Options the writer understands.
+const KNOWN: &[&str] = &[
+    "compression",
+    "predictor",
+    "level",
+    "tile",
+    "tile-width",
+    "tile-height",
+    "rows-per-strip",
+    "bigtiff",
+];
+
+/// Size strips aim at when `rows-per-strip` is not given.
+const STRIP_BYTES: usize = 256 << 10;
+
+/// Buffer of the output file.
+const OUT_BUFFER: usize = 256 << 10;
+
+/// Largest chunk (strip or tile) written, in bytes: what the loader reads.
+const MAX_CHUNK: u64 = 256 << 20;
+
+/// How chunk data is compressed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Compression {
+    None,
+    Lzw,
+    Deflate(u32),
+}
+
+impl Compression {
+    /// The TIFF code.
+    fn code(self) -> u16 {
+        match self {
+            Compression::None => 1,
+            Compression::Lzw => 5,
+            Compression::Deflate(_) => 8,
+        }
+    }
+}
+
+/// Builds the writer after checking every option.
+pub(crate) fn writer(
+    path: &Path,
+    name: &str,
+    header: &Header,
+    params: &mut Params,
+) -> Result<Box<dyn BandWriter>> {
+    let invalid = |msg: String| Error::new(ErrorKind::InvalidArgument, format!("{name}: {msg}"));
+    let compression: Option<String> = params.take("compression")?;
+    let predictor: Option<String> = params.take("predictor")?;
+    let level: Option<u32> = params.take("level")?;
+    let tile_flag = params.flag("tile")?;
+    let tile_width: Option<u32> = params.take("tile-width")?;
+    let tile_height: Option<u32> = params.take("tile-height")?;
+    let rows_per_strip: Option<u32> = params.take("rows-per-strip")?;
+    let bigtiff = params.flag("bigtiff")?;
+    params.finish(&format!("{name}: tiff save"), KNOWN)?;
+
+    let row_bytes =
+        u128::from(header.width) * u128::from(header.bands) * header.format.size() as u128;
+    if header.width == 0
+        || header.height == 0
+        || header.bands == 0
+        || header.bands > u32::from(u16::MAX)
+        || row_bytes > isize::MAX as u128
+    {
+        return Err(invalid(format!("cannot save an image of {header} as TIFF")));
+    }
+    let row_bytes = row_bytes as usize;
+
+    let level = level.unwrap_or(6);
+    if !(1..=9).contains(&level) {
+        return Err(invalid(format!(
+            "option `level`: expected 1 to 9, got {level}"
+        )));
+    }
+    let compression = match compression
+        .as_deref()
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        None | Some("none") => Compression::None,
+        Some("lzw") => Compression::Lzw,
+        Some("deflate" | "zip") => Compression::Deflate(level),
+        Some(other) => {
+            return Err(invalid(format!(
+                "option `compression`: expected none, lzw or deflate, got `{other}`"
+            )));
+        }
+    };
+    let predictor = match predictor.as_deref().map(str::to_ascii_lowercase).as_deref() {
+        None => compression != Compression::None && header.format.is_integer(),
+        Some("none" | "false" | "no") => false,
+        Some("horizontal" | "true" | "yes") => {
+            if compression == Compression::None {
+                return Err(invalid(
+                    "option `predictor`: the horizontal predictor needs compression=lzw or deflate"
+                        .into(),
+                ));
+            }
+            if !header.format.is_integer() {
+                return Err(invalid(
+                    "option `predictor`: the horizontal predictor is for integer samples; \
+                     the floating-point predictor is not supported"
+                        .into(),
+                ));
+            }
+            true
+        }
+        Some(other) => {
+            return Err(invalid(format!(
+                "option `predictor`: expected none or horizontal, got `{other}`"
+            )));
+        }
+    };
+
+    let px = header.pixel_bytes() as u64;
+    let tiled = tile_flag.unwrap_or(false) || tile_width.is_some() || tile_height.is_some();
+    let layout = if tiled {
+        let tw = tile_width.unwrap_or(256);
+        let th = tile_height.unwrap_or(256);
+        for (what, v) in [("tile-width", tw), ("tile-height", th)] {
+            if v == 0 || v % 16 != 0 {
+                return Err(invalid(format!(
+                    "option `{what}`: tile sizes must be positive multiples of 16, got {v}"
+                )));
+            }
+        }
+        if u64::from(tw) * u64::from(th) * px > MAX_CHUNK {
+            return Err(invalid(format!(
+                "tiles of {tw}x{th} pixels are larger than {MAX_CHUNK} bytes"
+            )));
+        }
+        Layout::Tiles { tw, th }
+    } else {
+        let rps = match rows_per_strip {
+            Some(0) => return Err(invalid("option `rows-per-strip` must be positive".into())),
+            Some(n) => n.min(header.height),
+            None => ((STRIP_BYTES / row_bytes.max(1)).max(1) as u32).min(header.height),
+        };
+        if u64::from(rps) * row_bytes as u64 > MAX_CHUNK.max(row_bytes as u64) {
+            return Err(invalid(format!(
+                "strips of {rps} rows are larger than {MAX_CHUNK} bytes"
+            )));
+        }
+        Layout::Strips { rps }
+    };
+    let chunks = layout.chunks(header);
+
+    let big = bigtiff.unwrap_or_else(|| may_pass_4gib(header, layout, compression));
+
+    let (file, temp) = create_temp(path, name)?;
+    let mut out = BufWriter::with_capacity(OUT_BUFFER, file);
+    let mut first = Vec::with_capacity(16);
+    first.extend_from_slice(if cfg!(target_endian = "little") {
+        b"II"
+    } else {
+        b"MM"
+    });
+    if big {
+        first.extend_from_slice(&43u16.to_ne_bytes());
+        first.extend_from_slice(&8u16.to_ne_bytes());
+        first.extend_from_slice(&0u16.to_ne_bytes());
+        first.extend_from_slice(&0u64.to_ne_bytes());
+    } else {
+        first.extend_from_slice(&42u16.to_ne_bytes());
+        first.extend_from_slice(&0u32.to_ne_bytes());
+    }
+    out.write_all(&first).map_err(|e| Error::io(name, e))?;
+    Ok(Box::new(TiffWriter {
+        out: Some(out),
+        temp: Some(temp),
+        target: path.to_path_buf(),
+        name: name.to_string(),
+        header: *header,
+        row_bytes,
+        big,
+        layout,
+        compression,
+        predictor,
+        pos: first.len() as u64,
+        next_row: 0,
+        pending: Vec::new(),
+        pending_rows: 0,
+        offsets: Vec::with_capacity(chunks.min(1 << 20) as usize),
+        counts: Vec::with_capacity(chunks.min(1 << 20) as usize),
+        jobs: Vec::new(),
+        spare: Vec::new(),
+        threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+    }))
+}
+
+/// A directory entry's value: TIFF type, count, bytes in file order.
+type Value = (u16, u64, Vec<u8>);
+
+/// `true` if a TIFF of `header` saved so could pass 4 GiB, so it must be a
+/// BigTIFF. Compressed data can be larger than the raw pixels (LZW by
+/// half at worst), and tiles are padded to whole tiles.
+fn may_pass_4gib(header: &Header, layout: Layout, compression: Compression) -> bool {
+    let px = header.pixel_bytes() as u128;
+    let raw = match layout {
+        Layout::Tiles { tw, th } => {
+            u128::from(header.width.div_ceil(tw))
+                * u128::from(tw)
+                * u128::from(header.height.div_ceil(th))
+                * u128::from(th)
+                * px
+        }
+        Layout::Strips { .. } => u128::from(header.image_bytes()),
+    };
+    let estimate = match compression {
+        Compression::None => raw,
+        Compression::Deflate(_) => raw + raw / 64,
+        Compression::Lzw => raw + raw / 2,
+    } + u128::from(layout.chunks(header)) * 16
+        + (1 << 20);
+    estimate >= u128::from(u32::MAX)
+}
+
+/// Strips or tiles.
+#[derive(Clone, Copy, Debug)]
+enum Layout {
+    Strips { rps: u32 },
+    Tiles { tw: u32, th: u32 },
+}
+
+impl Layout {
+    /// Rows buffered before chunks are written.
+    fn band_rows(self) -> u32 {
+        match self {
+            Layout::Strips { rps } => rps,
+            Layout::Tiles { th, .. } => th,
+        }
+    }
+
+    /// Number of chunks of an image.
+    fn chunks(self, h: &Header) -> u64 {
+        match self {
+            Layout::Strips { rps } => u64::from(h.height.div_ceil(rps)),
+            Layout::Tiles { tw, th } => {
+                u64::from(h.width.div_ceil(tw)) * u64::from(h.height.div_ceil(th))
+            }
+        }
+    }
+}
+
+/// The [`BandWriter`] of a TIFF file.
+struct TiffWriter {
+    /// `None` once finished.
+    out: Option<BufWriter<File>>,
+    temp: Option<TempPath>,
+    target: PathBuf,
+    name: String,
+    header: Header,
+    row_bytes: usize,
+    big: bool,
+    layout: Layout,
+    compression: Compression,
+    predictor: bool,
+    /// Bytes written so far.
+    pos: u64,
+    next_row: u32,
+    /// Rows waiting for their strip or row of tiles to complete.
+    pending: Vec<u8>,
+    pending_rows: u32,
+    offsets: Vec<u64>,
+    counts: Vec<u64>,
+    /// Chunks waiting to be compressed (in parallel) and written, in
+    /// file order.
+    jobs: Vec<Vec<u8>>,
+    /// Buffers for jobs.
+    spare: Vec<Vec<u8>>,
+    /// Threads compressing a batch of jobs.
+    threads: usize,
+}
+
+/// Compresses one chunk.
+fn compress(compression: Compression, data: &[u8]) -> std::io::Result<Vec<u8>> {
+    match compression {
+        Compression::None => Ok(data.to_vec()),
+        Compression::Lzw => {
+            let mut out = Vec::with_capacity(data.len() / 2);
+            let mut enc = weezl::encode::Encoder::with_tiff_size_switch(weezl::BitOrder::Msb, 8);
+            enc.into_vec(&mut out)
+                .encode_all(data)
+                .status
+                .map_err(std::io::Error::other)?;
+            Ok(out)
+        }
+        Compression::Deflate(level) => {
+            let mut enc = flate2::write::ZlibEncoder::new(
+                Vec::with_capacity(data.len() / 2),
+                flate2::Compression::new(level),
+            );
+            enc.write_all(data)?;
+            enc.finish()
+        }
+    }
+}
+
+/// Applies the horizontal predictor (TIFF predictor 2) to `rows` of
+/// `row_len` bytes: each sample becomes its difference from the same band
+/// of the pixel to its left.
+fn predict(data: &mut [u8], row_len: usize, bands: usize, format: BandFormat) {
+    for row in data.chunks_exact_mut(row_len) {
+        match format {
+            BandFormat::U8 => {
+                for i in (bands..row.len()).rev() {
+                    row[i] = row[i].wrapping_sub(row[i - bands]);
+                }
+            }
+            BandFormat::U16 => {
+                let step = bands * 2;
+                for i in (step..row.len()).step_by(2).rev() {
+                    let a = u16::from_ne_bytes([row[i], row[i + 1]]);
+                    let b = u16::from_ne_bytes([row[i - step], row[i - step + 1]]);
+                    row[i..i + 2].copy_from_slice(&a.wrapping_sub(b).to_ne_bytes());
+                }
+            }
+            BandFormat::U32 | BandFormat::F32 => {
+                let step = bands * 4;
+                for i in (step..row.len()).step_by(4).rev() {
+                    let a = u32::from_ne_bytes(row[i..i + 4].try_into().expect("4 bytes"));
+                    let b = u32::from_ne_bytes(
+                        row[i - step..i - step + 4].try_into().expect("4 bytes"),
+                    );
+                    row[i..i + 4].copy_from_slice(&a.wrapping_sub(b).to_ne_bytes());
+                }
+            }
+        }
+    }
+}
+
+impl TiffWriter {
+    fn io(&self, e: std::io::Error) -> Error {
+        Error::io(&self.name, e)
+    }
+
+    /// Writes `bytes` as the next chunk, recording where it went.
+    fn put(&mut self, bytes: &[u8]) -> Result<()> {
+        let len = bytes.len() as u64;
+        if !self.big && self.pos + len > u64::from(u32::MAX) {
+            return Err(Error::new(
+                ErrorKind::Limit,
+                format!(
+                    "{}: the file passes 4 GiB, more than a classic TIFF can address; save with `bigtiff`",
+                    self.name
+                ),
+            ));
+        }
+        let out = self.out.as_mut().expect("not finished");
+        out.write_all(bytes).map_err(|e| Error::io(&self.name, e))?;
+        self.offsets.push(self.pos);
+        self.counts.push(len);
+        self.pos += len;
+        Ok(())
+    }
+
+    /// A buffer for a job, of `len` bytes (contents unspecified).
+    fn job_buffer(&mut self, len: usize) -> Vec<u8> {
+        let mut buf = self.spare.pop().unwrap_or_default();
+        buf.resize(len, 0);
+        buf
+    }
+
+    /// Queues a chunk for compression, running the predictor over it;
+    /// compresses and writes the queue once it is long enough.
+    fn queue(&mut self, mut job: Vec<u8>, row_len: usize) -> Result<()> {
+        if self.predictor {
+            predict(
+                &mut job,
+                row_len,
+                self.header.bands as usize,
+                self.header.format,
+            );
+        }
+        self.jobs.push(job);
+        if self.jobs.len() >= 4 * self.threads {
+            self.flush_jobs()?;
+        }
+        Ok(())
+    }
+
+    /// Compresses the queued chunks on up to `threads` threads, then
+    /// writes them in order.
+    fn flush_jobs(&mut self) -> Result<()> {
+        if self.jobs.is_empty() {
+            return Ok(());
+        }
+        let jobs = std::mem::take(&mut self.jobs);
+        let compression = self.compression;
+        let threads = self.threads.min(jobs.len()).max(1);
+        let per = jobs.len().div_ceil(threads);
+        let packed: Vec<std::io::Result<Vec<u8>>> = if threads == 1 {
+            jobs.iter().map(|j| compress(compression, j)).collect()
+        } else {
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = jobs
+                    .chunks(per)
+                    .map(|group| {
+                        scope.spawn(move || {
+                            group
+                                .iter()
+                                .map(|j| compress(compression, j))
+                                .collect::<Vec<_>>()
+                        })
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .flat_map(|h| {
+                        h.join().unwrap_or_else(|_| {
+                            vec![Err(std::io::Error::other("compression thread panicked"))]
+                        })
+                    })
+                    .collect()
+            })
+        };
+        self.spare.extend(jobs);
+        self.spare.truncate(4 * self.threads);
+        for bytes in packed {
+            let bytes = bytes.map_err(|e| {
+                Error::new(
+                    ErrorKind::Io,
+                    format!("{}: compression failed: {e}", self.name),
+                )
+            })?;
+            self.put(&bytes)?;
+        }
+        Ok(())
+    }
+
+    /// Writes the chunks of `rows` full image rows in `data` (a whole
+    /// strip, or a whole row of tiles; fewer rows at the bottom).
+    fn write_rows(&mut self, data: &[u8], rows: u32) -> Result<()> {
+        match self.layout {
+            Layout::Strips { .. } => {
+                if self.compression == Compression::None {
+                    self.put(data)
+                } else {
+                    let mut job = self.job_buffer(data.len());
+                    job.copy_from_slice(data);
+                    self.queue(job, self.row_bytes)
+                }
+            }
+            Layout::Tiles { tw, th } => {
+                let px = self.header.pixel_bytes();
+                let tile_row = tw as usize * px;
+                for x0 in (0..self.header.width).step_by(tw as usize) {
+                    let w = tw.min(self.header.width - x0) as usize * px;
+                    let start = x0 as usize * px;
+                    let mut job = self.job_buffer(tile_row * th as usize);
+                    // Tiles are always whole: pad with zeros.
+                    job.fill(0);
+                    for r in 0..rows as usize {
+                        let src = &data[r * self.row_bytes + start..][..w];
+                        job[r * tile_row..r * tile_row + w].copy_from_slice(src);
+                    }
+                    if self.compression == Compression::None {
+                        self.put(&job)?;
+                        self.spare.push(job);
+                    } else {
+                        self.queue(job, tile_row)?;
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Writes the IFD and patches its offset into the header.
+    fn write_directory(&mut self) -> Result<()> {
+        let h = self.header;
+        let bands = h.bands as usize;
+        let big = self.big;
+        let short = |v: &[u16]| -> Value {
+            (
+                3,
+                v.len() as u64,
+                v.iter().flat_map(|x| x.to_ne_bytes()).collect(),
+            )
+        };
+        let long = |v: u32| -> Value { (4, 1, v.to_ne_bytes().to_vec()) };
+        let offsets = |v: &[u64]| -> Value {
+            if big {
+                (
+                    16,
+                    v.len() as u64,
+                    v.iter().flat_map(|x| x.to_ne_bytes()).collect(),
+                )
+            } else {
+                (
+                    4,
+                    v.len() as u64,
+                    v.iter().flat_map(|&x| (x as u32).to_ne_bytes()).collect(),
+                )
+            }
+        };
+        let bits = (h.format.size() * 8) as u16;
+        let sample_format = if h.format.is_integer() { 1 } else { 3 };
+        let photometric = if (3..=4).contains(&bands) { 2 } else { 1 };
+        let extra: Vec<u16> = match bands {
+            1 | 3 => vec![],
+            2 | 4 => vec![2],
+            n => vec![0; n - 1],
+        };
+        let mut entries: Vec<(u16, Value)> = vec![
+            (256, long(h.width)),
+            (257, long(h.height)),
+            (258, short(&vec![bits; bands])),
+            (259, short(&[self.compression.code()])),
+            (262, short(&[photometric])),
+            (277, short(&[bands as u16])),
+            (284, short(&[1])),
+            (339, short(&vec![sample_format; bands])),
+        ];
+        if !extra.is_empty() {
+            entries.push((338, short(&extra)));
+        }
+        if self.predictor {
+            entries.push((317, short(&[2])));
+        }
+        match self.layout {
+            Layout::Strips { rps } => {
+                entries.push((273, offsets(&self.offsets)));
+                entries.push((278, long(rps)));
+                entries.push((279, offsets(&self.counts)));
+            }
+            Layout::Tiles { tw, th } => {
+                entries.push((322, long(tw)));
+                entries.push((323, long(th)));
+                entries.push((324, offsets(&self.offsets)));
+                entries.push((325, offsets(&self.counts)));
+            }
+        }
+        entries.sort_by_key(|e| e.0);
+
+        // Word-align the directory.
+        let align = if big { 8 } else { 2 };
+        let pad = (align - self.pos % align) % align;
+        let ifd_pos = self.pos + pad;
+        let (inline, entry_len, head, tail) = if big { (8, 20, 8, 8) } else { (4, 12, 2, 4) };
+        let mut extra_pos = ifd_pos + head + entry_len * entries.len() as u64 + tail;
+        let mut ifd = Vec::with_capacity(4096);
+        ifd.resize(pad as usize, 0);
+        let mut blobs: Vec<u8> = Vec::new();
+        let put_offset = |buf: &mut Vec<u8>, v: u64| {
+            if big {
+                buf.extend_from_slice(&v.to_ne_bytes());
+            } else {
+                buf.extend_from_slice(&(v as u32).to_ne_bytes());
+            }
+        };
+        if big {
+            ifd.extend_from_slice(&(entries.len() as u64).to_ne_bytes());
+        } else {
+            ifd.extend_from_slice(&(entries.len() as u16).to_ne_bytes());
+        }
+        for (tag, (typ, count, data)) in &entries {
+            ifd.extend_from_slice(&tag.to_ne_bytes());
+            ifd.extend_from_slice(&typ.to_ne_bytes());
+            put_offset(&mut ifd, *count);
+            if data.len() <= inline {
+                let mut v = data.clone();
+                v.resize(inline, 0);
+                ifd.extend_from_slice(&v);
+            } else {
+                put_offset(&mut ifd, extra_pos);
+                blobs.extend_from_slice(data);
+                extra_pos += data.len() as u64;
+                if blobs.len() % 2 == 1 {
+                    blobs.push(0);
+                    extra_pos += 1;
+                }
+            }
+        }
+        put_offset(&mut ifd, 0);
+        if !big && extra_pos > u64::from(u32::MAX) {
+            return Err(Error::new(
+                ErrorKind::Limit,
+                format!(
+                    "{}: the file passes 4 GiB, more than a classic TIFF can address; save with `bigtiff`",
+                    self.name
+                ),
+            ));
+        }
+        let name = self.name.clone();
+        let io = |e| Error::io(&name, e);
+        let out = self.out.as_mut().expect("not finished");
+        out.write_all(&ifd).map_err(io)?;
+        out.write_all(&blobs).map_err(io)?;
+        out.seek(SeekFrom::Start(if big { 8 } else { 4 }))
+            .map_err(io)?;
+        let mut first = Vec::new();
+        put_offset(&mut first, ifd_pos);
+        out.write_all(&first).map_err(io)?;
+        self.pos = extra_pos;
+        Ok(())
+    }
+}
+
+impl BandWriter for TiffWriter {
+    fn write_band(&mut self, y: u32, rows: u32, data: &[u8]) -> Result<()> {
+        let name = &self.name;
+        let invalid =
+            |msg: String| Error::new(ErrorKind::InvalidArgument, format!("{name}: {msg}"));
+        if y != self.next_row {
+            return Err(invalid(format!(
+                "band at row {y} written out of order (expected row {})",
+                self.next_row
+            )));
+        }
+        if u64::from(y) + u64::from(rows) > u64::from(self.header.height) {
+            return Err(invalid(format!(
+                "band of rows {y}..{} runs past the height {}",
+                u64::from(y) + u64::from(rows),
+                self.header.height
+            )));
+        }
+        if data.len() as u128 != u128::from(rows) * self.row_bytes as u128 {
+            return Err(invalid(format!(
+                "band of {rows} rows has {} bytes, expected {} per row",
+                data.len(),
+                self.row_bytes
+            )));
+        }
+        let group = self.layout.band_rows();
+        let mut rest = data;
+        let mut row = y;
+        while !rest.is_empty() {
+            // Rows still wanted by the current strip or row of tiles.
+            let group_end = (row / group + 1) * group;
+            let group_end = group_end.min(self.header.height);
+            let take = (group_end - row).min((rest.len() / self.row_bytes) as u32);
+            let (now, later) = rest.split_at(take as usize * self.row_bytes);
+            let complete = row + take == group_end;
+            if self.pending_rows == 0 && complete {
+                // A whole group in the band: no buffering.
+                self.write_rows(now, take)?;
+            } else {
+                self.pending.extend_from_slice(now);
+                self.pending_rows += take;
+                if complete {
+                    let pending = std::mem::take(&mut self.pending);
+                    let result = self.write_rows(&pending, self.pending_rows);
+                    self.pending = pending;
+                    self.pending.clear();
+                    self.pending_rows = 0;
+                    result?;
+                }
+            }
+            row += take;
+            rest = later;
+        }
+        self.next_row = y + rows;
+        Ok(())
+    }
+
+    fn finish(mut self: Box<Self>) -> Result<()> {
+        if self.next_row != self.header.height {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                format!(
+                    "{}: only {} of {} rows were written; nothing saved",
+                    self.name, self.next_row, self.header.height
+                ),
+            ));
+        }
+        self.flush_jobs()?;
+        self.write_directory()?;
+        let out = self.out.take().expect("finished once");
+        let file = out.into_inner().map_err(|e| self.io(e.into_error()))?;
+        drop(file);
+        let temp = self.temp.take().expect("finished once");
+        persist(temp, &self.target, &self.name)
+    }
+}
+
+impl Drop for TiffWriter {
+    fn drop(&mut self) {
+        // Unfinished: close without flushing (the file is about to go),
+        // then `temp` removes it.
+        if let Some(out) = self.out.take() {
+            drop(out.into_parts());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bigtiff_when_the_file_may_pass_4_gib() {
+        let strips = Layout::Strips { rps: 16 };
+        let tiles = Layout::Tiles { tw: 256, th: 256 };
+        let h = Header::new(30000, 30000, 3, BandFormat::U8); // 2.7 GB
+        assert!(!may_pass_4gib(&h, strips, Compression::None));
+        assert!(!may_pass_4gib(&h, tiles, Compression::Deflate(6)));
+        assert!(!may_pass_4gib(&h, strips, Compression::Lzw)); // 4.05 GB
+        let h = Header::new(32000, 32000, 3, BandFormat::U8); // 3.07 GB
+        assert!(!may_pass_4gib(&h, strips, Compression::None));
+        assert!(may_pass_4gib(&h, strips, Compression::Lzw)); // 4.6 GB
+        let h = Header::new(40000, 40000, 3, BandFormat::U8); // 4.8 GB
+        assert!(may_pass_4gib(&h, strips, Compression::None));
+        let h = Header::new(37000, 37000, 3, BandFormat::U8); // 4.107 GB
+        assert!(!may_pass_4gib(&h, strips, Compression::None));
+        let h = Header::new(37900, 37900, 3, BandFormat::U8); // 4.309 GB
+        assert!(may_pass_4gib(&h, strips, Compression::None));
+    }
+
+    #[test]
+    fn predictor_round_trip() {
+        for format in BandFormat::ALL {
+            let mut data: Vec<u8> = (0..96u32).map(|i| (i * 37 % 251) as u8).collect();
+            let orig = data.clone();
+            predict(&mut data, 48, 3, format);
+            assert_ne!(data, orig);
+            // Undo by hand: a running sum per band and sample size.
+            let size = format.size();
+            for row in data.chunks_exact_mut(48) {
+                for i in (3 * size..48).step_by(size) {
+                    let mut a = [0u8; 8];
+                    let mut b = [0u8; 8];
+                    a[..size].copy_from_slice(&row[i..i + size]);
+                    b[..size].copy_from_slice(&row[i - 3 * size..i - 2 * size]);
+                    let sum = u64::from_le_bytes(a).wrapping_add(u64::from_le_bytes(b));
+                    row[i..i + size].copy_from_slice(&sum.to_le_bytes()[..size]);
+                }
+            }
+            if cfg!(target_endian = "little") {
+                assert_eq!(data, orig, "{format}");
+            }
+        }
+    }
+}
