@@ -1,0 +1,426 @@
+//! Parallel baseline JPEG encoding with restart markers.
+//!
+//! The image is cut into strips of whole iMCU rows. Each strip is encoded
+//! on a pool of threads as a JPEG of its own by jpeg-encoder (standard
+//! Huffman tables, the same quantisation tables for every strip), and the
+//! strips' entropy-coded segments are joined in order with `RSTn` markers
+//! between them, under the first strip's headers with the full height and
+//! a DRI segment of one strip's MCU count. A decoder restarts its DC
+//! prediction and bit reader at each marker, exactly where each strip's
+//! own encoder started from zero and padded its last byte, so the result
+//! is one valid baseline JPEG.
+//!
+//! Memory stays bounded: at most two strips per thread are in flight, and
+//! finished strips are written out in order as soon as they are complete.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use gigapix_core::{BandWriter, Error, ErrorKind, Result};
+use jpeg_encoder::{ImageBuffer, JpegColorType};
+use tempfile::TempPath;
+
+use super::save::{Config, to_planar};
+use crate::save::{create_temp, persist};
+
+/// Output buffer.
+const OUT_BUFFER: usize = 256 << 10;
+
+/// Rough size of a strip's pixels: strips are as many iMCU rows as fit.
+const STRIP_BYTES: usize = 2 << 20;
+
+/// A strip to encode: its index and packed rows.
+struct Job {
+    index: usize,
+    rows: u32,
+    data: Vec<u8>,
+}
+
+/// An encoded strip: the index, and the whole JPEG of the strip or why
+/// encoding failed.
+type Done = (usize, std::result::Result<Vec<u8>, String>);
+
+/// A strip in planar form, as jpeg-encoder pulls it.
+struct Strip<'a> {
+    config: &'a Config,
+    rows: u16,
+    planar: &'a [u8],
+}
+
+impl ImageBuffer for Strip<'_> {
+    fn get_jpeg_color_type(&self) -> JpegColorType {
+        self.config.color
+    }
+
+    fn width(&self) -> u16 {
+        self.config.width
+    }
+
+    fn height(&self) -> u16 {
+        self.rows
+    }
+
+    fn fill_buffers(&self, y: u16, buffers: &mut [Vec<u8>; 4]) {
+        let w = usize::from(self.config.width);
+        let rows = usize::from(self.rows);
+        let y = usize::from(y);
+        for (c, b) in buffers
+            .iter_mut()
+            .take(self.config.components())
+            .enumerate()
+        {
+            let start = (c * rows + y) * w;
+            b.extend_from_slice(&self.planar[start..start + w]);
+        }
+    }
+}
+
+/// Encodes one strip as a complete JPEG.
+fn encode_strip(
+    config: &Config,
+    job: &Job,
+    planar: &mut Vec<u8>,
+) -> std::result::Result<Vec<u8>, String> {
+    to_planar(
+        &job.data,
+        usize::from(config.width),
+        config.components(),
+        planar,
+    );
+    let mut out = Vec::with_capacity(job.data.len() / 8);
+    let encoder = config.encoder(&mut out);
+    encoder
+        .encode_image(Strip {
+            config,
+            rows: job.rows as u16,
+            planar,
+        })
+        .map_err(|e| e.to_string())?;
+    Ok(out)
+}
+
+/// Where the entropy-coded data of a jpeg-encoder JPEG starts (just past
+/// the SOS segment), and where its SOS marker is.
+fn split_scan(jpeg: &[u8]) -> Option<(usize, usize)> {
+    let mut i = 2;
+    loop {
+        if *jpeg.get(i)? != 0xFF {
+            return None;
+        }
+        let marker = *jpeg.get(i + 1)?;
+        let len = usize::from(u16::from_be_bytes([*jpeg.get(i + 2)?, *jpeg.get(i + 3)?]));
+        if marker == 0xDA {
+            return Some((i, i + 2 + len));
+        }
+        i += 2 + len;
+    }
+}
+
+/// The headers of the whole image from the first strip's JPEG: the SOF
+/// height patched, a DRI segment before the SOS.
+fn whole_headers(first: &[u8], height: u16, interval: u16) -> Option<Vec<u8>> {
+    let (sos, data) = split_scan(first)?;
+    let mut head = first[..sos].to_vec();
+    // Find SOF0 and patch its height (precision, then height).
+    let mut i = 2;
+    while i + 4 <= head.len() {
+        let marker = head[i + 1];
+        let len = usize::from(u16::from_be_bytes([head[i + 2], head[i + 3]]));
+        if marker == 0xC0 {
+            head.get_mut(i + 5..i + 7)?
+                .copy_from_slice(&height.to_be_bytes());
+            break;
+        }
+        i += 2 + len;
+    }
+    head.extend([0xFF, 0xDD, 0, 4]);
+    head.extend(interval.to_be_bytes());
+    head.extend_from_slice(&first[sos..data]);
+    Some(head)
+}
+
+/// The entropy-coded data of a strip's JPEG (without the EOI).
+fn scan_data(jpeg: &[u8]) -> Option<&[u8]> {
+    let (_, data) = split_scan(jpeg)?;
+    let end = jpeg.len().checked_sub(2)?;
+    (jpeg.get(end..)? == [0xFF, 0xD9]).then(|| &jpeg[data..end])
+}
+
+/// Makes the parallel writer.
+pub(super) fn writer(path: &Path, name: &str, config: Config) -> Result<Box<dyn BandWriter>> {
+    let v = config.sampling as u8;
+    let (h_max, v_max) = (usize::from((v >> 4) & 7), usize::from(v & 0xF));
+    let (h_max, v_max) = if config.color == JpegColorType::Luma {
+        (1, 1)
+    } else {
+        (h_max.max(1), v_max.max(1))
+    };
+    let width = usize::from(config.width);
+    let bands = config.components();
+    let imcu_rows = 8 * v_max;
+    let mcus_per_row = width.div_ceil(8 * h_max);
+    let by_size = (STRIP_BYTES / (width * bands * imcu_rows)).max(1);
+    let by_interval = (usize::from(u16::MAX) / mcus_per_row).max(1);
+    let imcus = by_size.min(by_interval);
+    let strip_rows = imcus * imcu_rows;
+    let interval = (imcus * mcus_per_row) as u16;
+
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let (file, temp) = create_temp(path, name)?;
+    let (job_tx, job_rx) = mpsc::channel::<Job>();
+    let (done_tx, done_rx) = mpsc::channel::<Done>();
+    let job_rx = Arc::new(Mutex::new(job_rx));
+    let mut workers = Vec::with_capacity(threads);
+    for _ in 0..threads {
+        let rx = job_rx.clone();
+        let tx = done_tx.clone();
+        let spawned = std::thread::Builder::new()
+            .name("jpeg-encoder".to_string())
+            .spawn(move || worker(config, &rx, &tx));
+        match spawned {
+            Ok(h) => workers.push(h),
+            Err(e) => {
+                if workers.is_empty() {
+                    return Err(Error::io(
+                        format_args!("{name}: cannot start an encoder thread"),
+                        e,
+                    ));
+                }
+                break;
+            }
+        }
+    }
+    let max_in_flight = 2 * workers.len();
+    Ok(Box::new(ParallelWriter {
+        config,
+        jobs: Some(job_tx),
+        done: done_rx,
+        workers,
+        out: Some(BufWriter::with_capacity(OUT_BUFFER, file)),
+        temp: Some(temp),
+        target: path.to_path_buf(),
+        name: name.to_string(),
+        strip_rows: strip_rows as u32,
+        interval,
+        strip: Vec::new(),
+        strip_fill: 0,
+        sent: 0,
+        written: 0,
+        pending: BTreeMap::new(),
+        max_in_flight,
+        next_row: 0,
+    }))
+}
+
+fn worker(config: Config, jobs: &Mutex<Receiver<Job>>, done: &Sender<Done>) {
+    let mut planar = Vec::new();
+    loop {
+        let job = match jobs.lock() {
+            Ok(rx) => rx.recv(),
+            Err(_) => return,
+        };
+        let Ok(job) = job else { return };
+        // A panic must still answer, or `finish` would wait forever.
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            encode_strip(&config, &job, &mut planar)
+        }))
+        .unwrap_or_else(|_| Err("the encoder panicked".to_string()));
+        if done.send((job.index, result)).is_err() {
+            return;
+        }
+    }
+}
+
+/// A [`BandWriter`] encoding strips in parallel.
+struct ParallelWriter {
+    config: Config,
+    /// `None` once closed.
+    jobs: Option<Sender<Job>>,
+    done: Receiver<Done>,
+    workers: Vec<JoinHandle<()>>,
+    /// `None` once finished.
+    out: Option<BufWriter<File>>,
+    temp: Option<TempPath>,
+    target: PathBuf,
+    name: String,
+    strip_rows: u32,
+    interval: u16,
+    /// The strip being filled, packed rows.
+    strip: Vec<u8>,
+    strip_fill: u32,
+    /// Strips sent to the workers, and written out.
+    sent: usize,
+    written: usize,
+    /// Encoded strips waiting for the ones before them.
+    pending: BTreeMap<usize, Vec<u8>>,
+    max_in_flight: usize,
+    next_row: u32,
+}
+
+impl ParallelWriter {
+    fn row_bytes(&self) -> usize {
+        usize::from(self.config.width) * self.config.components()
+    }
+
+    fn fail(&self, what: impl std::fmt::Display) -> Error {
+        Error::new(
+            ErrorKind::Io,
+            format!("{}: cannot write the JPEG: {what}", self.name),
+        )
+    }
+
+    /// Sends the current strip to the workers.
+    fn send_strip(&mut self) -> Result<()> {
+        while self.sent - self.written >= self.max_in_flight {
+            self.receive_one()?;
+        }
+        let data = std::mem::take(&mut self.strip);
+        let job = Job {
+            index: self.sent,
+            rows: self.strip_fill,
+            data,
+        };
+        self.strip_fill = 0;
+        let ok = self.jobs.as_ref().is_some_and(|tx| tx.send(job).is_ok());
+        if !ok {
+            return Err(self.fail("the encoder threads stopped"));
+        }
+        self.sent += 1;
+        Ok(())
+    }
+
+    /// Waits for one encoded strip, and writes out what is in order.
+    fn receive_one(&mut self) -> Result<()> {
+        let (index, result) = self
+            .done
+            .recv()
+            .map_err(|_| self.fail("the encoder threads stopped"))?;
+        let jpeg = result.map_err(|e| self.fail(e))?;
+        self.pending.insert(index, jpeg);
+        while let Some(jpeg) = self.pending.remove(&self.written) {
+            self.write_strip(&jpeg)?;
+            self.written += 1;
+        }
+        Ok(())
+    }
+
+    fn write_strip(&mut self, jpeg: &[u8]) -> Result<()> {
+        let name = self.name.clone();
+        let bad = || {
+            Error::new(
+                ErrorKind::Io,
+                format!("{name}: jpeg-encoder wrote an unexpected stream"),
+            )
+        };
+        let index = self.written;
+        let headers = if index == 0 {
+            Some(whole_headers(jpeg, self.config.height, self.interval).ok_or_else(bad)?)
+        } else {
+            None
+        };
+        let data = scan_data(jpeg).ok_or_else(bad)?;
+        let out = self.out.as_mut().expect("not finished");
+        let io = |e| Error::io(&name, e);
+        if let Some(h) = headers {
+            out.write_all(&h).map_err(io)?;
+        } else {
+            out.write_all(&[0xFF, 0xD0 + ((index - 1) % 8) as u8])
+                .map_err(io)?;
+        }
+        out.write_all(data).map_err(io)
+    }
+
+    /// Stops the workers and waits for them.
+    fn stop(&mut self) {
+        self.jobs = None;
+        for w in self.workers.drain(..) {
+            let _ = w.join();
+        }
+    }
+}
+
+impl BandWriter for ParallelWriter {
+    fn write_band(&mut self, y: u32, rows: u32, data: &[u8]) -> Result<()> {
+        let name = &self.name;
+        let invalid =
+            |msg: String| Error::new(ErrorKind::InvalidArgument, format!("{name}: {msg}"));
+        let height = u32::from(self.config.height);
+        if y != self.next_row {
+            return Err(invalid(format!(
+                "band at row {y} written out of order (expected row {})",
+                self.next_row
+            )));
+        }
+        if u64::from(y) + u64::from(rows) > u64::from(height) {
+            return Err(invalid(format!(
+                "band of rows {y}..{} runs past the height {height}",
+                u64::from(y) + u64::from(rows),
+            )));
+        }
+        let row_bytes = self.row_bytes();
+        if data.len() as u128 != u128::from(rows) * row_bytes as u128 {
+            return Err(invalid(format!(
+                "band of {rows} rows has {} bytes, expected {row_bytes} per row",
+                data.len()
+            )));
+        }
+        let mut rest = data;
+        while !rest.is_empty() {
+            if self.strip.is_empty() {
+                self.strip
+                    .reserve_exact(self.strip_rows as usize * row_bytes);
+            }
+            let take = ((self.strip_rows - self.strip_fill) as usize).min(rest.len() / row_bytes);
+            self.strip.extend_from_slice(&rest[..take * row_bytes]);
+            rest = &rest[take * row_bytes..];
+            self.strip_fill += take as u32;
+            self.next_row += take as u32;
+            if self.strip_fill == self.strip_rows || self.next_row == height {
+                self.send_strip()?;
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(mut self: Box<Self>) -> Result<()> {
+        let height = u32::from(self.config.height);
+        if self.next_row != height {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                format!(
+                    "{}: only {} of {height} rows were written; nothing saved",
+                    self.name, self.next_row
+                ),
+            ));
+        }
+        while self.written < self.sent {
+            self.receive_one()?;
+        }
+        self.stop();
+        let mut out = self.out.take().expect("finished once");
+        let name = self.name.clone();
+        out.write_all(&[0xFF, 0xD9])
+            .map_err(|e| Error::io(&name, e))?;
+        let file = out
+            .into_inner()
+            .map_err(|e| Error::io(&name, e.into_error()))?;
+        drop(file);
+        let temp = self.temp.take().expect("finished once");
+        persist(temp, &self.target, &self.name)
+    }
+}
+
+impl Drop for ParallelWriter {
+    fn drop(&mut self) {
+        // Unfinished: stop the workers; `temp` removes the file.
+        self.stop();
+        if let Some(out) = self.out.take() {
+            drop(out.into_parts());
+        }
+    }
+}
