@@ -1,5 +1,17 @@
-//! File loaders and savers of gigapix: binary PPM/PGM and the raw format of
+//! File loaders and savers of gigapix: TIFF (strips, tiles, BigTIFF;
+//! none/LZW/deflate), PNG, JPEG, binary PPM/PGM and the raw format of
 //! gigapix (`.gpx`, see [`raw`]), memory-mapped and streaming.
+//!
+//! | format | reading | writing |
+//! |---|---|---|
+//! | TIFF | random access per strip or tile, with a shared cache of decoded chunks | our own streaming writer: strips or tiles, LZW/deflate + predictor, BigTIFF when needed |
+//! | PNG | sequential, row by row (Adam7: decoded whole, spilled to a temporary file when large) | streaming, compression 0-9, filters |
+//! | JPEG | sequential by iMCU rows (zune-jpeg's raw API; our upsampling and colour conversion); progressive holds all coefficients | jpeg-encoder, strips encoded in parallel and joined with restart markers |
+//! | PPM/PGM, `.gpx` | memory-mapped zero-copy views, or sequential | streaming |
+//!
+//! Options go in brackets after the file name (`out.tif[compression=lzw,tile]`,
+//! `out.jpg[Q=85]`, `in.tif[page=2]`) or through [`OpenOptions::set`] and
+//! [`SaveOptions::set`]; unknown options are errors.
 //!
 //! * [`open`] detects the format from the file's first bytes (never from
 //!   its name), reads and checks the header, and returns a lazy source
@@ -362,26 +374,33 @@ fn sniff(scan: &mut Scan<'_, BufReader<File>>) -> Result<Layout> {
 }
 
 /// The error for a file in no format we know, naming well-known formats.
+/// PNG, JPEG and TIFF only land here when they do not come from a regular
+/// file (their loaders need to seek).
 fn unknown(name: &str, first: &[u8]) -> Error {
-    const KNOWN: [(&[u8], &str); 6] = [
-        (b"\x89PNG", "PNG"),
-        (b"\xff\xd8\xff", "JPEG"),
-        (b"II*\0", "TIFF"),
-        (b"MM\0*", "TIFF"),
-        (b"GIF8", "GIF"),
-        (b"BM", "BMP"),
+    const READ: &str = "gigapix reads TIFF, PNG, JPEG, binary PPM/PGM (P5, P6) and .gpx";
+    const KNOWN: [(&[u8], &str, bool); 8] = [
+        (b"\x89PNG", "PNG", true),
+        (b"\xff\xd8\xff", "JPEG", true),
+        (b"II*\0", "TIFF", true),
+        (b"MM\0*", "TIFF", true),
+        (b"II+\0", "TIFF", true),
+        (b"MM\0+", "TIFF", true),
+        (b"GIF8", "GIF", false),
+        (b"BM", "BMP", false),
     ];
-    if let Some((_, what)) = KNOWN.iter().find(|(m, _)| first.starts_with(m)) {
-        return Error::new(
-            ErrorKind::Unsupported,
+    if let Some((_, what, from_files)) = KNOWN.iter().find(|(m, _, _)| first.starts_with(m)) {
+        let msg = if *from_files {
             format!(
-                "{name}: {what} files are not supported; gigapix reads binary PPM/PGM (P5, P6) and .gpx"
-            ),
-        );
+                "{name}: {what} is read from regular files only, not pipes; save it to a file first"
+            )
+        } else {
+            format!("{name}: {what} files are not supported; {READ}")
+        };
+        return Error::new(ErrorKind::Unsupported, msg);
     }
     let hex: Vec<String> = first.iter().map(|b| format!("{b:02x}")).collect();
     Error::format(format!(
-        "{name}: unknown file format (starts with bytes {}); gigapix reads binary PPM/PGM (P5, P6) and .gpx",
+        "{name}: unknown file format (starts with bytes {}); gigapix reads TIFF, PNG, JPEG, binary PPM/PGM (P5, P6) and .gpx",
         hex.join(" ")
     ))
 }
@@ -481,6 +500,17 @@ fn sniff_codec(path: &Path, _name: &str) -> Result<Option<FileFormat>> {
 pub fn describe(path: impl AsRef<Path>) -> Result<FileInfo> {
     let path = path.as_ref();
     let name = path.display().to_string();
+    if let Some(format) = sniff_codec(path, &name)? {
+        let image = open(path, &OpenOptions::default())?;
+        return Ok(FileInfo {
+            format,
+            variant: format.name(),
+            header: *image.header(),
+            data_offset: 0,
+            maxval: None,
+            file_len: std::fs::metadata(path).ok().map(|m| m.len()),
+        });
+    }
     let Opened {
         layout, file_len, ..
     } = open_header(path, &name, &Limits::default())?;
