@@ -61,6 +61,9 @@ pub(crate) fn open_input(spec: &str) -> Result<Image, crate::Failure> {
 
 /// Applies `OP ARGS [key=value] [: OP ARGS]...` to `image`.
 pub(crate) fn apply_ops(mut image: Image, words: &[String]) -> Result<Image, UsageError> {
+    if words.is_empty() {
+        return Ok(image);
+    }
     for step in words.split(|w| w == ":") {
         let Some((op, args)) = step.split_first() else {
             return usage("empty operation between `:`");

@@ -134,6 +134,10 @@ fn generators_and_null_sink() {
     assert!(stderr(&o).contains("peak pixel memory"), "{}", stderr(&o));
     let o = gigapix(&["stats", "noise:100x100x3", "--", "invert"]);
     assert!(o.status.success(), "{}", stderr(&o));
+    // No operations at all.
+    let o = gigapix(&["stats", "zone:64x64"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("255"));
     let o = gigapix(&["header", "zone:640x480"]);
     assert!(String::from_utf8_lossy(&o.stdout).contains("width: 640"));
 }
