@@ -216,3 +216,23 @@ fn failed_copy_leaves_no_file_and_keeps_an_existing_one() {
     // Only the target remains in the directory: no temporaries left.
     assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), 1);
 }
+
+#[test]
+fn damaged_files_fail_unless_fail_on_none() {
+    let d = dir();
+    let png = p(&d, "in.png");
+    let o = gigapix(&["copy", "noise:64x64x3:4", png.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let bytes = std::fs::read(&png).unwrap();
+    std::fs::write(&png, &bytes[..bytes.len() * 2 / 3]).unwrap();
+    let out = p(&d, "out.ppm");
+    let o = gigapix(&["copy", png.to_str().unwrap(), out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(stderr(&o).lines().count(), 1, "{}", stderr(&o));
+    assert!(!out.exists());
+    let lenient = format!("{}[fail_on=none]", png.display());
+    let o = gigapix(&["copy", &lenient, out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("warning"), "{}", stderr(&o));
+    assert!(out.exists());
+}

@@ -430,6 +430,11 @@ pub fn open(path: impl AsRef<Path>, options: &OpenOptions) -> Result<Image> {
     let (path, mut params) = with_brackets(path.as_ref(), &options.params)?;
     let path = path.as_path();
     let name = path.display().to_string();
+    let mut options = options.clone();
+    if let Some(f) = params.take::<FailOn>("fail_on")? {
+        options.fail_on = f;
+    }
+    let options = &options;
     let codec = match sniff_codec(path, &name)? {
         Some(FileFormat::Tiff) => Some(tiff::open(path, &name, options, &mut params)),
         Some(FileFormat::Png) => Some(png::open(path, &name, options, &mut params)),
