@@ -35,7 +35,7 @@
 //! # Example
 //!
 //! ```
-//! use gigapix_core::{BandFormat, Ctx, Header, Rect};
+//! use gigapix_core::{BandFormat, Ctx, Header, Metadata, Rect};
 //! use gigapix_io::{open, writer, OpenOptions, SaveOptions};
 //!
 //! let dir = tempfile::tempdir().unwrap();
@@ -43,7 +43,7 @@
 //!
 //! // Save a 4x3 grey ramp: rows go to the writer top to bottom.
 //! let header = Header::new(4, 3, 1, BandFormat::U8);
-//! let mut out = writer(&path, &header, &SaveOptions::default())?;
+//! let mut out = writer(&path, &header, &Metadata::default(), &SaveOptions::default())?;
 //! out.write_band(0, 2, &[0, 1, 2, 3, 10, 11, 12, 13])?;
 //! out.write_band(2, 1, &[20, 21, 22, 23])?;
 //! out.finish()?;
@@ -65,7 +65,9 @@ use std::fs::File;
 use std::io::BufReader;
 use std::path::Path;
 
-use gigapix_core::{BandFormat, BandWriter, Error, ErrorKind, Header, Image, Limits, Result};
+use gigapix_core::{
+    BandFormat, BandWriter, Error, ErrorKind, Header, Image, Limits, Metadata, Result,
+};
 pub use params::Params;
 
 mod jpeg;
@@ -530,13 +532,31 @@ pub fn describe(path: impl AsRef<Path>) -> Result<FileInfo> {
 }
 
 /// A [`BandWriter`] saving an image of `header` to `path`, in the format
-/// named by its extension (see [`format_for_path`]).
+/// named by its extension (see [`format_for_path`]), with what `metadata`
+/// holds that the format can carry.
 ///
 /// * PPM/PGM (`.ppm`, `.pgm`, `.pnm`): 1 band is written as P5, 3 bands
 ///   as P6 (whatever the extension), `u8` with maxval 255 and `u16` with
 ///   maxval 65535 (big-endian). Other band counts or formats are an
 ///   [`ErrorKind::InvalidArgument`] error: extract bands or cast first.
-/// * Raw (`.gpx`): any header.
+///   No metadata.
+/// * Raw (`.gpx`): any header. No metadata.
+/// * JPEG: the ICC profile ([`Metadata::icc`]) as APP2 `ICC_PROFILE`
+///   segments (chunks of at most 65519 bytes, numbered; a profile that
+///   needs more than 255 chunks is left out) and the EXIF block
+///   ([`Metadata::exif`]) as an APP1 `Exif` segment (left out when it
+///   does not fit one segment, 65527 bytes). When
+///   [`Metadata::orientation`] is 1 to 8 and differs from the orientation
+///   tag (0x0112) of the block's first directory, the saved copy of the
+///   block carries the image's orientation (after `autorotate`, 1), so
+///   viewers do not rotate the pixels a second time.
+/// * PNG: the ICC profile as `iCCP`, the EXIF block as `eXIf` (its
+///   orientation patched as for JPEG).
+/// * TIFF: the ICC profile as tag 34675 (InterColorProfile); EXIF is not
+///   written.
+///
+/// The option `strip` (`out.jpg[strip]`, any format) writes no metadata
+/// at all.
 ///
 /// Everything is checked before the file system is touched. The writer
 /// writes into a temporary file in the target's directory and
@@ -544,7 +564,12 @@ pub fn describe(path: impl AsRef<Path>) -> Result<FileInfo> {
 /// that every row was written. Dropping the writer without finishing
 /// removes the temporary file: a failed save leaves no output and any
 /// previous file at `path` untouched. The data is not `fsync`ed.
-pub fn writer(path: &Path, header: &Header, options: &SaveOptions) -> Result<Box<dyn BandWriter>> {
+pub fn writer(
+    path: &Path,
+    header: &Header,
+    metadata: &Metadata,
+    options: &SaveOptions,
+) -> Result<Box<dyn BandWriter>> {
     let (path, mut params) = with_brackets(path, &options.params)?;
     let path = path.as_path();
     let name = path.display().to_string();
@@ -561,10 +586,16 @@ pub fn writer(path: &Path, header: &Header, options: &SaveOptions) -> Result<Box
             ),
         ));
     };
+    let stripped = Metadata::default();
+    let metadata = if params.flag("strip")?.unwrap_or(false) {
+        &stripped
+    } else {
+        metadata
+    };
     let writer = match format {
-        FileFormat::Tiff => return tiff::writer(path, &name, header, &mut params),
-        FileFormat::Png => return png::writer(path, &name, header, &mut params),
-        FileFormat::Jpeg => return jpeg::writer(path, &name, header, &mut params),
+        FileFormat::Tiff => return tiff::writer(path, &name, header, metadata, &mut params),
+        FileFormat::Png => return png::writer(path, &name, header, metadata, &mut params),
+        FileFormat::Jpeg => return jpeg::writer(path, &name, header, metadata, &mut params),
         FileFormat::Pnm => {
             params.finish(&format!("{name}: ppm save"), &[])?;
             pnm::check_savable(&name, header)?;

@@ -7,7 +7,7 @@ mod common;
 use std::path::Path;
 
 use common::read_strips;
-use gigapix_core::{BandFormat, ErrorKind, Header, Interpretation};
+use gigapix_core::{BandFormat, ErrorKind, Header, Interpretation, Metadata};
 use gigapix_io::{OpenOptions, SaveOptions, open, writer};
 use jpeg_encoder::{ColorType, Encoder, SamplingFactor};
 use zune_jpeg::JpegDecoder;
@@ -224,7 +224,7 @@ fn round_trip_through_the_writer() {
         let path = dir.path().join(format!("rt-{q}-{sub}.jpg"));
         let header = Header::new(w, h, 3, BandFormat::U8);
         let opts = SaveOptions::new().set("Q", q).set("subsample", sub);
-        let mut out = writer(&path, &header, &opts).unwrap();
+        let mut out = writer(&path, &header, &Metadata::default(), &opts).unwrap();
         let row = header.row_bytes();
         let mut y = 0;
         while y < h {
@@ -258,7 +258,7 @@ fn writer_grey_cmyk_and_optimize() {
     let header = Header::new(w, h, 1, BandFormat::U8);
     for optimize in [false, true] {
         let opts = SaveOptions::new().set("Q", 95).set("optimize", optimize);
-        let mut out = writer(&path, &header, &opts).unwrap();
+        let mut out = writer(&path, &header, &Metadata::default(), &opts).unwrap();
         out.write_band(0, h, &grey).unwrap();
         out.finish().unwrap();
         let image = open(&path, &OpenOptions::default()).unwrap();
@@ -271,7 +271,13 @@ fn writer_grey_cmyk_and_optimize() {
     header.interpretation = Interpretation::Multiband;
     let cmyk: Vec<u8> = grey.iter().flat_map(|&g| [g, 255 - g, g / 2, 30]).collect();
     let path = dir.path().join("c.jpg");
-    let mut out = writer(&path, &header, &SaveOptions::new().set("Q", 95)).unwrap();
+    let mut out = writer(
+        &path,
+        &header,
+        &Metadata::default(),
+        &SaveOptions::new().set("Q", 95),
+    )
+    .unwrap();
     out.write_band(0, h, &cmyk).unwrap();
     out.finish().unwrap();
     let image = open(&path, &OpenOptions::default()).unwrap();
@@ -303,13 +309,16 @@ fn writer_rejects_bad_input_before_creating_a_file() {
         ),
     ];
     for (header, opts) in bad {
-        let e = writer(&path, &header, &opts).err().unwrap();
+        let e = writer(&path, &header, &Metadata::default(), &opts)
+            .err()
+            .unwrap();
         assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
     }
     assert!(common::entries(dir.path()).is_empty());
     let e = writer(
         &dir.path().join("y.jpg[bogus]"),
         &Header::new(8, 8, 3, BandFormat::U8),
+        &Metadata::default(),
         &SaveOptions::new(),
     )
     .err()
@@ -323,18 +332,18 @@ fn unfinished_save_leaves_nothing() {
     let path = dir.path().join("x.jpg");
     let header = Header::new(64, 64, 3, BandFormat::U8);
     let rgb = scene(64, 64);
-    let mut out = writer(&path, &header, &SaveOptions::new()).unwrap();
+    let mut out = writer(&path, &header, &Metadata::default(), &SaveOptions::new()).unwrap();
     out.write_band(0, 16, &rgb[..16 * 64 * 3]).unwrap();
     drop(out);
     assert!(common::entries(dir.path()).is_empty());
     // The same with the single-stream (optimize) writer.
     let opts = SaveOptions::new().set("optimize", true);
-    let mut out = writer(&path, &header, &opts).unwrap();
+    let mut out = writer(&path, &header, &Metadata::default(), &opts).unwrap();
     out.write_band(0, 16, &rgb[..16 * 64 * 3]).unwrap();
     drop(out);
     assert!(common::entries(dir.path()).is_empty());
     // Finishing early is an error, and also leaves nothing.
-    let mut out = writer(&path, &header, &SaveOptions::new()).unwrap();
+    let mut out = writer(&path, &header, &Metadata::default(), &SaveOptions::new()).unwrap();
     out.write_band(0, 16, &rgb[..16 * 64 * 3]).unwrap();
     assert!(out.finish().is_err());
     assert!(common::entries(dir.path()).is_empty());
@@ -519,7 +528,7 @@ fn many_strips_join_into_one_valid_jpeg() {
         }
         let path = dir.path().join(format!("big-{w}x{h}x{bands}.jpg"));
         let opts = SaveOptions::new().set("Q", q).set("subsample", sub);
-        let mut out = writer(&path, &header, &opts).unwrap();
+        let mut out = writer(&path, &header, &Metadata::default(), &opts).unwrap();
         let row = header.row_bytes();
         let mut y = 0;
         while y < h {
@@ -617,7 +626,7 @@ fn flat_narrow_tall_images_are_not_taken_for_damaged() {
         let header = Header::new(w, h, 1, BandFormat::U8);
         let path = dir.path().join("flat.jpg");
         let opts = SaveOptions::new().set("optimize", optimize);
-        let mut out = writer(&path, &header, &opts).unwrap();
+        let mut out = writer(&path, &header, &Metadata::default(), &opts).unwrap();
         out.write_band(0, h, &vec![77u8; (w * h) as usize]).unwrap();
         out.finish().unwrap();
         let image = open(&path, &OpenOptions::default()).unwrap();

@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use gigapix_core::{BandFormat, Ctx, Header, Rect};
+use gigapix_core::{BandFormat, Ctx, Header, Metadata, Rect};
 use gigapix_io::{OpenOptions, SaveOptions, open, writer};
 use jpeg_encoder::{ColorType, Encoder};
 use zune_jpeg::JpegDecoder;
@@ -101,7 +101,13 @@ fn encode_timings() {
     }
     let out_path = dir.join("out-10000.jpg");
     let t = Instant::now();
-    let mut out = writer(&out_path, &header, &SaveOptions::new().set("Q", 85)).unwrap();
+    let mut out = writer(
+        &out_path,
+        &header,
+        &Metadata::default(),
+        &SaveOptions::new().set("Q", 85),
+    )
+    .unwrap();
     for (i, b) in bands.iter().enumerate() {
         let y = i as u32 * 64;
         out.write_band(y, 64.min(h - y), b).unwrap();

@@ -8,7 +8,7 @@ use std::io::Write;
 use std::path::Path;
 
 use gigapix_core::memory::MemoryTracker;
-use gigapix_core::{BandFormat, CancelToken, Ctx, ErrorKind, Header, Rect, StopFlags};
+use gigapix_core::{BandFormat, CancelToken, Ctx, ErrorKind, Header, Metadata, Rect, StopFlags};
 use gigapix_io::{FailOn, OpenOptions, SaveOptions, open, writer};
 
 use common::{pattern, read_strips};
@@ -22,7 +22,7 @@ fn save_png(
     band: u32,
     options: &SaveOptions,
 ) -> gigapix_core::Result<()> {
-    let mut w = writer(path, header, options)?;
+    let mut w = writer(path, header, &Metadata::default(), options)?;
     let row = header.row_bytes();
     let mut y = 0;
     while y < header.height {
@@ -701,14 +701,24 @@ fn unknown_options_are_errors() {
         ("compression", "x"),
         ("filter", "best"),
     ] {
-        let e = writer(&path, &header, &SaveOptions::new().set(k, v))
-            .err()
-            .unwrap();
-        assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{k}={v}: {e}");
-    }
-    let e = writer(&path, &header, &SaveOptions::new().set("interlace", true))
+        let e = writer(
+            &path,
+            &header,
+            &Metadata::default(),
+            &SaveOptions::new().set(k, v),
+        )
         .err()
         .unwrap();
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{k}={v}: {e}");
+    }
+    let e = writer(
+        &path,
+        &header,
+        &Metadata::default(),
+        &SaveOptions::new().set("interlace", true),
+    )
+    .err()
+    .unwrap();
     assert_eq!(e.kind(), ErrorKind::Unsupported);
     assert!(!path.exists());
     // Bracket syntax and `interlace=false` work.
@@ -732,7 +742,9 @@ fn unsupported_headers_create_no_file() {
         Header::new(4, 4, 5, BandFormat::U8),
         Header::new(0, 4, 3, BandFormat::U8),
     ] {
-        let e = writer(&path, &header, &SaveOptions::new()).err().unwrap();
+        let e = writer(&path, &header, &Metadata::default(), &SaveOptions::new())
+            .err()
+            .unwrap();
         assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{header}");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }
@@ -743,7 +755,7 @@ fn unfinished_saves_leave_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("partial.png");
     let header = Header::new(8, 8, 3, BandFormat::U8);
-    let mut w = writer(&path, &header, &SaveOptions::new()).unwrap();
+    let mut w = writer(&path, &header, &Metadata::default(), &SaveOptions::new()).unwrap();
     w.write_band(0, 4, &[1; 96]).unwrap();
     // Out of order and wrong sizes are errors.
     assert!(w.write_band(5, 1, &[1; 24]).is_err());
@@ -751,7 +763,7 @@ fn unfinished_saves_leave_nothing() {
     drop(w);
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     // finish before the last row is an error and leaves nothing.
-    let mut w = writer(&path, &header, &SaveOptions::new()).unwrap();
+    let mut w = writer(&path, &header, &Metadata::default(), &SaveOptions::new()).unwrap();
     w.write_band(0, 4, &[1; 96]).unwrap();
     assert!(w.finish().is_err());
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);

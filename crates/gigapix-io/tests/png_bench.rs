@@ -11,7 +11,7 @@
 use std::path::Path;
 use std::time::Instant;
 
-use gigapix_core::{BandFormat, Header};
+use gigapix_core::{BandFormat, Header, Metadata};
 use gigapix_io::{OpenOptions, SaveOptions, open, writer};
 
 /// Smooth gradients and waves, sensor-like noise of `noise` levels peak
@@ -57,7 +57,7 @@ fn natural(w: usize, h: usize, noise: f32, texture: bool) -> Vec<u8> {
 /// Saves in bands of 64 rows; returns (seconds, bytes).
 fn save(path: &Path, header: &Header, data: &[u8], options: &SaveOptions) -> (f64, u64) {
     let t = Instant::now();
-    let mut w = writer(path, header, options).unwrap();
+    let mut w = writer(path, header, &Metadata::default(), options).unwrap();
     let row = header.row_bytes();
     for (i, band) in data.chunks(row * 64).enumerate() {
         w.write_band(i as u32 * 64, (band.len() / row) as u32, band)

@@ -3,12 +3,12 @@
 mod common;
 
 use common::{entries, pattern, save};
-use gigapix_core::{BandFormat, ErrorKind, Header};
+use gigapix_core::{BandFormat, ErrorKind, Header, Metadata};
 use gigapix_io::{SaveOptions, writer};
 
 /// The error of a `writer` call that must fail (`BandWriter` is not `Debug`).
 fn writer_err(path: &std::path::Path, header: &Header) -> gigapix_core::Error {
-    match writer(path, header, &SaveOptions::default()) {
+    match writer(path, header, &Metadata::default(), &SaveOptions::default()) {
         Ok(_) => panic!("{}: writer should have failed", path.display()),
         Err(e) => e,
     }
@@ -19,7 +19,13 @@ fn dropping_without_finish_leaves_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("out.ppm");
     let header = Header::new(4, 4, 3, BandFormat::U8);
-    let mut w = writer(&path, &header, &SaveOptions::default()).unwrap();
+    let mut w = writer(
+        &path,
+        &header,
+        &Metadata::default(),
+        &SaveOptions::default(),
+    )
+    .unwrap();
     w.write_band(0, 2, &pattern(24, 1)).unwrap();
     assert_eq!(
         entries(dir.path()).len(),
@@ -39,20 +45,38 @@ fn failed_save_leaves_an_existing_target_untouched() {
     let header = Header::new(4, 4, 2, BandFormat::U16);
 
     // Dropped half way.
-    let mut w = writer(&path, &header, &SaveOptions::default()).unwrap();
+    let mut w = writer(
+        &path,
+        &header,
+        &Metadata::default(),
+        &SaveOptions::default(),
+    )
+    .unwrap();
     w.write_band(0, 1, &pattern(16, 2)).unwrap();
     drop(w);
     assert_eq!(std::fs::read(&path).unwrap(), b"precious");
 
     // Finished too early.
-    let mut w = writer(&path, &header, &SaveOptions::default()).unwrap();
+    let mut w = writer(
+        &path,
+        &header,
+        &Metadata::default(),
+        &SaveOptions::default(),
+    )
+    .unwrap();
     w.write_band(0, 3, &pattern(48, 3)).unwrap();
     let e = w.finish().unwrap_err();
     assert!(e.message().contains("3 of 4 rows"), "{e}");
     assert_eq!(std::fs::read(&path).unwrap(), b"precious");
 
     // Bands out of order or of the wrong size.
-    let mut w = writer(&path, &header, &SaveOptions::default()).unwrap();
+    let mut w = writer(
+        &path,
+        &header,
+        &Metadata::default(),
+        &SaveOptions::default(),
+    )
+    .unwrap();
     assert_eq!(
         w.write_band(1, 1, &pattern(16, 4)).unwrap_err().kind(),
         ErrorKind::InvalidArgument
@@ -99,7 +123,15 @@ fn unsupported_outputs_create_nothing() {
     let e = writer_err(dir.path(), &rgb);
     assert_eq!(e.kind(), ErrorKind::Unsupported);
     std::fs::create_dir(dir.path().join("sub.ppm")).unwrap();
-    assert!(writer(&dir.path().join("sub.ppm"), &rgb, &SaveOptions::default()).is_err());
+    assert!(
+        writer(
+            &dir.path().join("sub.ppm"),
+            &rgb,
+            &Metadata::default(),
+            &SaveOptions::default()
+        )
+        .is_err()
+    );
     let missing = dir.path().join("no/such/dir/out.ppm");
     assert_eq!(writer_err(&missing, &rgb).kind(), ErrorKind::Io);
     assert_eq!(entries(dir.path()), ["sub.ppm"]);
@@ -110,7 +142,13 @@ fn ppm_bytes_are_exact() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("g.pgm");
     let header = Header::new(2, 1, 1, BandFormat::U16);
-    let mut w = writer(&path, &header, &SaveOptions::default()).unwrap();
+    let mut w = writer(
+        &path,
+        &header,
+        &Metadata::default(),
+        &SaveOptions::default(),
+    )
+    .unwrap();
     let samples: Vec<u8> = [0x0102u16, 0xfffe]
         .iter()
         .flat_map(|v| v.to_ne_bytes())

@@ -5,7 +5,7 @@ use std::fs::File;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
-use gigapix_core::{BandFormat, Ctx, ErrorKind, Header, Image, Rect};
+use gigapix_core::{BandFormat, Ctx, ErrorKind, Header, Image, Metadata, Rect};
 use gigapix_io::{FailOn, OpenOptions, SaveOptions, open, writer};
 
 /// A small deterministic generator (64-bit LCG).
@@ -57,7 +57,7 @@ fn save(path: &Path, h: &Header, data: &[u8], opts: &[(&str, &str)]) -> gigapix_
     for (k, v) in opts {
         o = o.set(k, v);
     }
-    let mut w = writer(path, h, &o)?;
+    let mut w = writer(path, h, &Metadata::default(), &o)?;
     let row = h.row_bytes();
     let mut y = 0u32;
     let mut step = 1;
@@ -330,7 +330,7 @@ fn unknown_and_bad_options_are_errors() {
         for (k, v) in &opts {
             o = o.set(k, v);
         }
-        let err = writer(&path, &h, &o)
+        let err = writer(&path, &h, &Metadata::default(), &o)
             .err()
             .unwrap_or_else(|| panic!("{opts:?}"));
         assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{opts:?}: {err}");
@@ -339,7 +339,7 @@ fn unknown_and_bad_options_are_errors() {
     let o = SaveOptions::new()
         .set("compression", "lzw")
         .set("predictor", "horizontal");
-    assert!(writer(&path, &f, &o).is_err());
+    assert!(writer(&path, &f, &Metadata::default(), &o).is_err());
     assert!(!path.exists());
     save(&path, &h, &pixels(&h, 1), &[]).unwrap();
     let err = open(&path, &OpenOptions::new().set("bogus", 1)).unwrap_err();
@@ -351,12 +351,12 @@ fn unfinished_save_leaves_nothing() {
     let dir = tmp();
     let path = dir.path().join("u.tif");
     let h = Header::new(8, 8, 1, BandFormat::U8);
-    let mut w = writer(&path, &h, &SaveOptions::new()).unwrap();
+    let mut w = writer(&path, &h, &Metadata::default(), &SaveOptions::new()).unwrap();
     w.write_band(0, 2, &[0; 16]).unwrap();
     assert!(w.write_band(5, 1, &[0; 8]).is_err());
     drop(w);
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
-    let mut w = writer(&path, &h, &SaveOptions::new()).unwrap();
+    let mut w = writer(&path, &h, &Metadata::default(), &SaveOptions::new()).unwrap();
     w.write_band(0, 2, &[0; 16]).unwrap();
     assert!(w.finish().is_err());
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);

@@ -291,11 +291,18 @@ impl Run<'_> {
         self.save_with(path, &SaveOptions::default())
     }
 
-    /// Saves with format options.
+    /// Saves with format options (see [`gigapix_io::writer`]), writing the
+    /// image's metadata (ICC profile, EXIF) where the format holds it; the
+    /// option `strip` leaves it out.
     pub fn save_with(&self, path: impl AsRef<Path>, options: &SaveOptions) -> Result<RunReport> {
         let node = &self.image.0;
         node.check()?;
-        self.write_to(gigapix_io::writer(path.as_ref(), node.header(), options)?)
+        self.write_to(gigapix_io::writer(
+            path.as_ref(),
+            node.header(),
+            node.metadata(),
+            options,
+        )?)
     }
 
     /// Hands the image to an encoder of your own, as bands of full rows

@@ -49,7 +49,8 @@
 //! `optimize` (optimised Huffman tables, which need statistics of the whole
 //! image) a single jpeg-encoder runs on a thread of its own, fed the bands
 //! through a bounded channel (`save.rs`), and buffers every DCT block.
-//! ICC and EXIF are not written (a writer only gets the header).
+//! The ICC profile and EXIF block of the image's metadata are written as
+//! APP2 and APP1 segments (see `save.rs`), unless `strip`.
 
 mod convert;
 mod parallel;
@@ -73,7 +74,7 @@ use zune_jpeg::{JpegDecoder, PlaneInfo, RawImcuRowStatus};
 use crate::params::Params;
 use crate::{FailOn, OpenOptions};
 
-pub(crate) use save::writer;
+pub(crate) use save::{exif_for_save, writer};
 
 /// Largest coefficient buffer a progressive or multi-scan JPEG may need
 /// (4 GiB): larger ones are an `ErrorKind::Limit` error at open.

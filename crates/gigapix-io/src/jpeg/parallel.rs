@@ -25,7 +25,7 @@ use gigapix_core::{BandWriter, Error, ErrorKind, Result};
 use jpeg_encoder::{ImageBuffer, JpegColorType};
 use tempfile::TempPath;
 
-use super::save::{Config, to_planar};
+use super::save::{Config, insert_app_segments, to_planar};
 use crate::save::{create_temp, persist};
 
 /// Output buffer.
@@ -151,8 +151,14 @@ fn scan_data(jpeg: &[u8]) -> Option<&[u8]> {
     (jpeg.get(end..)? == [0xFF, 0xD9]).then(|| &jpeg[data..end])
 }
 
-/// Makes the parallel writer.
-pub(super) fn writer(path: &Path, name: &str, config: Config) -> Result<Box<dyn BandWriter>> {
+/// Makes the parallel writer; `segments` (APPn number, payload) go into
+/// the headers.
+pub(super) fn writer(
+    path: &Path,
+    name: &str,
+    config: Config,
+    segments: Vec<(u8, Vec<u8>)>,
+) -> Result<Box<dyn BandWriter>> {
     let v = config.sampling as u8;
     let (h_max, v_max) = (usize::from((v >> 4) & 7), usize::from(v & 0xF));
     let (h_max, v_max) = if config.color == JpegColorType::Luma {
@@ -198,6 +204,7 @@ pub(super) fn writer(path: &Path, name: &str, config: Config) -> Result<Box<dyn 
     let max_in_flight = 2 * workers.len();
     Ok(Box::new(ParallelWriter {
         config,
+        segments,
         jobs: Some(job_tx),
         done: done_rx,
         workers,
@@ -239,6 +246,8 @@ fn worker(config: Config, jobs: &Mutex<Receiver<Job>>, done: &Sender<Done>) {
 /// A [`BandWriter`] encoding strips in parallel.
 struct ParallelWriter {
     config: Config,
+    /// APPn segments (number, payload) for the headers.
+    segments: Vec<(u8, Vec<u8>)>,
     /// `None` once closed.
     jobs: Option<Sender<Job>>,
     done: Receiver<Done>,
@@ -319,7 +328,9 @@ impl ParallelWriter {
         };
         let index = self.written;
         let headers = if index == 0 {
-            Some(whole_headers(jpeg, self.config.height, self.interval).ok_or_else(bad)?)
+            let mut h = whole_headers(jpeg, self.config.height, self.interval).ok_or_else(bad)?;
+            insert_app_segments(&mut h, &std::mem::take(&mut self.segments));
+            Some(h)
         } else {
             None
         };

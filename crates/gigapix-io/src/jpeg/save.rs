@@ -15,7 +15,13 @@
 //!
 //! Dropping the writer unfinished closes the channel: the encoder's next
 //! write fails, its thread ends, and the temporary file is removed.
+//!
+//! Metadata goes in APPn segments after jpeg-encoder's own (JFIF APP0,
+//! Adobe APP14): the EXIF block as APP1 `Exif\0\0`, its orientation tag
+//! made to agree with the image's ([`exif_for_save`]), then the ICC
+//! profile as APP2 `ICC_PROFILE` chunks ([`app_segments`]).
 
+use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -24,7 +30,9 @@ use std::rc::Rc;
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::thread::JoinHandle;
 
-use gigapix_core::{BandFormat, BandWriter, Error, ErrorKind, Header, Interpretation, Result};
+use gigapix_core::{
+    BandFormat, BandWriter, Error, ErrorKind, Header, Interpretation, Metadata, Result,
+};
 use jpeg_encoder::{ChromaSubsamplingMethod, Encoder, ImageBuffer, JpegColorType, SamplingFactor};
 use tempfile::TempPath;
 
@@ -37,6 +45,148 @@ const QUEUE: usize = 2;
 
 /// Buffer of the output file.
 const OUT_BUFFER: usize = 256 << 10;
+
+/// Largest payload of an APPn segment (its length field counts itself).
+const MAX_APP_PAYLOAD: usize = 65533;
+
+/// The signature of an APP1 EXIF segment.
+const EXIF_SIGNATURE: &[u8] = b"Exif\0\0";
+
+/// The signature of an APP2 ICC profile chunk (followed by the chunk's
+/// sequence number and the chunk count).
+const ICC_SIGNATURE: &[u8] = b"ICC_PROFILE\0";
+
+/// Largest piece of an ICC profile in one APP2 segment: 65519 bytes.
+const ICC_CHUNK: usize = MAX_APP_PAYLOAD - ICC_SIGNATURE.len() - 2;
+
+/// The EXIF block of `metadata` as it should be saved, or `None` if there
+/// is none. When [`Metadata::orientation`] is 1 to 8 and the block's
+/// orientation tag (0x0112 in its first directory) says otherwise, a copy
+/// with the tag's value replaced is returned, so that the file agrees
+/// with the pixels (after `autorotate`, orientation 1). A block without
+/// the tag is kept as it is.
+pub(crate) fn exif_for_save(metadata: &Metadata) -> Option<Cow<'_, [u8]>> {
+    let exif = metadata.exif.as_deref().filter(|e| !e.is_empty())?;
+    let want = metadata.orientation;
+    if !(1..=8).contains(&want) || super::exif_orientation(exif) == want {
+        return Some(Cow::Borrowed(exif));
+    }
+    let mut copy = exif.to_vec();
+    Some(if set_exif_orientation(&mut copy, want) {
+        Cow::Owned(copy)
+    } else {
+        Cow::Borrowed(exif)
+    })
+}
+
+/// Sets the value of the orientation tag (0x0112, a SHORT) of the first
+/// directory of a TIFF-structured EXIF block, in the block's byte order.
+/// `false` (and `exif` unchanged) if the block has no such tag.
+fn set_exif_orientation(exif: &mut [u8], orientation: u16) -> bool {
+    let be = match exif.get(0..2) {
+        Some(b"MM") => true,
+        Some(b"II") => false,
+        _ => return false,
+    };
+    let u16_at = |exif: &[u8], o: usize| {
+        exif.get(o..o.checked_add(2)?).map(|b| {
+            if be {
+                u16::from_be_bytes([b[0], b[1]])
+            } else {
+                u16::from_le_bytes([b[0], b[1]])
+            }
+        })
+    };
+    let ifd = exif.get(4..8).map(|b| {
+        let b = [b[0], b[1], b[2], b[3]];
+        if be {
+            u32::from_be_bytes(b)
+        } else {
+            u32::from_le_bytes(b)
+        }
+    });
+    if u16_at(exif, 2) != Some(42) {
+        return false;
+    }
+    let Some(ifd) = ifd.and_then(|o| usize::try_from(o).ok()) else {
+        return false;
+    };
+    let Some(count) = u16_at(exif, ifd) else {
+        return false;
+    };
+    for i in 0..usize::from(count) {
+        let Some(entry) = ifd.checked_add(2 + 12 * i) else {
+            return false;
+        };
+        if u16_at(exif, entry) != Some(0x0112) {
+            continue;
+        }
+        if u16_at(exif, entry + 2) != Some(3) || u16_at(exif, entry + 8).is_none() {
+            return false;
+        }
+        let bytes = if be {
+            orientation.to_be_bytes()
+        } else {
+            orientation.to_le_bytes()
+        };
+        exif[entry + 8..entry + 10].copy_from_slice(&bytes);
+        return true;
+    }
+    false
+}
+
+/// The APPn segments carrying `metadata`, as (n, payload): the EXIF block
+/// as APP1 (left out if it does not fit one segment), then the ICC profile
+/// as APP2 chunks of at most [`ICC_CHUNK`] bytes numbered from 1 (left
+/// out if it needs more than 255).
+pub(super) fn app_segments(metadata: &Metadata) -> Vec<(u8, Vec<u8>)> {
+    let mut segments = Vec::new();
+    if let Some(exif) = exif_for_save(metadata)
+        && EXIF_SIGNATURE.len() + exif.len() <= MAX_APP_PAYLOAD
+    {
+        let mut payload = Vec::with_capacity(EXIF_SIGNATURE.len() + exif.len());
+        payload.extend_from_slice(EXIF_SIGNATURE);
+        payload.extend_from_slice(&exif);
+        segments.push((1, payload));
+    }
+    if let Some(icc) = metadata.icc.as_deref().filter(|i| !i.is_empty())
+        && let Ok(count) = u8::try_from(icc.len().div_ceil(ICC_CHUNK))
+    {
+        for (i, chunk) in icc.chunks(ICC_CHUNK).enumerate() {
+            let mut payload = Vec::with_capacity(ICC_SIGNATURE.len() + 2 + chunk.len());
+            payload.extend_from_slice(ICC_SIGNATURE);
+            payload.push(i as u8 + 1);
+            payload.push(count);
+            payload.extend_from_slice(chunk);
+            segments.push((2, payload));
+        }
+    }
+    segments
+}
+
+/// Inserts `segments` (as from [`app_segments`]) into `head`, the headers
+/// of a JPEG from its SOI on, after the APPn segments that follow the SOI:
+/// where jpeg-encoder puts the segments it is given.
+pub(super) fn insert_app_segments(head: &mut Vec<u8>, segments: &[(u8, Vec<u8>)]) {
+    if segments.is_empty() {
+        return;
+    }
+    let mut at = 2;
+    while let (Some(0xFF), Some(0xE0..=0xEF)) = (head.get(at), head.get(at + 1)) {
+        let Some(len) = head.get(at + 2..at + 4) else {
+            break;
+        };
+        at += 2 + usize::from(u16::from_be_bytes([len[0], len[1]]));
+    }
+    let at = at.min(head.len());
+    let mut bytes = Vec::new();
+    for (n, payload) in segments {
+        bytes.extend_from_slice(&[0xFF, 0xE0 + n]);
+        bytes.extend_from_slice(&((payload.len() + 2) as u16).to_be_bytes());
+        bytes.extend_from_slice(payload);
+    }
+    head.splice(at..at, bytes);
+}
 
 /// Chroma subsampling of a colour JPEG.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -79,12 +229,13 @@ struct Band {
 /// `u8` images only: 1 band gives a greyscale JPEG, 3 bands YCbCr (from
 /// RGB), 4 bands CMYK (written inverted with an Adobe marker, as Photoshop
 /// and libvips do), unless the 4 bands are sRGB, taken as RGBA: drop the
-/// alpha first. Sides up to 65535. Metadata (ICC, EXIF) is not written:
-/// a writer only gets the header.
+/// alpha first. Sides up to 65535. The EXIF block and ICC profile of
+/// `metadata` are written as described by [`app_segments`].
 pub(crate) fn writer(
     path: &Path,
     name: &str,
     header: &Header,
+    metadata: &Metadata,
     params: &mut Params,
 ) -> Result<Box<dyn BandWriter>> {
     let quality = params.take::<u8>("Q")?.unwrap_or(75);
@@ -96,7 +247,7 @@ pub(crate) fn writer(
     let optimize = optimize.unwrap_or(false);
     params.finish(
         &format!("{name}: jpeg save"),
-        &["Q", "subsample", "optimize"],
+        &["Q", "subsample", "optimize", "strip"],
     )?;
     let invalid = |msg: String| Error::new(ErrorKind::InvalidArgument, format!("{name}: {msg}"));
     if !(1..=100).contains(&quality) {
@@ -149,15 +300,16 @@ pub(crate) fn writer(
         sampling,
         optimize,
     };
+    let segments = app_segments(metadata);
     if !optimize {
-        return super::parallel::writer(path, name, config);
+        return super::parallel::writer(path, name, config, segments);
     }
     let (file, temp) = create_temp(path, name)?;
     let (tx, rx) = mpsc::sync_channel::<Band>(QUEUE);
     let (free_tx, free_rx) = mpsc::channel::<Vec<u8>>();
     let handle = std::thread::Builder::new()
         .name("jpeg-encoder".to_string())
-        .spawn(move || encode(file, config, rx, free_tx))
+        .spawn(move || encode(file, config, segments, rx, free_tx))
         .map_err(|e| Error::io(format_args!("{name}: cannot start the encoder thread"), e))?;
     Ok(Box::new(JpegWriter {
         tx: Some(tx),
@@ -440,6 +592,7 @@ impl ImageBuffer for Feed {
 fn encode(
     file: File,
     config: Config,
+    segments: Vec<(u8, Vec<u8>)>,
     rx: Receiver<Band>,
     free: Sender<Vec<u8>>,
 ) -> std::result::Result<(), String> {
@@ -448,7 +601,12 @@ fn encode(
         out: BufWriter::with_capacity(OUT_BUFFER, file),
         aborted: aborted.clone(),
     };
-    let encoder = config.encoder(&mut output);
+    let mut encoder = config.encoder(&mut output);
+    for (n, payload) in segments {
+        encoder
+            .add_app_segment(n, payload)
+            .map_err(|e| e.to_string())?;
+    }
     let components = config.components();
     let feed = Feed {
         rx,

@@ -43,8 +43,9 @@
 //! (`none`, `sub`, `up`, `avg`, `paeth`, `adaptive`, the default).
 //! `interlace` is an
 //! [`ErrorKind::Unsupported`](gigapix_core::ErrorKind::Unsupported) error.
-//! The writer sees the header only, so no ICC profile or EXIF is
-//! written. Saves are atomic (a temporary file renamed by `finish`).
+//! The image's ICC profile is written as `iCCP` and its EXIF block as
+//! `eXIf` (unless `strip`). Saves are atomic (a temporary file renamed by
+//! `finish`).
 
 mod load;
 mod save;

@@ -1,13 +1,17 @@
 //! The PNG saver: bands are filtered and deflated as they arrive, through
-//! `png::StreamWriter`, into a temporary file renamed on `finish`.
+//! `png::StreamWriter`, into a temporary file renamed on `finish`. The
+//! image's ICC profile goes in an `iCCP` chunk and its EXIF block in an
+//! `eXIf` chunk (orientation patched to the image's, see
+//! `jpeg::exif_for_save`), both before the image data.
 
+use std::borrow::Cow;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use gigapix_core::{BandFormat, BandWriter, Error, ErrorKind, Header, Result};
-use png::{BitDepth, ColorType, DeflateCompression, Encoder, Filter, StreamWriter};
+use gigapix_core::{BandFormat, BandWriter, Error, ErrorKind, Header, Metadata, Result};
+use png::{BitDepth, ColorType, DeflateCompression, Encoder, Filter, Info, StreamWriter};
 use tempfile::TempPath;
 
 use crate::params::Params;
@@ -32,7 +36,7 @@ const OUT_BUFFER: usize = 256 << 10;
 const SCRATCH: usize = 1 << 20;
 
 /// The options understood, for error messages.
-const KNOWN: [&str; 3] = ["compression", "filter", "interlace"];
+const KNOWN: [&str; 4] = ["compression", "filter", "interlace", "strip"];
 
 /// The deflate setting of `compression=level`: 0 stores, 1 is the very
 /// fast `fdeflate`, 2 to 9 are zlib levels.
@@ -110,11 +114,13 @@ struct PngWriter {
     scratch: Vec<u8>,
 }
 
-/// A writer saving `header` as PNG at `path`.
+/// A writer saving `header` as PNG at `path`, with the ICC profile
+/// (`iCCP`) and EXIF block (`eXIf`) of `metadata`.
 pub(crate) fn writer(
     path: &Path,
     name: &str,
     header: &Header,
+    metadata: &Metadata,
     params: &mut Params,
 ) -> Result<Box<dyn BandWriter>> {
     let invalid = |msg: String| Error::new(ErrorKind::InvalidArgument, format!("{name}: {msg}"));
@@ -172,7 +178,16 @@ pub(crate) fn writer(
         file: Some(BufWriter::with_capacity(OUT_BUFFER, file)),
         error: None,
     })));
-    let mut encoder = Encoder::new(output.clone(), header.width, header.height);
+    let mut info = Info::with_size(header.width, header.height);
+    info.icc_profile = metadata
+        .icc
+        .as_deref()
+        .filter(|icc| !icc.is_empty())
+        .map(|icc| Cow::Owned(icc.to_vec()));
+    info.exif_metadata =
+        crate::jpeg::exif_for_save(metadata).map(|exif| Cow::Owned(exif.into_owned()));
+    let mut encoder =
+        Encoder::with_info(output.clone(), info).map_err(|e| encoding_error(name, &output, e))?;
     encoder.set_color(color);
     encoder.set_depth(depth);
     encoder.set_deflate_compression(deflate(level));

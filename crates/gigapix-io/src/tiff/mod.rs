@@ -9,7 +9,7 @@
 
 use std::path::Path;
 
-use gigapix_core::{BandWriter, Header, Image, Result};
+use gigapix_core::{BandWriter, Header, Image, Metadata, Result};
 
 use crate::OpenOptions;
 use crate::params::Params;
@@ -27,12 +27,13 @@ pub(crate) fn open(
     load::open(path, name, options, params)
 }
 
-/// A writer saving `header` as TIFF.
+/// A writer saving `header` as TIFF, with the ICC profile of `metadata`.
 pub(crate) fn writer(
     path: &Path,
     name: &str,
     header: &Header,
+    metadata: &Metadata,
     params: &mut Params,
 ) -> Result<Box<dyn BandWriter>> {
-    save::writer(path, name, header, params)
+    save::writer(path, name, header, metadata, params)
 }

@@ -15,14 +15,17 @@
 //! and `tile-height` (multiples of 16, default 256; either size alone also
 //! selects tiles), `rows-per-strip`
 //! (default: strips of about 256 KiB), `bigtiff` (default: only when the
-//! file could pass 4 GiB). No colour profile or other metadata is written:
-//! the writer sees only the image's [`Header`].
+//! file could pass 4 GiB). The ICC profile of the image's metadata is
+//! written as tag 34675 (InterColorProfile, `UNDEFINED`); EXIF is not
+//! written (it would need an EXIF sub-directory of its own); `strip`
+//! (taken by `crate::writer`) leaves the profile out.
 
 use std::fs::File;
 use std::io::{BufWriter, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use gigapix_core::{BandFormat, BandWriter, Error, ErrorKind, Header, Result};
+use gigapix_core::{BandFormat, BandWriter, Error, ErrorKind, Header, Metadata, Result};
 use tempfile::TempPath;
 
 use crate::params::Params;
@@ -38,6 +41,7 @@ const KNOWN: &[&str] = &[
     "tile-height",
     "rows-per-strip",
     "bigtiff",
+    "strip",
 ];
 
 /// Size strips aim at when `rows-per-strip` is not given.
@@ -73,6 +77,7 @@ pub(crate) fn writer(
     path: &Path,
     name: &str,
     header: &Header,
+    metadata: &Metadata,
     params: &mut Params,
 ) -> Result<Box<dyn BandWriter>> {
     let invalid = |msg: String| Error::new(ErrorKind::InvalidArgument, format!("{name}: {msg}"));
@@ -203,6 +208,7 @@ pub(crate) fn writer(
         target: path.to_path_buf(),
         name: name.to_string(),
         header: *header,
+        icc: metadata.icc.clone().filter(|icc| !icc.is_empty()),
         row_bytes,
         big,
         layout,
@@ -282,6 +288,8 @@ struct TiffWriter {
     target: PathBuf,
     name: String,
     header: Header,
+    /// The ICC profile to write, if any.
+    icc: Option<Arc<[u8]>>,
     row_bytes: usize,
     big: bool,
     layout: Layout,
@@ -549,6 +557,10 @@ impl TiffWriter {
         }
         if self.predictor {
             entries.push((317, short(&[2])));
+        }
+        if let Some(icc) = &self.icc {
+            // InterColorProfile, UNDEFINED.
+            entries.push((34675, (7, icc.len() as u64, icc.to_vec())));
         }
         match self.layout {
             Layout::Strips { rps } => {

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use gigapix_core::{Ctx, Header, Image, Rect, Result};
+use gigapix_core::{Ctx, Header, Image, Metadata, Rect, Result};
 use gigapix_io::{SaveOptions, writer};
 
 /// Deterministic test bytes: a small LCG.
@@ -19,7 +19,7 @@ pub(crate) fn pattern(len: usize, seed: u32) -> Vec<u8> {
 
 /// Saves packed rows `data` of `header` to `path`, in bands of `band` rows.
 pub(crate) fn save(path: &Path, header: &Header, data: &[u8], band: u32) -> Result<()> {
-    let mut w = writer(path, header, &SaveOptions::default())?;
+    let mut w = writer(path, header, &Metadata::default(), &SaveOptions::default())?;
     let row = header.row_bytes();
     let mut y = 0;
     while y < header.height {
