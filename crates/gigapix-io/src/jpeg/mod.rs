@@ -657,6 +657,21 @@ struct JpegRows {
     up: Vec<Vec<u8>>,
     /// Column sums of the h2v2 filter.
     sums: Vec<u16>,
+    /// Declared last, so dropped after `rows` and `free`: by then the
+    /// decoder thread's channels are closed, it stops at its next row, and
+    /// dropping this joins it (no thread outlives its reader).
+    _decoder: DecoderThread,
+}
+
+/// Joins the decoder thread when dropped.
+struct DecoderThread(Option<std::thread::JoinHandle<()>>);
+
+impl Drop for DecoderThread {
+    fn drop(&mut self) {
+        if let Some(handle) = self.0.take() {
+            let _ = handle.join();
+        }
+    }
 }
 
 /// The decoder thread's side: zune-jpeg's raw iMCU-row pull.
@@ -810,7 +825,7 @@ impl JpegRows {
         };
         let (tx, rows) = mpsc::sync_channel(AHEAD);
         let (free, free_rx) = mpsc::channel();
-        std::thread::Builder::new()
+        let handle = std::thread::Builder::new()
             .name("jpeg-decoder".to_string())
             .spawn(move || raw.run(tx, free_rx))
             .map_err(|e| Error::io(format_args!("{name}: cannot start the decoder thread"), e))?;
@@ -827,6 +842,7 @@ impl JpegRows {
             next: 0,
             up,
             sums: vec![0; widest],
+            _decoder: DecoderThread(Some(handle)),
         })
     }
 
