@@ -22,9 +22,7 @@ pub(crate) struct FileWriter {
     temp: Option<TempPath>,
     target: PathBuf,
     name: String,
-    height: u32,
-    row_bytes: usize,
-    next_row: u32,
+    rows: RowCheck,
     /// 16-bit samples are written big-endian.
     swap16: bool,
     scratch: Vec<u8>,
@@ -84,6 +82,69 @@ pub(crate) fn persist(temp: TempPath, target: &Path, name: &str) -> Result<()> {
     temp.persist(target).map_err(|e| Error::io(name, e.error))
 }
 
+/// What every writer checks of the bands it is handed: top to bottom, each
+/// row once, inside the image, exactly `row_bytes` per row; and at the end,
+/// that every row came.
+#[derive(Debug)]
+pub(crate) struct RowCheck {
+    height: u32,
+    row_bytes: usize,
+    next: u32,
+}
+
+impl RowCheck {
+    pub(crate) fn new(height: u32, row_bytes: usize) -> RowCheck {
+        RowCheck {
+            height,
+            row_bytes,
+            next: 0,
+        }
+    }
+
+    /// Accepts the band of `rows` rows at `y` (and counts it), or says why
+    /// not.
+    pub(crate) fn accept(&mut self, name: &str, y: u32, rows: u32, data: &[u8]) -> Result<()> {
+        let invalid =
+            |msg: String| Error::new(ErrorKind::InvalidArgument, format!("{name}: {msg}"));
+        if y != self.next {
+            return Err(invalid(format!(
+                "band at row {y} written out of order (expected row {})",
+                self.next
+            )));
+        }
+        let end = u64::from(y) + u64::from(rows);
+        if end > u64::from(self.height) {
+            return Err(invalid(format!(
+                "band of rows {y}..{end} runs past the height {}",
+                self.height
+            )));
+        }
+        if data.len() as u128 != u128::from(rows) * self.row_bytes as u128 {
+            return Err(invalid(format!(
+                "band of {rows} rows has {} bytes, expected {} per row",
+                data.len(),
+                self.row_bytes
+            )));
+        }
+        self.next = y + rows;
+        Ok(())
+    }
+
+    /// `Ok` once every row has been accepted.
+    pub(crate) fn complete(&self, name: &str) -> Result<()> {
+        if self.next != self.height {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                format!(
+                    "{name}: only {} of {} rows were written; nothing saved",
+                    self.next, self.height
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
 impl FileWriter {
     /// Creates the temporary file for `target` in the target's directory and
     /// writes `prefix` (the file header) into it.
@@ -114,9 +175,7 @@ impl FileWriter {
             temp: Some(temp),
             target: target.to_path_buf(),
             name,
-            height: header.height,
-            row_bytes: row_bytes as usize,
-            next_row: 0,
+            rows: RowCheck::new(header.height, row_bytes as usize),
             swap16,
             scratch: Vec::new(),
         })
@@ -125,29 +184,7 @@ impl FileWriter {
 
 impl BandWriter for FileWriter {
     fn write_band(&mut self, y: u32, rows: u32, data: &[u8]) -> Result<()> {
-        let name = &self.name;
-        let invalid =
-            |msg: String| Error::new(ErrorKind::InvalidArgument, format!("{name}: {msg}"));
-        if y != self.next_row {
-            return Err(invalid(format!(
-                "band at row {y} written out of order (expected row {})",
-                self.next_row
-            )));
-        }
-        if u64::from(y) + u64::from(rows) > u64::from(self.height) {
-            return Err(invalid(format!(
-                "band of rows {y}..{} runs past the height {}",
-                u64::from(y) + u64::from(rows),
-                self.height
-            )));
-        }
-        if data.len() as u128 != u128::from(rows) * self.row_bytes as u128 {
-            return Err(invalid(format!(
-                "band of {rows} rows has {} bytes, expected {} per row",
-                data.len(),
-                self.row_bytes
-            )));
-        }
+        self.rows.accept(&self.name, y, rows, data)?;
         let out = self.out.as_mut().expect("not finished");
         if self.swap16 {
             let chunk = SCRATCH.min(data.len());
@@ -155,25 +192,16 @@ impl BandWriter for FileWriter {
             for src in data.chunks(chunk.max(2)) {
                 let dst = &mut self.scratch[..src.len()];
                 crate::source::swap_be16(src, dst);
-                out.write_all(dst).map_err(|e| Error::io(name, e))?;
+                out.write_all(dst).map_err(|e| Error::io(&self.name, e))?;
             }
         } else {
-            out.write_all(data).map_err(|e| Error::io(name, e))?;
+            out.write_all(data).map_err(|e| Error::io(&self.name, e))?;
         }
-        self.next_row = y + rows;
         Ok(())
     }
 
     fn finish(mut self: Box<Self>) -> Result<()> {
-        if self.next_row != self.height {
-            return Err(Error::new(
-                ErrorKind::InvalidArgument,
-                format!(
-                    "{}: only {} of {} rows were written; nothing saved",
-                    self.name, self.next_row, self.height
-                ),
-            ));
-        }
+        self.rows.complete(&self.name)?;
         let out = self.out.take().expect("finished once");
         let file = out
             .into_inner()

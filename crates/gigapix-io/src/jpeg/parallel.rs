@@ -26,7 +26,7 @@ use jpeg_encoder::{ImageBuffer, JpegColorType};
 use tempfile::TempPath;
 
 use super::save::{Config, insert_app_segments, to_planar};
-use crate::save::{create_temp, persist};
+use crate::save::{RowCheck, create_temp, persist};
 
 /// Output buffer.
 const OUT_BUFFER: usize = 256 << 10;
@@ -220,7 +220,10 @@ pub(super) fn writer(
         written: 0,
         pending: BTreeMap::new(),
         max_in_flight,
-        next_row: 0,
+        rows: RowCheck::new(
+            u32::from(config.height),
+            usize::from(config.width) * config.components(),
+        ),
     }))
 }
 
@@ -268,7 +271,7 @@ struct ParallelWriter {
     /// Encoded strips waiting for the ones before them.
     pending: BTreeMap<usize, Vec<u8>>,
     max_in_flight: usize,
-    next_row: u32,
+    rows: RowCheck,
 }
 
 impl ParallelWriter {
@@ -357,29 +360,9 @@ impl ParallelWriter {
 
 impl BandWriter for ParallelWriter {
     fn write_band(&mut self, y: u32, rows: u32, data: &[u8]) -> Result<()> {
-        let name = &self.name;
-        let invalid =
-            |msg: String| Error::new(ErrorKind::InvalidArgument, format!("{name}: {msg}"));
-        let height = u32::from(self.config.height);
-        if y != self.next_row {
-            return Err(invalid(format!(
-                "band at row {y} written out of order (expected row {})",
-                self.next_row
-            )));
-        }
-        if u64::from(y) + u64::from(rows) > u64::from(height) {
-            return Err(invalid(format!(
-                "band of rows {y}..{} runs past the height {height}",
-                u64::from(y) + u64::from(rows),
-            )));
-        }
+        self.rows.accept(&self.name, y, rows, data)?;
+        let last = y + rows == u32::from(self.config.height);
         let row_bytes = self.row_bytes();
-        if data.len() as u128 != u128::from(rows) * row_bytes as u128 {
-            return Err(invalid(format!(
-                "band of {rows} rows has {} bytes, expected {row_bytes} per row",
-                data.len()
-            )));
-        }
         let mut rest = data;
         while !rest.is_empty() {
             if self.strip.is_empty() {
@@ -390,8 +373,7 @@ impl BandWriter for ParallelWriter {
             self.strip.extend_from_slice(&rest[..take * row_bytes]);
             rest = &rest[take * row_bytes..];
             self.strip_fill += take as u32;
-            self.next_row += take as u32;
-            if self.strip_fill == self.strip_rows || self.next_row == height {
+            if self.strip_fill == self.strip_rows || (last && rest.is_empty()) {
                 self.send_strip()?;
             }
         }
@@ -399,16 +381,7 @@ impl BandWriter for ParallelWriter {
     }
 
     fn finish(mut self: Box<Self>) -> Result<()> {
-        let height = u32::from(self.config.height);
-        if self.next_row != height {
-            return Err(Error::new(
-                ErrorKind::InvalidArgument,
-                format!(
-                    "{}: only {} of {height} rows were written; nothing saved",
-                    self.name, self.next_row
-                ),
-            ));
-        }
+        self.rows.complete(&self.name)?;
         while self.written < self.sent {
             self.receive_one()?;
         }

@@ -38,7 +38,7 @@ use tempfile::TempPath;
 
 use super::convert;
 use crate::params::Params;
-use crate::save::{create_temp, persist};
+use crate::save::{RowCheck, create_temp, persist};
 
 /// Bands queued between the sink and the encoder.
 const QUEUE: usize = 2;
@@ -320,8 +320,7 @@ pub(crate) fn writer(
         name: name.to_string(),
         width: header.width as usize,
         bands: header.bands as usize,
-        height: header.height,
-        next_row: 0,
+        rows: RowCheck::new(header.height, header.row_bytes()),
     }))
 }
 
@@ -402,8 +401,7 @@ struct JpegWriter {
     name: String,
     width: usize,
     bands: usize,
-    height: u32,
-    next_row: u32,
+    rows: RowCheck,
 }
 
 impl JpegWriter {
@@ -429,29 +427,7 @@ impl JpegWriter {
 
 impl BandWriter for JpegWriter {
     fn write_band(&mut self, y: u32, rows: u32, data: &[u8]) -> Result<()> {
-        let name = &self.name;
-        let invalid =
-            |msg: String| Error::new(ErrorKind::InvalidArgument, format!("{name}: {msg}"));
-        if y != self.next_row {
-            return Err(invalid(format!(
-                "band at row {y} written out of order (expected row {})",
-                self.next_row
-            )));
-        }
-        if u64::from(y) + u64::from(rows) > u64::from(self.height) {
-            return Err(invalid(format!(
-                "band of rows {y}..{} runs past the height {}",
-                u64::from(y) + u64::from(rows),
-                self.height
-            )));
-        }
-        let row_bytes = self.width * self.bands;
-        if data.len() as u128 != u128::from(rows) * row_bytes as u128 {
-            return Err(invalid(format!(
-                "band of {rows} rows has {} bytes, expected {row_bytes} per row",
-                data.len()
-            )));
-        }
+        self.rows.accept(&self.name, y, rows, data)?;
         if rows == 0 {
             return Ok(());
         }
@@ -469,20 +445,11 @@ impl BandWriter for JpegWriter {
                 format!("{}: the JPEG encoder stopped early", self.name),
             ));
         }
-        self.next_row = y + rows;
         Ok(())
     }
 
     fn finish(mut self: Box<Self>) -> Result<()> {
-        if self.next_row != self.height {
-            return Err(Error::new(
-                ErrorKind::InvalidArgument,
-                format!(
-                    "{}: only {} of {} rows were written; nothing saved",
-                    self.name, self.next_row, self.height
-                ),
-            ));
-        }
+        self.rows.complete(&self.name)?;
         self.join()?;
         let temp = self.temp.take().expect("finished once");
         persist(temp, &self.target, &self.name)

@@ -15,7 +15,7 @@ use png::{BitDepth, ColorType, DeflateCompression, Encoder, Filter, Info, Stream
 use tempfile::TempPath;
 
 use crate::params::Params;
-use crate::save::{create_temp, persist};
+use crate::save::{RowCheck, create_temp, persist};
 
 /// The compression level used when none is given: zlib level 5 with the
 /// adaptive filter. On natural-looking 4000x4000 RGB test images (smooth
@@ -110,7 +110,7 @@ struct PngWriter {
     target: PathBuf,
     name: String,
     header: Header,
-    next_row: u32,
+    rows: RowCheck,
     scratch: Vec<u8>,
 }
 
@@ -204,7 +204,7 @@ pub(crate) fn writer(
         target: path.to_path_buf(),
         name: name.to_string(),
         header: *header,
-        next_row: 0,
+        rows: RowCheck::new(header.height, header.row_bytes()),
         scratch: Vec::new(),
     }))
 }
@@ -232,31 +232,12 @@ impl PngWriter {
 
 impl BandWriter for PngWriter {
     fn write_band(&mut self, y: u32, rows: u32, data: &[u8]) -> Result<()> {
-        let name = &self.name;
-        let invalid =
-            |msg: String| Error::new(ErrorKind::InvalidArgument, format!("{name}: {msg}"));
-        if y != self.next_row {
-            return Err(invalid(format!(
-                "band at row {y} written out of order (expected row {})",
-                self.next_row
-            )));
-        }
-        if u64::from(y) + u64::from(rows) > u64::from(self.header.height) {
-            return Err(invalid(format!(
-                "band of rows {y}..{} runs past the height {}",
-                u64::from(y) + u64::from(rows),
-                self.header.height
-            )));
-        }
-        let row_bytes = self.header.row_bytes();
-        if data.len() as u128 != u128::from(rows) * row_bytes as u128 {
-            return Err(invalid(format!(
-                "band of {rows} rows has {} bytes, expected {row_bytes} per row",
-                data.len()
-            )));
-        }
+        self.rows.accept(&self.name, y, rows, data)?;
         let Some(stream) = self.stream.as_mut() else {
-            return Err(invalid("written after finish".to_string()));
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                format!("{}: written after finish", self.name),
+            ));
         };
         let result = if self.header.format == BandFormat::U16 {
             let chunk = SCRATCH.min(data.len()).max(2);
@@ -275,20 +256,11 @@ impl BandWriter for PngWriter {
             self.stream = None;
             return Err(self.io_error(e));
         }
-        self.next_row = y + rows;
         Ok(())
     }
 
     fn finish(mut self: Box<Self>) -> Result<()> {
-        if self.next_row != self.header.height {
-            return Err(Error::new(
-                ErrorKind::InvalidArgument,
-                format!(
-                    "{}: only {} of {} rows were written; nothing saved",
-                    self.name, self.next_row, self.header.height
-                ),
-            ));
-        }
+        self.rows.complete(&self.name)?;
         let stream = self.stream.take().ok_or_else(|| {
             Error::new(
                 ErrorKind::InvalidArgument,

@@ -29,7 +29,7 @@ use gigapix_core::{BandFormat, BandWriter, Error, ErrorKind, Header, Metadata, R
 use tempfile::TempPath;
 
 use crate::params::Params;
-use crate::save::{create_temp, persist};
+use crate::save::{RowCheck, create_temp, persist};
 
 /// Options the writer understands.
 const KNOWN: &[&str] = &[
@@ -215,7 +215,7 @@ pub(crate) fn writer(
         compression,
         predictor,
         pos: first.len() as u64,
-        next_row: 0,
+        rows: RowCheck::new(header.height, row_bytes),
         pending: Vec::new(),
         pending_rows: 0,
         offsets: Vec::with_capacity(chunks.min(1 << 20) as usize),
@@ -297,7 +297,7 @@ struct TiffWriter {
     predictor: bool,
     /// Bytes written so far.
     pos: u64,
-    next_row: u32,
+    rows: RowCheck,
     /// Rows waiting for their strip or row of tiles to complete.
     pending: Vec<u8>,
     pending_rows: u32,
@@ -643,29 +643,7 @@ impl TiffWriter {
 
 impl BandWriter for TiffWriter {
     fn write_band(&mut self, y: u32, rows: u32, data: &[u8]) -> Result<()> {
-        let name = &self.name;
-        let invalid =
-            |msg: String| Error::new(ErrorKind::InvalidArgument, format!("{name}: {msg}"));
-        if y != self.next_row {
-            return Err(invalid(format!(
-                "band at row {y} written out of order (expected row {})",
-                self.next_row
-            )));
-        }
-        if u64::from(y) + u64::from(rows) > u64::from(self.header.height) {
-            return Err(invalid(format!(
-                "band of rows {y}..{} runs past the height {}",
-                u64::from(y) + u64::from(rows),
-                self.header.height
-            )));
-        }
-        if data.len() as u128 != u128::from(rows) * self.row_bytes as u128 {
-            return Err(invalid(format!(
-                "band of {rows} rows has {} bytes, expected {} per row",
-                data.len(),
-                self.row_bytes
-            )));
-        }
+        self.rows.accept(&self.name, y, rows, data)?;
         let group = self.layout.band_rows();
         let mut rest = data;
         let mut row = y;
@@ -694,20 +672,11 @@ impl BandWriter for TiffWriter {
             row += take;
             rest = later;
         }
-        self.next_row = y + rows;
         Ok(())
     }
 
     fn finish(mut self: Box<Self>) -> Result<()> {
-        if self.next_row != self.header.height {
-            return Err(Error::new(
-                ErrorKind::InvalidArgument,
-                format!(
-                    "{}: only {} of {} rows were written; nothing saved",
-                    self.name, self.next_row, self.header.height
-                ),
-            ));
-        }
+        self.rows.complete(&self.name)?;
         self.flush_jobs()?;
         self.write_directory()?;
         let out = self.out.take().expect("finished once");
