@@ -342,9 +342,10 @@ fn tiff_writes_icc() {
             let m = meta(Some(&icc), Some(&exif), 6);
             save(&path, &header, &data, &m, &opts).unwrap();
             assert_eq!(tiff_icc(&path).as_deref(), Some(&icc[..]), "{opts:?}");
-            // Our loader still reads the pixels.
+            // Our loader reads the pixels and the profile.
             let image = open(&path, &OpenOptions::default()).unwrap();
             assert_eq!(read_strips(&image, 16).unwrap(), data);
+            assert_eq!(image.metadata().icc.as_deref(), Some(&icc[..]), "{opts:?}");
         }
     }
 }

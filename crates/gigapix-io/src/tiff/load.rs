@@ -483,6 +483,14 @@ pub(crate) fn open(
     counts.truncate(chunks as usize);
 
     let mut metadata = Metadata::new();
+    // The ICC profile (tag 34675), if any; a damaged one is left out rather
+    // than failing the open (it describes colour, not the pixels' layout).
+    if let Ok(Some(value)) = dec.find_tag(Tag::IccProfile)
+        && let Ok(icc) = value.into_u8_vec()
+        && !icc.is_empty()
+    {
+        metadata.icc = Some(icc.into());
+    }
     metadata.set_field("compression", compression_name(compression));
     if tiled {
         metadata.set_field("tile", format!("{chunk_w}x{chunk_h}"));
