@@ -12,6 +12,7 @@
 //! | `custom_operation` | implementing `gigapix::Operation` |
 //! | `cancel_and_progress` | progress callbacks and cancelling a run |
 //! | `sequential_source` | a top-to-bottom source and the planner's caches |
+//! | `formats` | TIFF, PNG and JPEG with options, metadata and `fail_on` |
 //!
 //! Run one with `cargo run --release -p gigapix-examples --example NAME`.
 

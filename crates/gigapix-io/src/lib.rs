@@ -218,8 +218,8 @@ pub struct OpenOptions {
     pub limits: Limits,
     /// What to do with a damaged file; [`FailOn::Error`] by default.
     pub fail_on: FailOn,
-    /// Format-specific options (`page`, `shrink`, ...), also given in
-    /// brackets after the file name: `in.jpg[shrink=2]`.
+    /// Format-specific options (`page`, ...), also given in
+    /// brackets after the file name: `in.tif[page=2]`.
     pub params: Params,
 }
 

@@ -1,5 +1,5 @@
 //! Options written in brackets after a file name, libvips style:
-//! `out.tif[compression=lzw,tile,tile-width=256]`, `in.jpg[shrink=2]`.
+//! `out.tif[compression=lzw,tile,tile-width=256]`, `in.tif[page=2]`.
 
 use std::path::PathBuf;
 use std::str::FromStr;
