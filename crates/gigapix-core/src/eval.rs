@@ -128,6 +128,19 @@ impl Ctx {
     pub fn region(&mut self, image: &Image, rect: Rect) -> Result<Region> {
         self.flags.check()?;
         image.check()?;
+        // Checked once here, so no operation has to: every request, from a
+        // sink or from another operation, lies inside the image.
+        if !image.header().rect().contains(&rect) {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                format!(
+                    "request {rect} lies outside the {}x{} image",
+                    image.width(),
+                    image.height()
+                ),
+            )
+            .with_operation(image.name()));
+        }
         let op = image.operation();
         let name = op.name();
         let id = image.id();
@@ -211,16 +224,6 @@ impl Inputs<'_> {
     /// Computes `rect` of input `index`. `rect` must lie inside that input.
     pub fn get(&mut self, index: usize, rect: Rect) -> Result<Region> {
         let input = &self.image.inputs()[index];
-        if !input.header().rect().contains(&rect) {
-            return Err(Error::new(
-                ErrorKind::InvalidArgument,
-                format!(
-                    "requested {rect} of input {index}, outside its {}x{}",
-                    input.width(),
-                    input.height()
-                ),
-            ));
-        }
         self.ctx.region(input, rect)
     }
 
