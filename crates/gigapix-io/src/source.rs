@@ -118,7 +118,7 @@ pub(crate) fn swap_be16(src: &[u8], dst: &mut [u8]) {
 }
 
 /// In-place form of [`swap_be16`].
-fn swap_be16_in_place(buf: &mut [u8]) {
+pub(crate) fn swap_be16_in_place(buf: &mut [u8]) {
     if cfg!(target_endian = "big") {
         return;
     }

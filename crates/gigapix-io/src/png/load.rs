@@ -319,18 +319,9 @@ impl RowReader for PngRows {
         let (good, rest) = buf.split_at_mut(filled * self.header.row_bytes());
         rest.fill(0);
         if self.header.format == BandFormat::U16 {
-            be16_to_native(good);
+            crate::source::swap_be16_in_place(good);
         }
         Ok(())
-    }
-}
-
-/// Converts big-endian 16-bit samples to native order, in place.
-pub(super) fn be16_to_native(buf: &mut [u8]) {
-    if cfg!(target_endian = "little") {
-        for p in buf.chunks_exact_mut(2) {
-            p.swap(0, 1);
-        }
     }
 }
 
