@@ -42,10 +42,17 @@
 
 mod pixel;
 
+pub mod affine;
 pub mod bands;
+pub mod blur;
+pub mod colour;
+pub mod composite;
+pub mod conv;
 pub mod create;
 pub mod geometry;
+pub mod morph;
 pub mod point;
+pub mod resample;
 pub mod stats;
 
 pub use bands::{bandjoin, extract_band};

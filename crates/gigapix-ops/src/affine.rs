@@ -1,0 +1,1 @@
+//! affine operations (in progress).

@@ -1,0 +1,1 @@
+//! blur operations (in progress).

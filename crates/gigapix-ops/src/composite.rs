@@ -1,0 +1,1 @@
+//! composite operations (in progress).

@@ -1,0 +1,1 @@
+//! morph operations (in progress).

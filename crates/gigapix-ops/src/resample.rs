@@ -1,0 +1,1 @@
+//! resample operations (in progress).

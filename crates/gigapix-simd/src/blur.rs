@@ -1,0 +1,1 @@
+//! Kernels: blur (in progress).

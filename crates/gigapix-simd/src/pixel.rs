@@ -1,0 +1,1 @@
+//! Kernels: pixel (in progress).

@@ -1,0 +1,1 @@
+//! Kernels: resample (in progress).
