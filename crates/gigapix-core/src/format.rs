@@ -121,6 +121,10 @@ pub enum Interpretation {
     Coordinates,
     /// A histogram (one row, a column per bin).
     Histogram,
+    /// Linear-light RGB with sRGB primaries (libvips' scRGB): sample values
+    /// proportional to light intensity, 0..1 for `F32`, the full range of
+    /// the format for integers.
+    Scrgb,
 }
 
 impl Interpretation {
@@ -141,6 +145,7 @@ impl Interpretation {
             Interpretation::Srgb => "srgb",
             Interpretation::Coordinates => "coordinates",
             Interpretation::Histogram => "histogram",
+            Interpretation::Scrgb => "scrgb",
         }
     }
 
@@ -152,6 +157,7 @@ impl Interpretation {
             Interpretation::Srgb => 2,
             Interpretation::Coordinates => 3,
             Interpretation::Histogram => 4,
+            Interpretation::Scrgb => 5,
         }
     }
 
@@ -163,6 +169,7 @@ impl Interpretation {
             2 => Some(Interpretation::Srgb),
             3 => Some(Interpretation::Coordinates),
             4 => Some(Interpretation::Histogram),
+            5 => Some(Interpretation::Scrgb),
             _ => None,
         }
     }

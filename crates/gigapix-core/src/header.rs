@@ -54,6 +54,7 @@ impl Header {
         }
         let interpretation = match (self.interpretation, bands) {
             (Interpretation::Multiband, _) | (Interpretation::Histogram, _) => self.interpretation,
+            (Interpretation::Scrgb, 3 | 4) => self.interpretation,
             _ => Interpretation::guess(bands),
         };
         Header {
