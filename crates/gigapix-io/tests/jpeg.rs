@@ -634,3 +634,122 @@ fn flat_narrow_tall_images_are_not_taken_for_damaged() {
         assert!(got.iter().all(|&v| v.abs_diff(77) <= 1));
     }
 }
+
+/// `data` (packed rows of `w` x `h` pixels, `bands` bands) averaged over
+/// `n` x `n` boxes, partial boxes at the edges included: what a DCT-scaled
+/// decode approximates.
+fn box_shrink(data: &[u8], w: usize, h: usize, bands: usize, n: usize) -> Vec<u8> {
+    let (ow, oh) = (w.div_ceil(n), h.div_ceil(n));
+    let mut out = Vec::with_capacity(ow * oh * bands);
+    for oy in 0..oh {
+        for ox in 0..ow {
+            for b in 0..bands {
+                let (mut sum, mut count) = (0u32, 0u32);
+                for y in oy * n..((oy + 1) * n).min(h) {
+                    for x in ox * n..((ox + 1) * n).min(w) {
+                        sum += u32::from(data[(y * w + x) * bands + b]);
+                        count += 1;
+                    }
+                }
+                out.push(((sum + count / 2) / count) as u8);
+            }
+        }
+    }
+    out
+}
+
+#[cfg(feature = "mozjpeg")]
+#[test]
+fn shrink_on_load_matches_a_box_shrunk_full_decode() {
+    let dir = tempfile::tempdir().unwrap();
+    let (w, h) = (203usize, 150usize);
+    let rgb = scene(w, h);
+    let cases = [
+        (
+            "rgb420.jpg",
+            make_jpeg(&rgb, w as u16, h as u16, ColorType::Rgb, &Make::default()),
+            3,
+        ),
+        (
+            "rgb444.jpg",
+            make_jpeg(
+                &rgb,
+                w as u16,
+                h as u16,
+                ColorType::Rgb,
+                &Make {
+                    sampling: SamplingFactor::F_1_1,
+                    progressive: true,
+                    ..Make::default()
+                },
+            ),
+            3,
+        ),
+        (
+            "grey.jpg",
+            make_jpeg(
+                &grey_of(&rgb),
+                w as u16,
+                h as u16,
+                ColorType::Luma,
+                &Make::default(),
+            ),
+            1,
+        ),
+    ];
+    for (file, bytes, bands) in cases {
+        let (_, full) = load(dir.path(), file, &bytes);
+        for shrink in [2usize, 4, 8] {
+            let path = dir.path().join(file);
+            let image = open(&path, &OpenOptions::default().set("shrink", shrink)).unwrap();
+            let (ow, oh) = (w.div_ceil(shrink), h.div_ceil(shrink));
+            assert_eq!((image.width() as usize, image.height() as usize), (ow, oh));
+            assert_eq!(
+                image.metadata().field("jpeg-shrink"),
+                Some(shrink.to_string().as_str())
+            );
+            let got = read_strips(&image, 7).unwrap();
+            let want = box_shrink(&full, w, h, bands, shrink);
+            let mad = mean_abs_diff(&got, &want);
+            assert!(mad < 2.0, "{file} shrink {shrink}: mean abs diff {mad}");
+        }
+    }
+}
+
+#[test]
+fn shrink_must_be_a_power_of_two_up_to_8() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.jpg");
+    std::fs::write(
+        &path,
+        make_jpeg(&scene(16, 16), 16, 16, ColorType::Rgb, &Make::default()),
+    )
+    .unwrap();
+    let e = open(&path, &OpenOptions::default().set("shrink", 3))
+        .err()
+        .unwrap();
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+    assert!(e.message().contains("shrink"), "{e}");
+}
+
+#[cfg(feature = "mozjpeg")]
+#[test]
+fn shrink_on_load_refuses_truncated_files_unless_fail_on_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cut.jpg");
+    let bytes = make_jpeg(&scene(64, 64), 64, 64, ColorType::Rgb, &Make::default());
+    std::fs::write(&path, &bytes[..bytes.len() * 2 / 3]).unwrap();
+    let e = open(&path, &OpenOptions::default().set("shrink", 2))
+        .err()
+        .unwrap();
+    assert_eq!(e.kind(), ErrorKind::Format);
+    assert!(e.message().contains("truncated"), "{e}");
+    let image = open(
+        &path,
+        &OpenOptions::default()
+            .set("shrink", 2)
+            .set("fail_on", "none"),
+    )
+    .unwrap();
+    read_strips(&image, 8).unwrap();
+}

@@ -55,6 +55,8 @@
 mod convert;
 mod parallel;
 mod save;
+#[cfg(feature = "mozjpeg")]
+mod scaled;
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
@@ -354,7 +356,20 @@ pub(crate) fn open(
     options: &OpenOptions,
     params: &mut Params,
 ) -> Result<Image> {
-    params.finish(&format!("{name}: jpeg load"), &[])?;
+    let shrink = params.take::<u32>("shrink")?.unwrap_or(1);
+    params.finish(&format!("{name}: jpeg load"), &["shrink"])?;
+    if !matches!(shrink, 1 | 2 | 4 | 8) {
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            format!("{name}: jpeg load: shrink must be 1, 2, 4 or 8, not {shrink}"),
+        ));
+    }
+    if shrink > 1 && !cfg!(feature = "mozjpeg") {
+        return Err(Error::new(
+            ErrorKind::Unsupported,
+            format!("{name}: jpeg load: shrink-on-load needs gigapix-io's `mozjpeg` feature"),
+        ));
+    }
     let file = File::open(path).map_err(|e| Error::io(name, e))?;
     if file.metadata().map_err(|e| Error::io(name, e))?.len() == 0 {
         return Err(bad(name, "file is empty"));
@@ -402,6 +417,8 @@ pub(crate) fn open(
         Kind::YCbCr | Kind::Rgb => 3,
         Kind::Cmyk { .. } | Kind::Ycck => 4,
     };
+    #[cfg(feature = "mozjpeg")]
+    let (width, height) = scaled::scaled_size(width, height, shrink as usize);
     let mut header = Header::new(width as u32, height as u32, bands, BandFormat::U8);
     if bands == 4 {
         header.interpretation = Interpretation::Multiband;
@@ -512,9 +529,36 @@ pub(crate) fn open(
         };
         metadata.set_field("jpeg-subsample", sub);
     }
+    if shrink > 1 {
+        metadata.set_field("jpeg-shrink", shrink.to_string());
+    }
     drop(decoder);
 
     let name_arc: Arc<str> = Arc::from(name);
+    #[cfg(feature = "mozjpeg")]
+    if shrink > 1 {
+        if options.fail_on == FailOn::Error {
+            scaled::check_eoi(path, name)?;
+        }
+        let path_buf = path.to_path_buf();
+        let open: ReaderFactory<scaled::ScaledRows> = Box::new(move || {
+            scaled::ScaledRows::new(
+                path_buf.clone(),
+                name_arc.clone(),
+                kind,
+                shrink as usize,
+                width,
+                bands as usize,
+            )
+        });
+        return Ok(Image::new(
+            JpegSource {
+                inner: SequentialSource::new("jpegload", header, open),
+                metadata: Arc::new(metadata),
+            },
+            vec![],
+        ));
+    }
     let path_buf = path.to_path_buf();
     let fail_on = options.fail_on;
     let open: ReaderFactory<JpegRows> = Box::new(move || {
@@ -542,12 +586,12 @@ pub(crate) fn open(
 
 /// The loader's node: a [`SequentialSource`] over [`JpegRows`] that also
 /// carries the file's metadata.
-struct JpegSource {
-    inner: SequentialSource<JpegRows>,
+struct JpegSource<R: RowReader> {
+    inner: SequentialSource<R>,
     metadata: Arc<Metadata>,
 }
 
-impl Operation for JpegSource {
+impl<R: RowReader> Operation for JpegSource<R> {
     type State = ();
 
     fn name(&self) -> &'static str {

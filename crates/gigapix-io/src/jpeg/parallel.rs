@@ -1,8 +1,9 @@
 //! Parallel baseline JPEG encoding with restart markers.
 //!
 //! The image is cut into strips of whole iMCU rows. Each strip is encoded
-//! on a pool of threads as a JPEG of its own by jpeg-encoder (standard
-//! Huffman tables, the same quantisation tables for every strip), and the
+//! on a pool of threads as a JPEG of its own, by MozJPEG (the `mozjpeg`
+//! feature) or jpeg-encoder (standard Huffman tables, the same
+//! quantisation tables for every strip), and the
 //! strips' entropy-coded segments are joined in order with `RSTn` markers
 //! between them, under the first strip's headers with the full height and
 //! a DRI segment of one strip's MCU count. A decoder restarts its DC
@@ -80,12 +81,18 @@ impl ImageBuffer for Strip<'_> {
     }
 }
 
-/// Encodes one strip as a complete JPEG.
+/// Encodes one strip as a complete JPEG: grey and RGB by MozJPEG with
+/// libjpeg-turbo's settings when the `mozjpeg` feature is on (about 4x
+/// faster than jpeg-encoder with SIMD), else and for CMYK by jpeg-encoder.
 fn encode_strip(
     config: &Config,
     job: &Job,
     planar: &mut Vec<u8>,
 ) -> std::result::Result<Vec<u8>, String> {
+    #[cfg(feature = "mozjpeg")]
+    if matches!(config.color, JpegColorType::Luma | JpegColorType::Ycbcr) {
+        return encode_strip_mozjpeg(config, job);
+    }
     to_planar(
         &job.data,
         usize::from(config.width),
@@ -104,7 +111,46 @@ fn encode_strip(
     Ok(out)
 }
 
-/// Where the entropy-coded data of a jpeg-encoder JPEG starts (just past
+/// Encodes one strip of grey or RGB rows with MozJPEG's libjpeg-turbo
+/// profile (`JCP_FASTEST`: libjpeg's quantisation tables scaled by the
+/// quality, standard Huffman tables, baseline, no trellis), so every strip
+/// shares the same tables. Its fatal errors unwind: caught here.
+#[cfg(feature = "mozjpeg")]
+fn encode_strip_mozjpeg(config: &Config, job: &Job) -> std::result::Result<Vec<u8>, String> {
+    use jpeg_encoder::SamplingFactor;
+    use mozjpeg::{ColorSpace, Compress};
+    let encode = || -> std::io::Result<Vec<u8>> {
+        let grey = config.color == JpegColorType::Luma;
+        let mut c = Compress::new(if grey {
+            ColorSpace::JCS_GRAYSCALE
+        } else {
+            ColorSpace::JCS_RGB
+        });
+        c.set_fastest_defaults();
+        c.set_size(usize::from(config.width), job.rows as usize);
+        c.set_quality(f32::from(config.quality));
+        if !grey {
+            let px = match config.sampling {
+                SamplingFactor::F_2_2 => (2, 2),
+                SamplingFactor::F_2_1 => (2, 1),
+                _ => (1, 1),
+            };
+            c.set_chroma_sampling_pixel_sizes(px, px);
+        }
+        let mut started = c.start_compress(Vec::with_capacity(job.data.len() / 8))?;
+        started.write_scanlines(&job.data)?;
+        started.finish()
+    };
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(encode)) {
+        Ok(result) => result.map_err(|e| e.to_string()),
+        Err(payload) => Err(payload
+            .downcast_ref::<String>()
+            .cloned()
+            .unwrap_or_else(|| "the encoder failed".to_string())),
+    }
+}
+
+/// Where the entropy-coded data of a one-scan JPEG starts (just past
 /// the SOS segment), and where its SOS marker is.
 fn split_scan(jpeg: &[u8]) -> Option<(usize, usize)> {
     let mut i = 2;
@@ -131,7 +177,7 @@ fn whole_headers(first: &[u8], height: u16, interval: u16) -> Option<Vec<u8>> {
     while i + 4 <= head.len() {
         let marker = head[i + 1];
         let len = usize::from(u16::from_be_bytes([head[i + 2], head[i + 3]]));
-        if marker == 0xC0 {
+        if marker == 0xC0 || marker == 0xC1 {
             head.get_mut(i + 5..i + 7)?
                 .copy_from_slice(&height.to_be_bytes());
             break;
@@ -326,7 +372,7 @@ impl ParallelWriter {
         let bad = || {
             Error::new(
                 ErrorKind::Io,
-                format!("{name}: jpeg-encoder wrote an unexpected stream"),
+                format!("{name}: the JPEG encoder wrote an unexpected stream"),
             )
         };
         let index = self.written;
