@@ -1,7 +1,7 @@
 //! Metadata written by the savers: the ICC profile and EXIF block of the
 //! `Metadata` given to `writer` come back identical when the file is
-//! opened again (JPEG, PNG; TIFF's ICC tag is read with the `tiff` crate,
-//! as our TIFF loader does not read metadata), the EXIF orientation is
+//! opened again (JPEG, PNG; TIFF's ICC tag is also read with the `tiff`
+//! crate, and its orientation tag by ours), the EXIF orientation is
 //! made to agree with the image's, and `strip` writes none of it.
 
 mod common;
@@ -294,6 +294,7 @@ fn png_writes_icc_and_exif() {
             let back = reopen(&path);
             assert_eq!(back.icc.as_deref(), Some(&icc[..]));
             assert_eq!(back.exif.as_deref(), Some(&exif[..]));
+            assert_eq!(back.orientation, 6, "read from eXIf");
             // The orientation is patched as for JPEG.
             save(
                 &path,
@@ -346,6 +347,8 @@ fn tiff_writes_icc() {
             let image = open(&path, &OpenOptions::default()).unwrap();
             assert_eq!(read_strips(&image, 16).unwrap(), data);
             assert_eq!(image.metadata().icc.as_deref(), Some(&icc[..]), "{opts:?}");
+            // The orientation goes to tag 274 and comes back.
+            assert_eq!(image.metadata().orientation, 6, "{opts:?}");
         }
     }
 }

@@ -122,6 +122,9 @@ pub(crate) fn open(
     let mut metadata = Metadata::new();
     metadata.icc = info.icc_profile.as_deref().map(Arc::from);
     metadata.exif = info.exif_metadata.as_deref().map(exif_body).map(Arc::from);
+    if let Some(exif) = &metadata.exif {
+        metadata.orientation = crate::jpeg::exif_orientation(exif);
+    }
     metadata.set_field("bit-depth", info.bit_depth as u8);
     if info.color_type == ColorType::Indexed {
         metadata.set_field("palette", "true");

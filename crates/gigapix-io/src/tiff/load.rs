@@ -491,6 +491,12 @@ pub(crate) fn open(
     {
         metadata.icc = Some(icc.into());
     }
+    // Orientation (tag 274), as EXIF defines it; other values are ignored.
+    if let Ok(Some(value)) = dec.find_tag(Tag::Orientation)
+        && let Ok(v @ 1..=8) = value.into_u16()
+    {
+        metadata.orientation = v;
+    }
     metadata.set_field("compression", compression_name(compression));
     if tiled {
         metadata.set_field("tile", format!("{chunk_w}x{chunk_h}"));

@@ -16,9 +16,10 @@
 //! selects tiles), `rows-per-strip`
 //! (default: strips of about 256 KiB), `bigtiff` (default: only when the
 //! file could pass 4 GiB). The ICC profile of the image's metadata is
-//! written as tag 34675 (InterColorProfile, `UNDEFINED`); EXIF is not
-//! written (it would need an EXIF sub-directory of its own); `strip`
-//! (taken by `crate::writer`) leaves the profile out.
+//! written as tag 34675 (InterColorProfile, `UNDEFINED`), its orientation
+//! as tag 274; the EXIF block is not written (it would need an EXIF
+//! sub-directory of its own); `strip` (taken by `crate::writer`) leaves
+//! the profile out.
 
 use std::fs::File;
 use std::io::{BufWriter, Seek, SeekFrom, Write};
@@ -209,6 +210,7 @@ pub(crate) fn writer(
         name: name.to_string(),
         header: *header,
         icc: metadata.icc.clone().filter(|icc| !icc.is_empty()),
+        orientation: metadata.orientation,
         row_bytes,
         big,
         layout,
@@ -290,6 +292,8 @@ struct TiffWriter {
     header: Header,
     /// The ICC profile to write, if any.
     icc: Option<Arc<[u8]>>,
+    /// Orientation tag (274) to write, when 2 to 8.
+    orientation: u16,
     row_bytes: usize,
     big: bool,
     layout: Layout,
@@ -557,6 +561,9 @@ impl TiffWriter {
         }
         if self.predictor {
             entries.push((317, short(&[2])));
+        }
+        if (2..=8).contains(&self.orientation) {
+            entries.push((274, short(&[self.orientation])));
         }
         if let Some(icc) = &self.icc {
             // InterColorProfile, UNDEFINED.
