@@ -37,6 +37,8 @@
 //!   `fail_on=none` cannot report anything: it makes the decoder lenient
 //!   (corrupt data and an early EOI give flat blocks), but a file cut
 //!   short is an error either way.
+//! * `shrink=2`, `4` or `8` (with the default `mozjpeg` feature) decodes
+//!   at that fraction of the size in the DCT domain: see `scaled.rs`.
 //! * Metadata: the EXIF block (APP1 `Exif`) goes to `Metadata::exif`, its
 //!   orientation tag (0x0112) to `Metadata::orientation`, the ICC profile
 //!   (APP2 `ICC_PROFILE`, all chunks joined) to `Metadata::icc`.
