@@ -83,7 +83,7 @@ pub(crate) fn geometry(image: &Image) -> (u32, u32) {
     let h = image.header();
     // Grow tiles until the halo costs at most about a quarter more work:
     // (tile + margin) / tile <= 1.25 per axis.
-    let (mx, my) = margins(image);
+    let (mx, my, scale) = halo(image);
     match hint {
         DemandHint::SmallTile => {
             let edge = |m: u32| SMALL_TILE.max(4 * m).min(4 * SMALL_TILE);
@@ -92,7 +92,11 @@ pub(crate) fn geometry(image: &Image) -> (u32, u32) {
         _ => {
             // Full-width strips of about STRIP_BYTES, 8 to 128 rows, and at
             // least a few strips per thread on small images.
-            let rows = (STRIP_BYTES / h.row_bytes().max(1)).clamp(8, 128) as u32;
+            // A node reading `scale` input pixels per output pixel (a
+            // reduce) counts that much: strips of a reduce by 8 are 64
+            // times thinner than its input's would be.
+            let row_bytes = (h.row_bytes() as f64 * scale.max(1.0)).min(usize::MAX as f64) as usize;
+            let rows = (STRIP_BYTES / row_bytes.max(1)).clamp(8, 128) as u32;
             let rows = if hint == DemandHint::FatStrip {
                 rows.max(16)
             } else {
@@ -139,6 +143,73 @@ pub(crate) fn margins(image: &Image) -> (u32, u32) {
         &mut HashMap::new(),
     );
     (x.min(u32::MAX as i64) as u32, y.min(u32::MAX as i64) as u32)
+}
+
+/// The halo of `image`'s graph in output pixels (width, height): how much
+/// larger than a tile the area its sources are asked for is, once scaling
+/// is taken out; and the largest area scale of any node (input pixels per
+/// output pixel, 64 for a reduce by 8). A reduce by 8 asks for 8 rows per
+/// output row plus its taps: only the taps (over 8) are halo, and only
+/// halo makes tiles grow, while the scale makes them shrink.
+///
+/// Measured from the needs of two probes, `s` and `2s` pixels square, at
+/// the same corner: for a need of `k·size + m` (scale `k`, margin `m`),
+/// `2·need(s) − need(2s) = m` and `need(2s) − need(s) = k·s`.
+pub(crate) fn halo(image: &Image) -> (u32, u32, f64) {
+    type Seen = HashMap<u64, (Rect, Rect)>;
+    fn walk(
+        img: &Image,
+        (r1, r2, s): (Rect, Rect, i64),
+        out: &mut (f64, f64, f64),
+        seen: &mut Seen,
+    ) {
+        if seen.get(&img.id()) == Some(&(r1, r2)) {
+            return;
+        }
+        seen.insert(img.id(), (r1, r2));
+        // (halo, scale) along one axis.
+        let axis = |a: i64, b: i64| {
+            let (m, k) = (2 * a - b, b - a);
+            let scale = k as f64 / s as f64;
+            if k > 0 && m > 0 {
+                (m as f64 / scale, scale)
+            } else {
+                (0.0, scale.max(0.0))
+            }
+        };
+        let (hx, kx) = axis(r1.width, r2.width);
+        let (hy, ky) = axis(r1.height, r2.height);
+        *out = (out.0.max(hx), out.1.max(hy), out.2.max(kx * ky));
+        for (i, input) in img.inputs().iter().enumerate() {
+            let op = img.operation();
+            // Operations are only asked about areas inside their output:
+            // clip (which only happens for images of a few pixels).
+            let inside = input.header().rect();
+            let (n1, n2) = (op.need(r1, i), op.need(r2, i));
+            walk(
+                input,
+                (n1.intersect(&inside), n2.intersect(&inside), s),
+                out,
+                seen,
+            );
+        }
+    }
+    let h = image.header();
+    let s = 64.min(h.width / 2).min(h.height / 2).max(1) as i64;
+    let (x, y) = (
+        (h.width as i64 / 2 - s).max(0),
+        (h.height as i64 / 2 - s).max(0),
+    );
+    let mut out = (0.0, 0.0, 1.0);
+    let whole = h.rect();
+    let probes = (
+        Rect::new(x, y, s, s).intersect(&whole),
+        Rect::new(x, y, 2 * s, 2 * s).intersect(&whole),
+        s,
+    );
+    walk(image, probes, &mut out, &mut HashMap::new());
+    let cap = |v: f64| v.ceil().min(f64::from(u32::MAX)) as u32;
+    (cap(out.0), cap(out.1), out.2)
 }
 
 /// The 64x64 probe in the middle of an image that margins and reach are
