@@ -86,7 +86,11 @@ pub fn level() -> Level {
     static LEVEL: OnceLock<Level> = OnceLock::new();
     *LEVEL.get_or_init(|| {
         let cpu = detected();
-        match std::env::var("GIGAPIX_CPU").ok().as_deref().and_then(Level::from_name) {
+        match std::env::var("GIGAPIX_CPU")
+            .ok()
+            .as_deref()
+            .and_then(Level::from_name)
+        {
             Some(wanted) => wanted.min(cpu),
             None => cpu,
         }
