@@ -13,6 +13,14 @@
 //!   (through a lookup table for `u8` and `u16` inputs).
 //! - [`bands`]: [`extract_band`], [`bandjoin`].
 //! - [`geometry`]: [`crop`] (zero-copy), [`embed`], [`flip`], [`rot`].
+//! - [`resample`]: [`shrink`] (box), [`reduce`] (separable convolution by
+//!   any factor, antialiased), [`resize`] and [`resize_to`].
+//! - [`composite`](mod@composite): [`premultiply`], [`unpremultiply`], [`composite`](composite()),
+//!   [`flatten`]; [`colour`]: [`colourspace`], [`cast_scaled`];
+//!   [`affine`](mod@affine): [`affine`](affine()), [`rotate`] (through a [`tilecache`]).
+//! - [`conv`](mod@conv): [`conv`](conv()), [`convsep`], [`sobel`] with a [`Matrix`];
+//!   [`blur`]: [`gaussblur`], [`boxblur`], [`sharpen`]; [`morph`]: [`erode`],
+//!   [`dilate`].
 //! - [`stats`]: [`Reducer`](gigapix_core::Reducer)s for the engine's reduce
 //!   sink — [`StatsReducer`] (min, max, mean, standard deviation) and
 //!   [`HistReducer`] (histograms).
@@ -54,9 +62,17 @@ pub mod morph;
 pub mod point;
 pub mod resample;
 pub mod stats;
+pub mod tilecache;
 
+pub use affine::{AffineOptions, Interpolate, affine, rotate};
 pub use bands::{bandjoin, extract_band};
+pub use blur::{GaussOptions, SharpenOptions, boxblur, gaussblur, gaussblur_with, sharpen};
+pub use colour::{cast_scaled, colourspace};
+pub use composite::{composite, flatten, premultiply, unpremultiply};
+pub use conv::{Matrix, conv, convsep, sobel};
 pub use create::{black, noise, xyz, zone};
 pub use geometry::{Angle, Direction, Extend, autorotate, crop, embed, flip, rot};
+pub use morph::{dilate, erode};
 pub use point::{LinearOptions, cast, invert, linear, linear_with};
+pub use resample::{Kernel, ResizeOptions, reduce, resize, resize_to, shrink};
 pub use stats::{BandStats, HistReducer, Histogram, Stats, StatsReducer};
