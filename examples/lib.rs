@@ -13,6 +13,8 @@
 //! | `cancel_and_progress` | progress callbacks and cancelling a run |
 //! | `sequential_source` | a top-to-bottom source and the planner's caches |
 //! | `formats` | TIFF, PNG and JPEG with options, metadata and `fail_on` |
+//! | `vips_bench` | the vips-bench pipeline: crop, reduce, 3x3 sharpen, save |
+//! | `thumbnail` | resampling and thumbnails of a synthetic photo |
 //!
 //! Run one with `cargo run --release -p gigapix-examples --example NAME`.
 

@@ -5,6 +5,9 @@
 //! gigapix copy IN OUT
 //! gigapix stats IN [-- OP ARGS [: OP ARGS]...]
 //! gigapix pipe IN OUT -- OP ARGS [key=value ...] [: OP ARGS ...]...
+//! gigapix OPERATION IN OUT ARGS [key=value ...]
+//! gigapix thumbnail IN OUT SIZE [--height H] [--crop] [--no-rotate]
+//! gigapix thumbnail -s SIZE [-o PATTERN] IN...
 //! ```
 //!
 //! IN may be a file or a generator (`black:WxHxB`, `xyz:WxH`,
@@ -67,6 +70,34 @@ enum Command {
         #[arg(last = true, required = true, value_name = "OPS")]
         ops: Vec<String>,
     },
+    /// Make thumbnails that fit a box: `thumbnail IN OUT SIZE`, or many
+    /// inputs at once, one per thread, with `-s SIZE [-o PATTERN] IN...`.
+    /// JPEGs are shrunk on load; images are turned upright.
+    Thumbnail {
+        /// `IN OUT SIZE`, or with --size the input files.
+        #[arg(required = true, value_name = "FILES")]
+        args: Vec<String>,
+        /// Box size: WIDTH or WIDTHxHEIGHT (with several inputs).
+        #[arg(short = 's', long, value_name = "SIZE")]
+        size: Option<String>,
+        /// Output pattern with several inputs: `%s` is the input's name
+        /// without its extension; relative patterns go beside each input.
+        #[arg(short = 'o', long, value_name = "PATTERN", default_value = "tn_%s.jpg")]
+        output: String,
+        /// Height of the box (default: as SIZE says, else square).
+        #[arg(long, value_name = "H")]
+        height: Option<u32>,
+        /// Fill the box and crop the centre instead of fitting inside it.
+        #[arg(long)]
+        crop: bool,
+        /// Keep the stored orientation (no autorotate).
+        #[arg(long)]
+        no_rotate: bool,
+    },
+    /// Any operation of `pipe` on its own: `gigapix OPERATION IN OUT ARGS`
+    /// (for example `gigapix gaussblur in.tif out.tif 10`).
+    #[command(external_subcommand)]
+    Operation(Vec<String>),
 }
 
 enum Failure {
@@ -155,6 +186,40 @@ fn run(cli: &Cli) -> Result<(), Failure> {
             let image = apply_ops(open_input(input)?, ops)?;
             finish(cli, save(&image, output, opts)?)
         }
+        Command::Operation(words) => {
+            let op = &words[0];
+            if !pipeline::OPERATIONS.contains(&op.as_str()) {
+                return Err(Failure::Usage(format!(
+                    "unknown command or operation `{op}` (commands: header, copy, stats, pipe, \
+                     thumbnail; operations: {})",
+                    pipeline::OPERATIONS.join(", ")
+                )));
+            }
+            let [_, input, output, args @ ..] = words.as_slice() else {
+                return Err(Failure::Usage(format!("usage: gigapix {op} IN OUT ARGS")));
+            };
+            let mut chain = vec![op.clone()];
+            chain.extend(args.iter().cloned());
+            let image = apply_ops(open_input(input)?, &chain)?;
+            finish(cli, save(&image, output, opts)?)
+        }
+        Command::Thumbnail {
+            args,
+            size,
+            output,
+            height,
+            crop,
+            no_rotate,
+        } => thumbnails(
+            cli,
+            args,
+            size.as_deref(),
+            output,
+            *height,
+            *crop,
+            *no_rotate,
+            opts,
+        ),
         Command::Stats { input, ops } => {
             let image = apply_ops(open_input(input)?, ops)?;
             let (stats, report) = image.run(opts).stats()?;
@@ -179,6 +244,128 @@ fn run(cli: &Cli) -> Result<(), Failure> {
                 );
             }
             finish(cli, report)
+        }
+    }
+}
+
+/// Parses `W` or `WxH`.
+fn box_size(s: &str) -> Result<(u32, Option<u32>), Failure> {
+    let bad = || {
+        Failure::Usage(format!(
+            "bad thumbnail size `{s}`: expected WIDTH or WIDTHxHEIGHT"
+        ))
+    };
+    let (w, h) = match s.split_once('x') {
+        Some((w, h)) => (w, Some(h)),
+        None => (s, None),
+    };
+    let w = w.parse::<u32>().map_err(|_| bad())?;
+    let h = h.map(|h| h.parse::<u32>().map_err(|_| bad())).transpose()?;
+    if w == 0 || h == Some(0) {
+        return Err(bad());
+    }
+    Ok((w, h))
+}
+
+/// The output path for `input` from a pattern such as `tn_%s.jpg[Q=75]`.
+fn output_for(pattern: &str, input: &str) -> String {
+    let path = std::path::Path::new(input);
+    let stem = path
+        .file_stem()
+        .map_or_else(|| input.into(), |s| s.to_string_lossy());
+    let name = pattern.replace("%s", &stem);
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() && std::path::Path::new(&name).is_relative() => {
+            dir.join(name).to_string_lossy().into_owned()
+        }
+        _ => name,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn thumbnails(
+    cli: &Cli,
+    args: &[String],
+    size: Option<&str>,
+    pattern: &str,
+    height: Option<u32>,
+    crop: bool,
+    no_rotate: bool,
+    opts: RunOptions,
+) -> Result<(), Failure> {
+    // `IN OUT SIZE`, or `-s SIZE IN...` with an output pattern.
+    let (jobs, size): (Vec<(String, String)>, &str) = match size {
+        Some(size) => (
+            args.iter()
+                .map(|i| (i.clone(), output_for(pattern, i)))
+                .collect(),
+            size,
+        ),
+        None => match args {
+            [input, output, size] => (vec![(input.clone(), output.clone())], size.as_str()),
+            _ => {
+                return Err(Failure::Usage(
+                    "thumbnail: expected `IN OUT SIZE`, or `--size SIZE IN...`".into(),
+                ));
+            }
+        },
+    };
+    let (width, box_height) = box_size(size)?;
+    let mut options = gigapix::ThumbnailOptions::new()
+        .crop(crop)
+        .no_rotate(no_rotate);
+    if let Some(h) = height.or(box_height) {
+        options = options.height(h);
+    }
+    let one = |input: &str, output: &str, opts: RunOptions| -> Result<RunReport, Failure> {
+        let image = gigapix::Image::thumbnail(input, width, &options)?;
+        save(&image, output, opts)
+    };
+    if let [(input, output)] = jobs.as_slice() {
+        return finish(cli, one(input, output, opts)?);
+    }
+    // Several images: one per worker, each run on one thread.
+    let workers = opts
+        .threads
+        .unwrap_or_else(gigapix::default_threads)
+        .min(jobs.len())
+        .max(1);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let failures = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some((input, output)) = jobs.get(i) else {
+                        break;
+                    };
+                    let result = one(input, output, opts.clone().threads(1));
+                    let mut failed = failures.lock().unwrap_or_else(|e| e.into_inner());
+                    match result {
+                        Ok(report) => {
+                            for w in &report.warnings {
+                                eprintln!("gigapix: warning: {w}");
+                            }
+                            if cli.stats {
+                                eprintln!("gigapix: {input}: {report}");
+                            }
+                        }
+                        Err(Failure::Runtime(m) | Failure::Usage(m)) => failed.push(m),
+                    }
+                }
+            });
+        }
+    });
+    let failed = failures.into_inner().unwrap_or_else(|e| e.into_inner());
+    match failed.as_slice() {
+        [] => Ok(()),
+        [only] => Err(Failure::Runtime(only.clone())),
+        [first, rest @ ..] => {
+            for m in rest {
+                eprintln!("gigapix: error: {m}");
+            }
+            Err(Failure::Runtime(first.clone()))
         }
     }
 }

@@ -2,7 +2,10 @@
 
 use std::str::FromStr;
 
-use gigapix::{Angle, BandFormat, Direction, Extend, Image, LinearOptions};
+use gigapix::{
+    AffineOptions, Angle, BandFormat, Direction, Extend, GaussOptions, Image, Interpolate,
+    Interpretation, Kernel, LinearOptions, Matrix, ResizeOptions, SharpenOptions,
+};
 
 /// A mistake in the command line (exit status 2).
 #[derive(Debug)]
@@ -192,10 +195,236 @@ fn apply_one(
             arity(op, pos, 1, 1, "90|180|270")?;
             image.rot(parse::<Angle>(op, "angle", pos[0])?)
         }
+        "shrink" => {
+            arity(op, pos, 1, 2, "XSHRINK [YSHRINK]  (integers)")?;
+            let x = parse(op, "factor", pos[0])?;
+            let y = pos.get(1).map_or(Ok(x), |v| parse(op, "factor", v))?;
+            image.shrink(x, y)
+        }
+        "reduce" => {
+            arity(op, pos, 1, 2, "HSHRINK [VSHRINK] [kernel=K]")?;
+            let h = parse(op, "factor", pos[0])?;
+            let v = pos.get(1).map_or(Ok(h), |v| parse(op, "factor", v))?;
+            image.reduce(h, v, kernel(op, opts)?)
+        }
+        "resize" => {
+            arity(op, pos, 1, 1, "SCALE [vscale=V] [kernel=K] [gap=G]")?;
+            let mut o = ResizeOptions {
+                kernel: kernel(op, opts)?,
+                ..ResizeOptions::default()
+            };
+            if let Some(v) = take_opt(opts, "vscale") {
+                o.vscale = Some(parse(op, "vscale", v)?);
+            }
+            if let Some(g) = take_opt(opts, "gap") {
+                o.gap = parse(op, "gap", g)?;
+            }
+            image.resize(parse(op, "scale", pos[0])?, &o)
+        }
+        "affine" => {
+            arity(op, pos, 4, 4, "A B C D [interpolate=I] [background=V,...]")?;
+            let m = [0, 1, 2, 3].map(|i| parse::<f64>(op, "coefficient", pos[i]));
+            let [a, b, c, d] = m;
+            image.affine([a?, b?, c?, d?], &affine_options(op, opts)?)
+        }
+        "rotate" => {
+            arity(op, pos, 1, 1, "DEGREES [interpolate=I] [background=V,...]")?;
+            image.rotate(parse(op, "angle", pos[0])?, &affine_options(op, opts)?)
+        }
+        "conv" | "convsep" => {
+            arity(
+                op,
+                pos,
+                1,
+                1,
+                "MASK  (a libvips matrix file, or rows inline: \"-1 -1 -1; -1 16 -1; -1 -1 -1\") [scale=S] [offset=O]",
+            )?;
+            let mut mask = matrix(op, pos[0])?;
+            if let Some(v) = take_opt(opts, "scale") {
+                mask = mask.with_scale(parse(op, "scale", v)?);
+            }
+            if let Some(v) = take_opt(opts, "offset") {
+                mask = mask.with_offset(parse(op, "offset", v)?);
+            }
+            if op == "conv" {
+                image.conv(&mask)
+            } else {
+                image.convsep(&mask)
+            }
+        }
+        "sobel" => {
+            arity(op, pos, 0, 0, "")?;
+            image.sobel()
+        }
+        "gaussblur" => {
+            arity(op, pos, 1, 1, "SIGMA [min_ampl=A]")?;
+            let mut o = GaussOptions::default();
+            if let Some(v) = take_opt(opts, "min_ampl") {
+                o = o.min_ampl(parse(op, "min_ampl", v)?);
+            }
+            image.gaussblur_with(parse(op, "sigma", pos[0])?, &o)
+        }
+        "boxblur" | "erode" | "dilate" => {
+            arity(op, pos, 1, 2, "WIDTH [HEIGHT]")?;
+            let w = parse(op, "width", pos[0])?;
+            let h = pos.get(1).map_or(Ok(w), |v| parse(op, "height", v))?;
+            match op {
+                "boxblur" => image.boxblur(w, h),
+                "erode" => image.erode(w, h),
+                _ => image.dilate(w, h),
+            }
+        }
+        "sharpen" => {
+            arity(op, pos, 0, 0, "[sigma=S] [amount=A] [threshold=T]")?;
+            let mut o = SharpenOptions::default();
+            if let Some(v) = take_opt(opts, "sigma") {
+                o.sigma = parse(op, "sigma", v)?;
+            }
+            if let Some(v) = take_opt(opts, "amount") {
+                o.amount = parse(op, "amount", v)?;
+            }
+            if let Some(v) = take_opt(opts, "threshold") {
+                o.threshold = parse(op, "threshold", v)?;
+            }
+            image.sharpen(&o)
+        }
+        "premultiply" => {
+            arity(op, pos, 0, 0, "")?;
+            image.premultiply()
+        }
+        "unpremultiply" => {
+            arity(op, pos, 0, 0, "")?;
+            image.unpremultiply()
+        }
+        "flatten" => {
+            arity(op, pos, 0, 0, "[background=V,...]")?;
+            let bg = match take_opt(opts, "background") {
+                Some(v) => numbers(op, v)?,
+                None => vec![0.0],
+            };
+            image.flatten(&bg)
+        }
+        "composite" => {
+            arity(op, pos, 3, 3, "OVERLAY X Y  (OVERLAY a file or generator)")?;
+            let overlay = open_input(pos[0]).map_err(|e| match e {
+                crate::Failure::Usage(m) | crate::Failure::Runtime(m) => UsageError(m),
+            })?;
+            image.composite(&overlay, parse(op, "x", pos[1])?, parse(op, "y", pos[2])?)
+        }
+        "colourspace" | "colorspace" => {
+            arity(op, pos, 1, 1, "srgb|scrgb|grey")?;
+            let target = match pos[0].to_ascii_lowercase().as_str() {
+                "srgb" => Interpretation::Srgb,
+                "scrgb" | "linear" => Interpretation::Scrgb,
+                "grey" | "gray" | "b-w" | "bw" => Interpretation::Grey,
+                other => {
+                    return usage(format!(
+                        "{op}: unknown colour space `{other}` (srgb, scrgb, grey)"
+                    ));
+                }
+            };
+            image.colourspace(target)
+        }
+        "cast_scaled" => {
+            arity(
+                op,
+                pos,
+                1,
+                1,
+                "FORMAT  (u8, u16, u32, f32; values rescaled)",
+            )?;
+            image.cast_scaled(parse(op, "format", pos[0])?)
+        }
         _ => {
             return usage(format!(
-                "unknown operation `{op}` (known: linear, invert, cast, extract_band, crop, embed, flip, rot, autorotate)"
+                "unknown operation `{op}` (known: {})",
+                OPERATIONS.join(", ")
             ));
         }
     })
+}
+
+/// Every operation `pipe` knows (and `gigapix OPERATION IN OUT ARGS` runs).
+pub(crate) const OPERATIONS: &[&str] = &[
+    "linear",
+    "invert",
+    "cast",
+    "cast_scaled",
+    "extract_band",
+    "crop",
+    "embed",
+    "flip",
+    "rot",
+    "autorotate",
+    "shrink",
+    "reduce",
+    "resize",
+    "affine",
+    "rotate",
+    "conv",
+    "convsep",
+    "sobel",
+    "gaussblur",
+    "boxblur",
+    "sharpen",
+    "erode",
+    "dilate",
+    "premultiply",
+    "unpremultiply",
+    "flatten",
+    "composite",
+    "colourspace",
+    "colorspace",
+];
+
+fn kernel(op: &str, opts: &mut Vec<(&str, &str)>) -> Result<Kernel, UsageError> {
+    match take_opt(opts, "kernel") {
+        None => Ok(Kernel::Lanczos3),
+        Some(k) => Kernel::from_name(k).ok_or_else(|| {
+            UsageError(format!(
+                "{op}: unknown kernel `{k}` (nearest, linear, cubic, mitchell, lanczos2, lanczos3)"
+            ))
+        }),
+    }
+}
+
+fn affine_options(op: &str, opts: &mut Vec<(&str, &str)>) -> Result<AffineOptions, UsageError> {
+    let mut o = AffineOptions::default();
+    if let Some(i) = take_opt(opts, "interpolate") {
+        o.interpolate = Interpolate::from_name(i).ok_or_else(|| {
+            UsageError(format!(
+                "{op}: unknown interpolator `{i}` (nearest, bilinear, bicubic)"
+            ))
+        })?;
+    }
+    if let Some(b) = take_opt(opts, "background") {
+        o.background = numbers(op, b)?;
+    }
+    Ok(o)
+}
+
+/// A mask: a libvips matrix file, or rows inline separated by `;`.
+fn matrix(op: &str, spec: &str) -> Result<Matrix, UsageError> {
+    let bad = |e: gigapix::Error| UsageError(format!("{op}: {e}"));
+    if std::path::Path::new(spec).is_file() {
+        return Matrix::from_file(spec).map_err(bad);
+    }
+    let rows: Vec<Vec<f64>> = spec
+        .split(';')
+        .map(|r| {
+            r.split([' ', ',', '\t'])
+                .filter(|v| !v.is_empty())
+                .map(|v| parse::<f64>(op, "coefficient", v))
+                .collect()
+        })
+        .collect::<Result<_, _>>()?;
+    let w = rows.first().map_or(0, Vec::len);
+    if w == 0 || rows.iter().any(|r| r.len() != w) {
+        return usage(format!(
+            "{op}: `{spec}` is neither a matrix file nor rows of equal length separated by `;`"
+        ));
+    }
+    // Scale 1 and offset 0 unless `scale=` and `offset=` say otherwise, as
+    // for a matrix file whose first line has no scale.
+    Matrix::new(w as u32, rows.len() as u32, rows.concat()).map_err(bad)
 }

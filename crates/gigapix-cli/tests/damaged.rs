@@ -88,7 +88,11 @@ fn check_format(dir: &Path, ext: &str, source: &str, out_ext: &str) {
             "png" => cut >= bytes.len() - 12,
             _ => false,
         };
-        assert!(code == 1 || tail_ok, "{ext}: cut at {cut} of {} gave exit {code}", bytes.len());
+        assert!(
+            code == 1 || tail_ok,
+            "{ext}: cut at {cut} of {} gave exit {code}",
+            bytes.len()
+        );
     }
     // Flipped bytes anywhere: either a clean error or a decodable file.
     for (i, at) in positions(bytes.len(), 40, 2).into_iter().enumerate() {
@@ -108,7 +112,12 @@ fn check_format(dir: &Path, ext: &str, source: &str, out_ext: &str) {
 
 #[test]
 fn damaged_tiff_strips_lzw() {
-    check_format(tempfile::tempdir().unwrap().path(), "tif", "[compression=lzw]", "ppm");
+    check_format(
+        tempfile::tempdir().unwrap().path(),
+        "tif",
+        "[compression=lzw]",
+        "ppm",
+    );
 }
 
 #[test]
@@ -199,7 +208,11 @@ fn crc32(data: &[u8]) -> u32 {
     for &b in data {
         crc ^= u32::from(b);
         for _ in 0..8 {
-            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
         }
     }
     !crc

@@ -56,13 +56,20 @@ pub use gigapix_core::{
     BandFormat, CancelToken, DemandHint, Error, ErrorKind, Header, Interpretation, Limits,
     Metadata, Operation, Rect, Region, Result,
 };
-pub use gigapix_exec::{Order, Progress, RunOptions, RunReport};
+pub use gigapix_exec::{Order, Progress, RunOptions, RunReport, default_threads};
 pub use gigapix_io::{
     AccessMode, FailOn, FileFormat, FileInfo, OpenOptions, Params, SaveOptions, describe,
 };
+pub use gigapix_ops::affine::{AffineOptions, Interpolate};
+pub use gigapix_ops::blur::{GaussOptions, SharpenOptions};
+pub use gigapix_ops::conv::Matrix;
 pub use gigapix_ops::geometry::{Angle, Direction, Extend};
 pub use gigapix_ops::point::LinearOptions;
+pub use gigapix_ops::resample::{Kernel, ResizeOptions};
 pub use gigapix_ops::stats::{BandStats, Histogram, Stats};
+pub use thumbnail::ThumbnailOptions;
+
+mod thumbnail;
 
 /// The building blocks, for operations and sinks of your own.
 pub mod core {
@@ -222,6 +229,138 @@ impl Image {
     /// Turned upright as its EXIF orientation says (orientation 1 after).
     pub fn autorotate(&self) -> Image {
         Image(gigapix_ops::geometry::autorotate(&self.0))
+    }
+
+    /// A thumbnail of the file at `path` that fits in a `width` square
+    /// box (or `width` x [`height`](ThumbnailOptions::height)): the file is
+    /// opened lazily, shrunk on load where the format can (JPEG at 1/2,
+    /// 1/4 or 1/8, leaving at least 2x to the resampling kernel), turned
+    /// upright, premultiplied when it has alpha, and resized with Lanczos3
+    /// (libvips' `thumbnail`).
+    pub fn thumbnail(
+        path: impl AsRef<Path>,
+        width: u32,
+        options: &ThumbnailOptions,
+    ) -> Result<Image> {
+        thumbnail::thumbnail(path.as_ref(), width, options)
+    }
+
+    /// Integer box shrink: each output pixel is the mean of an `xshrink` x
+    /// `yshrink` block.
+    pub fn shrink(&self, xshrink: u32, yshrink: u32) -> Image {
+        Image(gigapix_ops::resample::shrink(&self.0, xshrink, yshrink))
+    }
+
+    /// Downsamples by any factors of at least 1 with a separable
+    /// convolution of `kernel`, widened by the factor (antialiased).
+    pub fn reduce(&self, hshrink: f64, vshrink: f64, kernel: Kernel) -> Image {
+        Image(gigapix_ops::resample::reduce(
+            &self.0, hshrink, vshrink, kernel,
+        ))
+    }
+
+    /// Resizes by `scale` (below 1 shrinks), as libvips' `resize`: a box
+    /// pre-shrink for large factors (`gap`), then a kernel reduce, or an
+    /// upsize.
+    pub fn resize(&self, scale: f64, options: &ResizeOptions) -> Image {
+        Image(gigapix_ops::resample::resize(&self.0, scale, options))
+    }
+
+    /// Resizes to exactly `width` x `height`.
+    pub fn resize_to(&self, width: u32, height: u32, options: &ResizeOptions) -> Image {
+        Image(gigapix_ops::resample::resize_to(
+            &self.0, width, height, options,
+        ))
+    }
+
+    /// Transforms by the 2x2 matrix `[a, b, c, d]` (output = matrix ·
+    /// input), interpolating as `options` says.
+    pub fn affine(&self, matrix: [f64; 4], options: &AffineOptions) -> Image {
+        Image(gigapix_ops::affine::affine(&self.0, matrix, options))
+    }
+
+    /// Rotates clockwise by any angle in degrees; the output is the
+    /// bounding box of the rotated image.
+    pub fn rotate(&self, angle_degrees: f64, options: &AffineOptions) -> Image {
+        Image(gigapix_ops::affine::rotate(&self.0, angle_degrees, options))
+    }
+
+    /// Convolution with `mask` (libvips semantics: sum / scale + offset).
+    pub fn conv(&self, mask: &Matrix) -> Image {
+        Image(gigapix_ops::conv::conv(&self.0, mask))
+    }
+
+    /// Separable convolution: the one-row `mask` horizontally, then
+    /// vertically.
+    pub fn convsep(&self, mask: &Matrix) -> Image {
+        Image(gigapix_ops::conv::convsep(&self.0, mask))
+    }
+
+    /// Sobel edge detection (gradient magnitude).
+    pub fn sobel(&self) -> Image {
+        Image(gigapix_ops::conv::sobel(&self.0))
+    }
+
+    /// Gaussian blur of standard deviation `sigma`.
+    pub fn gaussblur(&self, sigma: f64) -> Image {
+        Image(gigapix_ops::blur::gaussblur(&self.0, sigma))
+    }
+
+    /// Gaussian blur with options.
+    pub fn gaussblur_with(&self, sigma: f64, options: &GaussOptions) -> Image {
+        Image(gigapix_ops::blur::gaussblur_with(&self.0, sigma, options))
+    }
+
+    /// Mean over a centred `width` x `height` box.
+    pub fn boxblur(&self, width: u32, height: u32) -> Image {
+        Image(gigapix_ops::blur::boxblur(&self.0, width, height))
+    }
+
+    /// Unsharp mask.
+    pub fn sharpen(&self, options: &SharpenOptions) -> Image {
+        Image(gigapix_ops::blur::sharpen(&self.0, options))
+    }
+
+    /// Minimum over a centred `width` x `height` rectangle.
+    pub fn erode(&self, width: u32, height: u32) -> Image {
+        Image(gigapix_ops::morph::erode(&self.0, width, height))
+    }
+
+    /// Maximum over a centred `width` x `height` rectangle.
+    pub fn dilate(&self, width: u32, height: u32) -> Image {
+        Image(gigapix_ops::morph::dilate(&self.0, width, height))
+    }
+
+    /// Multiplies the colour bands by alpha (the last band).
+    pub fn premultiply(&self) -> Image {
+        Image(gigapix_ops::composite::premultiply(&self.0))
+    }
+
+    /// Divides the colour bands by alpha (the last band).
+    pub fn unpremultiply(&self) -> Image {
+        Image(gigapix_ops::composite::unpremultiply(&self.0))
+    }
+
+    /// `overlay` placed at `(x, y)` over this image (Porter-Duff over).
+    pub fn composite(&self, overlay: &Image, x: i64, y: i64) -> Image {
+        Image(gigapix_ops::composite::composite(&self.0, &overlay.0, x, y))
+    }
+
+    /// Drops the alpha band, blending against `background`.
+    pub fn flatten(&self, background: &[f64]) -> Image {
+        Image(gigapix_ops::composite::flatten(&self.0, background))
+    }
+
+    /// Converts to another colour space: sRGB, scRGB (linear light) or
+    /// grey.
+    pub fn colourspace(&self, target: Interpretation) -> Image {
+        Image(gigapix_ops::colour::colourspace(&self.0, target))
+    }
+
+    /// Converts the band format, scaling values to the new range (8 <->
+    /// 16 bit).
+    pub fn cast_scaled(&self, format: BandFormat) -> Image {
+        Image(gigapix_ops::colour::cast_scaled(&self.0, format))
     }
 
     /// A run of this image with `options` (threads, cancellation,
