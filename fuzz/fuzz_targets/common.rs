@@ -10,6 +10,12 @@ use gigapix_io::{AccessMode, OpenOptions, open};
 /// Decodes `data` as a file named `name` (the extension matters only for
 /// savers; loaders sniff the bytes).
 pub fn decode(data: &[u8], name: &str) {
+    decode_with(data, name, &[]);
+}
+
+/// [`decode`] with load options (`key`, `value`) as well.
+#[allow(dead_code)] // only some targets use it
+pub fn decode_with(data: &[u8], name: &str, set: &[(&str, &str)]) {
     let Ok(dir) = tempfile::tempdir() else { return };
     let path = dir.path().join(name);
     let Ok(mut f) = std::fs::File::create(&path) else { return };
@@ -18,7 +24,10 @@ pub fn decode(data: &[u8], name: &str) {
     }
     drop(f);
     for access in [AccessMode::Random, AccessMode::Sequential] {
-        let options = OpenOptions::new().access(access).limits(Limits::default().max_pixels(1 << 22));
+        let mut options = OpenOptions::new().access(access).limits(Limits::default().max_pixels(1 << 22));
+        for (key, value) in set {
+            options = options.set(key, value);
+        }
         let Ok(image) = open(&path, &options) else { continue };
         let mut ctx = Ctx::standalone();
         let (w, h) = (image.width() as i64, image.height() as i64);
