@@ -330,29 +330,7 @@ fn round_size(v: f64) -> u32 {
 
 /// An image carrying an argument error of `op`.
 fn invalid(image: &Image, op: &'static str, message: String) -> Image {
-    Image::new(Invalid { name: op, message }, vec![image.clone()])
-}
-
-#[derive(Debug)]
-struct Invalid {
-    name: &'static str,
-    message: String,
-}
-
-impl Operation for Invalid {
-    type State = ();
-    fn name(&self) -> &'static str {
-        self.name
-    }
-    fn header(&self, _: &[Header]) -> Result<Header> {
-        Err(Error::invalid(self.name, self.message.clone()))
-    }
-    fn start(&self) -> Result<()> {
-        Ok(())
-    }
-    fn generate(&self, _: &mut (), out: Rect, inputs: &mut Inputs<'_>) -> Result<Region> {
-        inputs.get(0, out)
-    }
+    crate::conv::invalid(image, op, Error::invalid(op, message))
 }
 
 // ---- tap tables ----
