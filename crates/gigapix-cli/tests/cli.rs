@@ -219,8 +219,14 @@ fn failed_copy_leaves_no_file_and_keeps_an_existing_one() {
 
 #[test]
 fn damaged_files_fail_unless_fail_on_none() {
+    for ext in ["png", "jpg"] {
+        damaged_file_fails_unless_fail_on_none(ext);
+    }
+}
+
+fn damaged_file_fails_unless_fail_on_none(ext: &str) {
     let d = dir();
-    let png = p(&d, "in.png");
+    let png = p(&d, &format!("in.{ext}"));
     let o = gigapix(&["copy", "noise:64x64x3:4", png.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
     let bytes = std::fs::read(&png).unwrap();

@@ -33,10 +33,10 @@
 //!   read. With `fail_on=error` (the default) zune-jpeg runs in strict
 //!   mode (corrupt entropy data is an error), and data that ends early
 //!   with an EOI (which zune-jpeg would pad with flat blocks) is detected
-//!   by the input standing still. A `RowReader` has no warning channel, so
-//!   `fail_on=none` cannot report anything: it makes the decoder lenient
-//!   (corrupt data and an early EOI give flat blocks), but a file cut
-//!   short is an error either way.
+//!   by the input standing still. With `fail_on=none` the decoder is
+//!   lenient (corrupt data and an early EOI give flat blocks), and a file
+//!   cut short keeps the rows decoded before the cut, the rest zeros, with
+//!   a warning in the run's report.
 //! * `shrink=2`, `4` or `8` (with the default `mozjpeg` feature) decodes
 //!   at that fraction of the size in the DCT domain: see `scaled.rs`.
 //! * Metadata: the EXIF block (APP1 `Exif`) goes to `Metadata::exif`, its
@@ -76,6 +76,7 @@ use zune_jpeg::zune_core::options::DecoderOptions;
 use zune_jpeg::{JpegDecoder, PlaneInfo, RawImcuRowStatus};
 
 use crate::params::Params;
+use crate::source::{Lenient, Warnings};
 use crate::{FailOn, OpenOptions};
 
 pub(crate) use save::{exif_for_save, writer};
@@ -543,7 +544,7 @@ pub(crate) fn open(
             scaled::check_eoi(path, name)?;
         }
         let path_buf = path.to_path_buf();
-        let open: ReaderFactory<scaled::ScaledRows> = Box::new(move || {
+        let open = move || {
             scaled::ScaledRows::new(
                 path_buf.clone(),
                 name_arc.clone(),
@@ -552,18 +553,12 @@ pub(crate) fn open(
                 width,
                 bands as usize,
             )
-        });
-        return Ok(Image::new(
-            JpegSource {
-                inner: SequentialSource::new("jpegload", header, open),
-                metadata: Arc::new(metadata),
-            },
-            vec![],
-        ));
+        };
+        return Ok(source(header, metadata, options.fail_on, open));
     }
     let path_buf = path.to_path_buf();
     let fail_on = options.fail_on;
-    let open: ReaderFactory<JpegRows> = Box::new(move || {
+    let open = move || {
         let decoder = new_decoder(&path_buf, &name_arc, fail_on)?;
         if decoder.dimensions() != Some((width, height)) {
             return Err(bad(&name_arc, "the file changed since it was opened"));
@@ -578,12 +573,38 @@ pub(crate) fn open(
             height,
             check_stalls,
         )
-    });
-    let source = JpegSource {
-        inner: SequentialSource::new("jpegload", header, open),
-        metadata: Arc::new(metadata),
     };
-    Ok(Image::new(source, vec![]))
+    Ok(source(header, metadata, fail_on, open))
+}
+
+/// The loader's node over readers made by `open`: with `fail_on=none`,
+/// each wrapped so that an error becomes a warning and zero rows.
+fn source<R: RowReader>(
+    header: Header,
+    metadata: Metadata,
+    fail_on: FailOn,
+    open: impl Fn() -> Result<R> + Send + Sync + 'static,
+) -> Image {
+    let warnings = Warnings::default();
+    let shared = warnings.clone();
+    let row_bytes = header.row_bytes();
+    let open: ReaderFactory<Lenient<R>> = Box::new(move || {
+        Ok(Lenient {
+            inner: open()?,
+            row_bytes,
+            lenient: fail_on == FailOn::None,
+            warnings: shared.clone(),
+            failed: false,
+        })
+    });
+    Image::new(
+        JpegSource {
+            inner: SequentialSource::new("jpegload", header, open),
+            metadata: Arc::new(metadata),
+            warnings,
+        },
+        vec![],
+    )
 }
 
 /// The loader's node: a [`SequentialSource`] over [`JpegRows`] that also
@@ -591,6 +612,8 @@ pub(crate) fn open(
 struct JpegSource<R: RowReader> {
     inner: SequentialSource<R>,
     metadata: Arc<Metadata>,
+    /// Raised by the reader with `fail_on=none`.
+    warnings: Warnings,
 }
 
 impl<R: RowReader> Operation for JpegSource<R> {
@@ -625,7 +648,9 @@ impl<R: RowReader> Operation for JpegSource<R> {
     }
 
     fn generate(&self, state: &mut (), out: Rect, inputs: &mut Inputs<'_>) -> Result<Region> {
-        self.inner.generate(state, out, inputs)
+        let region = self.inner.generate(state, out, inputs);
+        crate::source::report(&self.warnings, inputs);
+        region
     }
 }
 

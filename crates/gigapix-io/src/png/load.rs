@@ -4,7 +4,7 @@
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use gigapix_core::sequential::{ReaderFactory, RowReader, SequentialSource};
 use gigapix_core::{
@@ -28,8 +28,7 @@ const READ_BUFFER: usize = 256 << 10;
 /// and text chunks): enough for the longest row we stream, twice.
 const DECODER_LIMIT: usize = 2 * MAX_STREAM_ROW + (16 << 20);
 
-/// Warnings raised by a reader, waiting for the source to report them.
-type Warnings = Arc<Mutex<Vec<String>>>;
+use crate::source::Warnings;
 
 /// The engine's error for a decoding error of file `name`.
 fn decode_error(name: &str, e: DecodingError) -> Error {
@@ -218,10 +217,7 @@ impl Operation for PngSource {
 
     fn generate(&self, state: &mut (), out: Rect, inputs: &mut Inputs<'_>) -> Result<Region> {
         let region = self.inner.generate(state, out, inputs);
-        let pending = std::mem::take(&mut *self.warnings.lock().unwrap_or_else(|p| p.into_inner()));
-        for w in pending {
-            inputs.warn(w);
-        }
+        crate::source::report(&self.warnings, inputs);
         region
     }
 }
