@@ -110,6 +110,7 @@ pub(crate) fn thumbnail(path: &Path, width: u32, options: &ThumbnailOptions) -> 
         (probe.width(), probe.height())
     };
     let (ow, oh, factor) = fit(w, h, width, height, options.crop);
+    // The JPEG loader records its mode (baseline, progressive) for every file.
     let is_jpeg = probe.metadata().field("jpeg-mode").is_some();
     // Without gigapix-io's `mozjpeg` feature the shrink is refused as
     // unsupported: then decode at full size.

@@ -91,3 +91,53 @@ fn invalid_steps_name_their_operation() {
         ErrorKind::Unsupported
     );
 }
+
+/// A 300x200 RGB TIFF whose orientation tag says "rotate 90° clockwise to
+/// view" (6), and a JPEG of the same pixels.
+fn oriented_files(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let tif = dir.join("o6.tif");
+    let jpg = dir.join("plain.jpg");
+    let img = Image::zone(300, 200).bandjoin(&[Image::zone(300, 200), Image::zone(300, 200)]);
+    let pixels = img.to_vec().unwrap();
+    let mut meta = gigapix::Metadata::new();
+    meta.orientation = 6;
+    let mut w =
+        gigapix_io::writer(&tif, img.header(), &meta, &gigapix::SaveOptions::new()).unwrap();
+    w.write_band(0, 200, &pixels).unwrap();
+    w.finish().unwrap();
+    img.save(&jpg).unwrap();
+    (tif, jpg)
+}
+
+#[test]
+fn thumbnail_fits_the_upright_image_in_the_box() {
+    use gigapix::ThumbnailOptions;
+    let dir = tempfile::tempdir().unwrap();
+    let (tif, jpg) = oriented_files(dir.path());
+    // Upright, the TIFF is 200x300: 43x64 in a 64 box.
+    let t = Image::thumbnail(&tif, 64, &ThumbnailOptions::new()).unwrap();
+    assert_eq!((t.width(), t.height()), (43, 64));
+    assert_eq!(t.metadata().orientation, 1);
+    let t = Image::thumbnail(&tif, 64, &ThumbnailOptions::new().no_rotate(true)).unwrap();
+    assert_eq!((t.width(), t.height()), (64, 43));
+    // A box of another shape, and crop to fill it exactly.
+    let t = Image::thumbnail(&jpg, 100, &ThumbnailOptions::new().height(20)).unwrap();
+    assert_eq!((t.width(), t.height()), (30, 20));
+    let t = Image::thumbnail(&jpg, 100, &ThumbnailOptions::new().height(20).crop(true)).unwrap();
+    assert_eq!((t.width(), t.height()), (100, 20));
+    // Shrink-on-load (300 / 16 >= 16: a 1/8 decode) gives the same size
+    // and nearly the same pixels as resizing the full decode.
+    let small = Image::thumbnail(&jpg, 16, &ThumbnailOptions::new()).unwrap();
+    let full = Image::open(&jpg)
+        .unwrap()
+        .resize_to(16, 11, &gigapix::ResizeOptions::default());
+    assert_eq!((small.width(), small.height()), (16, 11));
+    let (a, b) = (small.to_vec().unwrap(), full.to_vec().unwrap());
+    let mad = a
+        .iter()
+        .zip(&b)
+        .map(|(&x, &y)| f64::from(x.abs_diff(y)))
+        .sum::<f64>()
+        / a.len() as f64;
+    assert!(mad < 8.0, "mean abs diff {mad}");
+}
