@@ -97,7 +97,7 @@ impl Shared {
                         .expect("spawn worker thread")
                 })
                 .collect();
-            if let Some(extra) = extra {
+            let writer = extra.map(|extra| {
                 let tx = tx.clone();
                 std::thread::Builder::new()
                     .name("gigapix-writer".into())
@@ -105,8 +105,8 @@ impl Shared {
                         let _done = Done(tx);
                         extra();
                     })
-                    .expect("spawn writer thread");
-            }
+                    .expect("spawn writer thread")
+            });
             drop(tx);
             loop {
                 match rx.recv_timeout(Duration::from_millis(100)) {
@@ -114,6 +114,12 @@ impl Shared {
                     Err(RecvTimeoutError::Timeout) => self.report_progress(),
                     Err(RecvTimeoutError::Disconnected) => break,
                 }
+            }
+            // Joined one by one rather than left to the scope, which only
+            // waits for the closures to return: a joined thread is gone
+            // from the process when the run returns.
+            if let Some(w) = writer {
+                let _ = w.join();
             }
             handles
                 .into_iter()
