@@ -103,10 +103,11 @@ pub(crate) fn geometry(image: &Image) -> (u32, u32) {
                 rows
             };
             // Taller strips amortise a large halo, up to 512 rows and
-            // about 4 strips' worth of bytes (a blur of sigma 30 on a
-            // 10000-pixel RGB row: 139 rows, not 512 — its per-thread
-            // scratch is a few times the strip).
-            let cap = (4 * STRIP_BYTES / row_bytes.max(1)).clamp(8, 512) as u32;
+            // about 6 MiB (a blur of sigma 30 on a 10000-pixel RGB row:
+            // 209 rows, not 512 — its per-thread scratch is a few times
+            // the strip; at 209 rows it still costs within 1.2x of sigma
+            // 3, at 139 rows 1.3x).
+            let cap = (6 * STRIP_BYTES / row_bytes.max(1)).clamp(8, 512) as u32;
             let rows = rows.max((4 * my).min(cap));
             let few = h.height.div_ceil(16).max(1);
             (h.width, rows.min(few))
