@@ -4,6 +4,9 @@
 //! the tile cache's contract (each tile computed once, bounded memory,
 //! errors passed on), and the engine property under 1 to 4 threads.
 
+mod common;
+
+use common::{decode, encode};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -61,31 +64,6 @@ struct Src {
     h: usize,
     bands: usize,
     computed: Arc<AtomicUsize>,
-}
-
-fn encode(values: &[f64], format: BandFormat) -> Vec<u8> {
-    let mut out = Vec::new();
-    for &v in values {
-        match format {
-            BandFormat::U8 => out.push(v as u8),
-            BandFormat::U16 => out.extend((v as u16).to_ne_bytes()),
-            BandFormat::U32 => out.extend((v as u32).to_ne_bytes()),
-            BandFormat::F32 => out.extend((v as f32).to_ne_bytes()),
-        }
-    }
-    out
-}
-
-fn decode(bytes: &[u8], format: BandFormat) -> Vec<f64> {
-    bytes
-        .chunks_exact(format.size())
-        .map(|b| match format {
-            BandFormat::U8 => b[0] as f64,
-            BandFormat::U16 => u16::from_ne_bytes([b[0], b[1]]) as f64,
-            BandFormat::U32 => u32::from_ne_bytes([b[0], b[1], b[2], b[3]]) as f64,
-            BandFormat::F32 => f32::from_ne_bytes([b[0], b[1], b[2], b[3]]) as f64,
-        })
-        .collect()
 }
 
 /// A smooth image with some noise, values over the format's range.

@@ -4,6 +4,9 @@
 //! libvips 8.18, invalid arguments, and the engine property (bit-identical
 //! output for every tile size, thread count and request order).
 
+mod common;
+
+use common::{decode, encode};
 use gigapix_core::{
     BandFormat, Header, Image, Inputs, Interpretation, Operation, Rect, Region, Result,
 };
@@ -40,31 +43,6 @@ impl Operation for Mem {
         }
         Ok(r)
     }
-}
-
-fn encode(values: &[f64], format: BandFormat) -> Vec<u8> {
-    let mut out = Vec::new();
-    for &v in values {
-        match format {
-            BandFormat::U8 => out.push(v as u8),
-            BandFormat::U16 => out.extend((v as u16).to_ne_bytes()),
-            BandFormat::U32 => out.extend((v as u32).to_ne_bytes()),
-            BandFormat::F32 => out.extend((v as f32).to_ne_bytes()),
-        }
-    }
-    out
-}
-
-fn decode(bytes: &[u8], format: BandFormat) -> Vec<f64> {
-    bytes
-        .chunks_exact(format.size())
-        .map(|b| match format {
-            BandFormat::U8 => b[0] as f64,
-            BandFormat::U16 => u16::from_ne_bytes([b[0], b[1]]) as f64,
-            BandFormat::U32 => u32::from_ne_bytes([b[0], b[1], b[2], b[3]]) as f64,
-            BandFormat::F32 => f32::from_ne_bytes([b[0], b[1], b[2], b[3]]) as f64,
-        })
-        .collect()
 }
 
 fn image(w: u32, h: u32, values: &[f64], format: BandFormat, interp: Interpretation) -> Image {

@@ -455,3 +455,31 @@ pub fn view_source(w: u32, h: u32, bands: u32) -> Image {
         vec![],
     )
 }
+
+/// `values` as packed native-endian samples of `format` (each value
+/// converted with `as`: callers pass values the format holds).
+pub fn encode(values: &[f64], format: BandFormat) -> Vec<u8> {
+    let mut out = Vec::new();
+    for &v in values {
+        match format {
+            BandFormat::U8 => out.push(v as u8),
+            BandFormat::U16 => out.extend((v as u16).to_ne_bytes()),
+            BandFormat::U32 => out.extend((v as u32).to_ne_bytes()),
+            BandFormat::F32 => out.extend((v as f32).to_ne_bytes()),
+        }
+    }
+    out
+}
+
+/// Packed native-endian samples of `format` as `f64` values.
+pub fn decode(bytes: &[u8], format: BandFormat) -> Vec<f64> {
+    bytes
+        .chunks_exact(format.size())
+        .map(|b| match format {
+            BandFormat::U8 => b[0] as f64,
+            BandFormat::U16 => u16::from_ne_bytes([b[0], b[1]]) as f64,
+            BandFormat::U32 => u32::from_ne_bytes([b[0], b[1], b[2], b[3]]) as f64,
+            BandFormat::F32 => f32::from_ne_bytes([b[0], b[1], b[2], b[3]]) as f64,
+        })
+        .collect()
+}
