@@ -312,18 +312,35 @@ fn apply_one(
             image.composite(&overlay, parse(op, "x", pos[1])?, parse(op, "y", pos[2])?)
         }
         "colourspace" | "colorspace" => {
-            arity(op, pos, 1, 1, "srgb|scrgb|grey")?;
-            let target = match pos[0].to_ascii_lowercase().as_str() {
-                "srgb" => Interpretation::Srgb,
-                "scrgb" | "linear" => Interpretation::Scrgb,
-                "grey" | "gray" | "b-w" | "bw" => Interpretation::Grey,
+            arity(
+                op,
+                pos,
+                1,
+                1,
+                "srgb|scrgb|grey|rgb16|grey16 [format=u8|u16|f32]",
+            )?;
+            // libvips' rgb16 and grey16 are sRGB and grey in 16 bits.
+            let (target, depth) = match pos[0].to_ascii_lowercase().as_str() {
+                "srgb" => (Interpretation::Srgb, None),
+                "rgb16" => (Interpretation::Srgb, Some(BandFormat::U16)),
+                "scrgb" | "linear" => (Interpretation::Scrgb, None),
+                "grey" | "gray" | "b-w" | "bw" => (Interpretation::Grey, None),
+                "grey16" | "gray16" => (Interpretation::Grey, Some(BandFormat::U16)),
                 other => {
                     return usage(format!(
-                        "{op}: unknown colour space `{other}` (srgb, scrgb, grey)"
+                        "{op}: unknown colour space `{other}` (srgb, scrgb, grey, rgb16, grey16)"
                     ));
                 }
             };
-            image.colourspace(target)
+            let format = match take_opt(opts, "format") {
+                Some(f) => Some(parse::<BandFormat>(op, "format", f)?),
+                None => depth,
+            };
+            let out = image.colourspace(target);
+            match format {
+                Some(f) => out.cast_scaled(f),
+                None => out,
+            }
         }
         "cast_scaled" => {
             arity(

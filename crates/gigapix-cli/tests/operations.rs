@@ -132,6 +132,11 @@ fn every_operation_runs_from_the_command_line() {
         (&["colourspace", "noise:64x40x3", o, "grey"], (64, 40)),
         (&["colourspace", "noise:64x40x3", o, "scrgb"], (64, 40)),
         (&["cast_scaled", "noise:64x40x3", o, "u16"], (64, 40)),
+        (&["colourspace", "noise:64x40x3", o, "grey16"], (64, 40)),
+        (
+            &["colourspace", "noise:64x40x3", o, "scrgb", "format=f32"],
+            (64, 40),
+        ),
     ];
     for (args, want) in cases {
         let _ = std::fs::remove_file(&out);
