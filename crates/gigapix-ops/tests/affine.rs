@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{decode, encode};
+use common::{bytes_of, close, decode, encode, engine_property, pixels};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -109,51 +109,6 @@ fn source(w: usize, h: usize, bands: usize, format: BandFormat, seed: u64) -> Sr
         h,
         bands,
         computed,
-    }
-}
-
-fn bytes_of(image: &Image, opts: &RunOptions) -> Vec<u8> {
-    image.check().expect("valid image");
-    let mut buf = vec![0xa5u8; image.header().image_bytes() as usize];
-    write_into(image, &mut buf, opts).expect("run");
-    buf
-}
-
-fn pixels(image: &Image) -> Vec<f64> {
-    decode(&bytes_of(image, &RunOptions::new()), image.format())
-}
-
-fn engine_property(image: &Image) {
-    let want = bytes_of(image, &RunOptions::new().threads(1));
-    let (w, h) = (image.width(), image.height());
-    let runs = [
-        RunOptions::new().threads(4).tile(1, 1),
-        RunOptions::new()
-            .threads(2)
-            .tile(7, 5)
-            .order(Order::Reverse),
-        RunOptions::new()
-            .threads(3)
-            .tile(16, 3)
-            .order(Order::Shuffle(7)),
-        RunOptions::new().threads(4).tile(w + 3, h + 1),
-        RunOptions::new().threads(4).order(Order::Shuffle(1)),
-    ];
-    for opts in runs {
-        assert_eq!(bytes_of(image, &opts), want, "{image:?} under {opts:?}");
-    }
-}
-
-fn close(got: &[f64], want: &[f64], format: BandFormat, tol_levels: f64, what: &str) {
-    assert_eq!(got.len(), want.len(), "{what}: length");
-    for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
-        let ok = if format == BandFormat::F32 {
-            (g - w).abs() <= 1e-4 * w.abs().max(1e-2)
-        } else {
-            let w = w.round().clamp(0.0, format.max_value());
-            (g - w).abs() <= tol_levels
-        };
-        assert!(ok, "{what}: sample {i}: got {g}, want {w}");
     }
 }
 

@@ -6,11 +6,10 @@
 
 mod common;
 
-use common::{decode, encode};
+use common::{encode, engine_property, pixels};
 use gigapix_core::{
     BandFormat, Header, Image, Inputs, Interpretation, Operation, Rect, Region, Result,
 };
-use gigapix_exec::{Order, RunOptions, write_into};
 use gigapix_ops::{cast_scaled, colourspace, composite, flatten, premultiply, unpremultiply};
 
 // ---- helpers ----
@@ -79,53 +78,9 @@ fn values(n: usize, format: BandFormat, seed: u64) -> Vec<f64> {
         .collect()
 }
 
-fn bytes_of(image: &Image, opts: &RunOptions) -> Vec<u8> {
-    image.check().expect("valid image");
-    let mut buf = vec![0xa5u8; image.header().image_bytes() as usize];
-    write_into(image, &mut buf, opts).expect("run");
-    buf
-}
-
-fn pixels(image: &Image) -> Vec<f64> {
-    decode(&bytes_of(image, &RunOptions::new()), image.format())
-}
-
-/// `got` within tolerance of `want`: ±1 level for integers, 1e-4 relative
-/// for `f32`.
+/// [`common::close`] within one level.
 fn close(got: &[f64], want: &[f64], format: BandFormat, what: &str) {
-    assert_eq!(got.len(), want.len(), "{what}: length");
-    for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
-        let ok = if format == BandFormat::F32 {
-            (g - w).abs() <= 1e-4 * w.abs().max(1e-2)
-        } else {
-            let w = w.round().clamp(0.0, format.max_value());
-            (g - w).abs() <= 1.0
-        };
-        assert!(ok, "{what}: sample {i}: got {g}, want {w}");
-    }
-}
-
-/// The engine property: the same bytes for every tile size, thread count
-/// and request order.
-fn engine_property(image: &Image) {
-    let want = bytes_of(image, &RunOptions::new().threads(1));
-    let (w, h) = (image.width(), image.height());
-    let runs = [
-        RunOptions::new().threads(4).tile(1, 1),
-        RunOptions::new()
-            .threads(2)
-            .tile(7, 5)
-            .order(Order::Reverse),
-        RunOptions::new()
-            .threads(3)
-            .tile(16, 3)
-            .order(Order::Shuffle(7)),
-        RunOptions::new().threads(4).tile(w + 3, h + 1),
-        RunOptions::new().threads(4).order(Order::Shuffle(1)),
-    ];
-    for opts in runs {
-        assert_eq!(bytes_of(image, &opts), want, "{image:?} under {opts:?}");
-    }
+    common::close(got, want, format, 1.0, what);
 }
 
 const FORMATS: [BandFormat; 4] = [

@@ -11,6 +11,7 @@ use gigapix_core::{
     BandFormat, Ctx, Header, Image, Inputs, Operation, Rect, Region, Result, Sample, SharedPixels,
     dispatch_format,
 };
+use gigapix_exec::{Order, RunOptions, write_into};
 use gigapix_ops::{Angle, Direction, Extend};
 
 /// A whole image: `data[(y * w + x) * bands + b]`.
@@ -482,4 +483,55 @@ pub fn decode(bytes: &[u8], format: BandFormat) -> Vec<f64> {
             BandFormat::F32 => f32::from_ne_bytes([b[0], b[1], b[2], b[3]]) as f64,
         })
         .collect()
+}
+
+/// Every pixel of `image`, computed by the engine with `opts`, as packed bytes.
+pub fn bytes_of(image: &Image, opts: &RunOptions) -> Vec<u8> {
+    image.check().expect("valid image");
+    let mut buf = vec![0xa5u8; image.header().image_bytes() as usize];
+    write_into(image, &mut buf, opts).expect("run");
+    buf
+}
+
+/// Every sample of `image` as `f64`.
+pub fn pixels(image: &Image) -> Vec<f64> {
+    decode(&bytes_of(image, &RunOptions::new()), image.format())
+}
+
+/// The engine property: the same bytes for every tile size, thread count
+/// and request order.
+pub fn engine_property(image: &Image) {
+    let want = bytes_of(image, &RunOptions::new().threads(1));
+    let (w, h) = (image.width(), image.height());
+    let runs = [
+        RunOptions::new().threads(4).tile(1, 1),
+        RunOptions::new()
+            .threads(2)
+            .tile(7, 5)
+            .order(Order::Reverse),
+        RunOptions::new()
+            .threads(3)
+            .tile(16, 3)
+            .order(Order::Shuffle(7)),
+        RunOptions::new().threads(4).tile(w + 3, h + 1),
+        RunOptions::new().threads(4).order(Order::Shuffle(1)),
+    ];
+    for opts in runs {
+        assert_eq!(bytes_of(image, &opts), want, "{image:?} under {opts:?}");
+    }
+}
+
+/// `got` equals `want` within `tol_levels` for integer formats (after
+/// rounding and clamping `want`), within 1e-4 relative for `f32`.
+pub fn close(got: &[f64], want: &[f64], format: BandFormat, tol_levels: f64, what: &str) {
+    assert_eq!(got.len(), want.len(), "{what}: length");
+    for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
+        let ok = if format == BandFormat::F32 {
+            (g - w).abs() <= 1e-4 * w.abs().max(1e-2)
+        } else {
+            let w = w.round().clamp(0.0, format.max_value());
+            (g - w).abs() <= tol_levels
+        };
+        assert!(ok, "{what}: sample {i}: got {g}, want {w}");
+    }
 }
