@@ -324,61 +324,6 @@ fn accumulate_avx2(acc: &mut [i32], row: &[u16]) {
     accumulate_scalar(acc, row)
 }
 
-/// A horizontal extended box along a padded row of pixels of `bands`
-/// samples: `padded` holds `n + 2(r + 1)` pixels, output pixel `x` is the
-/// box centred on padded pixel `x + r + 1`. `out` holds `n` pixels.
-///
-/// Panics if the lengths do not match.
-pub fn box_h(_level: Level, padded: &[u16], bands: usize, w: BoxWeights, out: &mut [u16]) {
-    let r = w.radius;
-    assert!(bands > 0 && out.len().is_multiple_of(bands));
-    assert_eq!(padded.len(), out.len() + 2 * (r + 1) * bands);
-    match bands {
-        1 => box_h_bands::<1>(padded, w, out),
-        2 => box_h_bands::<2>(padded, w, out),
-        3 => box_h_bands::<3>(padded, w, out),
-        4 => box_h_bands::<4>(padded, w, out),
-        _ => {
-            for c in 0..bands {
-                let mut acc: i32 = (1..=2 * r + 1).map(|j| padded[j * bands + c] as i32).sum();
-                for x in 0..out.len() / bands {
-                    let f = padded[x * bands + c] as i32;
-                    let l = padded[(x + 2 * r + 2) * bands + c] as i32;
-                    out[x * bands + c] = scale(acc, f + l, w);
-                    acc += l - padded[(x + 1) * bands + c] as i32;
-                }
-            }
-        }
-    }
-}
-
-#[inline(always)]
-fn box_h_bands<const B: usize>(padded: &[u16], w: BoxWeights, out: &mut [u16]) {
-    let r = w.radius;
-    let mut acc = [0i32; B];
-    for j in 1..=2 * r + 1 {
-        for c in 0..B {
-            acc[c] += padded[j * B + c] as i32;
-        }
-    }
-    let span = (2 * r + 2) * B;
-    let n = out.len();
-    let first = &padded[..n];
-    let leaving = &padded[B..B + n];
-    let last = &padded[span..span + n];
-    for ((o, f), (l, v)) in out
-        .chunks_exact_mut(B)
-        .zip(first.chunks_exact(B))
-        .zip(last.chunks_exact(B).zip(leaving.chunks_exact(B)))
-    {
-        for c in 0..B {
-            let (fc, lc) = (f[c] as i32, l[c] as i32);
-            o[c] = scale(acc[c], fc + lc, w);
-            acc[c] += lc - v[c] as i32;
-        }
-    }
-}
-
 /// Transposes `rows`×`cols` pixels of `bands` samples from `src` (row
 /// major) into `dst` (column major: `cols` runs of `rows` pixels), in
 /// blocks of 16 columns.
@@ -684,34 +629,6 @@ mod tests {
             self.0 ^= self.0 >> 7;
             self.0 ^= self.0 << 17;
             self.0
-        }
-    }
-
-    #[test]
-    fn box_h_matches_direct_sum() {
-        let mut rng = Rng(77);
-        for bands in 1..=5 {
-            for &n in &[1usize, 2, 9, 40] {
-                for radius in [0.0, 0.3, 1.0, 2.7, 6.5] {
-                    let w = BoxWeights::extended(radius);
-                    let r = w.radius;
-                    let padded: Vec<u16> = (0..(n + 2 * r + 2) * bands)
-                        .map(|_| rng.next() as u16)
-                        .collect();
-                    let mut out = vec![0u16; n * bands];
-                    box_h(Level::Scalar, &padded, bands, w, &mut out);
-                    for x in 0..n {
-                        for c in 0..bands {
-                            let at = |p: usize| padded[p * bands + c] as f64;
-                            let centre: f64 = (x + 1..=x + 2 * r + 1).map(at).sum();
-                            let ends = at(x) + at(x + 2 * r + 2);
-                            let want = centre * w.k1 as f64 + ends * w.k2 as f64;
-                            let got = out[x * bands + c] as f64;
-                            assert!((got - want).abs() <= 0.5 + want * 1e-5, "{got} {want}");
-                        }
-                    }
-                }
-            }
         }
     }
 
