@@ -430,50 +430,42 @@ impl Affine {
             }
             return;
         };
+        // u8 bilinear and bicubic: fixed-point kernels per band count.
+        if T::FORMAT == BandFormat::U8
+            && matches!(
+                self.interpolate,
+                Interpolate::Bilinear | Interpolate::Bicubic
+            )
+        {
+            let taps8 = Taps {
+                rows: (need.y..need.bottom()).map(|y| src.row::<u8>(y)).collect(),
+                rect: need,
+                bands,
+            };
+            let bg8: Vec<u8> = bg.iter().map(|&v| u8::from_f64(v)).collect();
+            let bilinear = self.interpolate == Interpolate::Bilinear;
+            for y in out.y..out.bottom() {
+                let row = dst.row_mut::<u8>(y);
+                match (bilinear, bands) {
+                    (true, 1) => self.bilinear_u8::<1>(&taps8, row, out.x, y, &bg8, &bg),
+                    (true, 2) => self.bilinear_u8::<2>(&taps8, row, out.x, y, &bg8, &bg),
+                    (true, 3) => self.bilinear_u8::<3>(&taps8, row, out.x, y, &bg8, &bg),
+                    (true, 4) => self.bilinear_u8::<4>(&taps8, row, out.x, y, &bg8, &bg),
+                    (true, _) => self.bilinear_u8::<0>(&taps8, row, out.x, y, &bg8, &bg),
+                    (false, 1) => self.bicubic_u8::<1>(&taps8, row, out.x, y, &bg8, &bg),
+                    (false, 3) => self.bicubic_u8::<3>(&taps8, row, out.x, y, &bg8, &bg),
+                    (false, 4) => self.bicubic_u8::<4>(&taps8, row, out.x, y, &bg8, &bg),
+                    (false, _) => self.bicubic_u8::<0>(&taps8, row, out.x, y, &bg8, &bg),
+                }
+            }
+            return;
+        }
         let taps = Taps {
             rows: (need.y..need.bottom()).map(|y| src.row::<T>(y)).collect(),
             rect: need,
             bands,
         };
         let (before, after) = self.interpolate.reach();
-        let u8_bilinear = T::FORMAT == BandFormat::U8 && self.interpolate == Interpolate::Bilinear;
-        if u8_bilinear {
-            let taps8 = Taps {
-                rows: (need.y..need.bottom()).map(|y| src.row::<u8>(y)).collect(),
-                rect: need,
-                bands,
-            };
-            let bg8: Vec<u8> = bg.iter().map(|&v| u8::from_f64(v)).collect();
-            for y in out.y..out.bottom() {
-                let row = dst.row_mut::<u8>(y);
-                match bands {
-                    1 => self.bilinear_u8::<1>(&taps8, row, out.x, y, &bg8, &bg),
-                    2 => self.bilinear_u8::<2>(&taps8, row, out.x, y, &bg8, &bg),
-                    3 => self.bilinear_u8::<3>(&taps8, row, out.x, y, &bg8, &bg),
-                    4 => self.bilinear_u8::<4>(&taps8, row, out.x, y, &bg8, &bg),
-                    _ => self.bilinear_u8::<0>(&taps8, row, out.x, y, &bg8, &bg),
-                }
-            }
-            return;
-        }
-        if T::FORMAT == BandFormat::U8 && self.interpolate == Interpolate::Bicubic {
-            let taps8 = Taps {
-                rows: (need.y..need.bottom()).map(|y| src.row::<u8>(y)).collect(),
-                rect: need,
-                bands,
-            };
-            let bg8: Vec<u8> = bg.iter().map(|&v| u8::from_f64(v)).collect();
-            for y in out.y..out.bottom() {
-                let row = dst.row_mut::<u8>(y);
-                match bands {
-                    1 => self.bicubic_u8::<1>(&taps8, row, out.x, y, &bg8, &bg),
-                    3 => self.bicubic_u8::<3>(&taps8, row, out.x, y, &bg8, &bg),
-                    4 => self.bicubic_u8::<4>(&taps8, row, out.x, y, &bg8, &bg),
-                    _ => self.bicubic_u8::<0>(&taps8, row, out.x, y, &bg8, &bg),
-                }
-            }
-            return;
-        }
         for y in out.y..out.bottom() {
             let row = dst.row_mut::<T>(y);
             for (i, p) in row.chunks_exact_mut(bands).enumerate() {
