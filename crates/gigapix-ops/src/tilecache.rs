@@ -13,9 +13,13 @@
 //! stays alive until that request is done, so the bound can be passed by
 //! the tiles in use at that moment).
 //!
-//! Tiles are kept while a run uses the cache and dropped when the run's
-//! workers are done with it, so memory is held only during runs. The
-//! cache's buffers are not counted by the run's memory tracker.
+//! Each run starts with an empty cache ([`Operation::configure`] clears
+//! it), and its tiles stay until the next run or until the image is
+//! dropped: at most `max_bytes` between runs. (Clearing when the last
+//! worker's state is dropped would be earlier, but a worker can finish
+//! before another has started on a small image, and the late one would
+//! compute every tile again.) The cache's buffers are not counted by the
+//! run's memory tracker.
 //!
 //! A failed tile is not cached: its slot is freed and the error returned,
 //! so a waiting thread retries it (and sees the error itself).
@@ -25,7 +29,8 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use gigapix_core::memory::PixelBuf;
 use gigapix_core::{
-    DemandHint, Error, Header, Image, Inputs, Operation, Rect, Region, Result, SharedPixels,
+    DemandHint, Error, Header, Image, Inputs, Operation, PlanInfo, Rect, Region, Result,
+    SharedPixels,
 };
 
 /// Options of [`tilecache`].
@@ -88,36 +93,12 @@ struct State {
     tiles: HashMap<(i64, i64), Slot>,
     clock: u64,
     bytes: usize,
-    /// Live [`CacheUser`]s.
-    users: usize,
 }
 
 #[derive(Default)]
 struct Shared {
     state: Mutex<State>,
     ready: Condvar,
-}
-
-/// The per-thread state of a [`TileCache`]: while any exists (a run is
-/// going on) the tiles are kept; when the last one is dropped (the run's
-/// workers are done) the cache empties, so memory is held only during runs.
-pub struct CacheUser(Arc<Shared>);
-
-impl std::fmt::Debug for CacheUser {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("CacheUser")
-    }
-}
-
-impl Drop for CacheUser {
-    fn drop(&mut self) {
-        let mut st = lock(&self.0);
-        st.users -= 1;
-        if st.users == 0 {
-            st.tiles.clear();
-            st.bytes = 0;
-        }
-    }
 }
 
 /// The operation of [`tilecache`].
@@ -192,7 +173,7 @@ impl TileCache {
 }
 
 impl Operation for TileCache {
-    type State = CacheUser;
+    type State = ();
 
     fn name(&self) -> &'static str {
         "tilecache"
@@ -233,12 +214,19 @@ impl Operation for TileCache {
         false
     }
 
-    fn start(&self) -> Result<CacheUser> {
-        lock(&self.shared).users += 1;
-        Ok(CacheUser(self.shared.clone()))
+    fn configure(&self, _: &PlanInfo) {
+        // Ready tiles only: a pending slot belongs to a run of the same
+        // image still going on in another thread, and its owner fills it.
+        let mut st = lock(&self.shared);
+        st.tiles.retain(|_, slot| matches!(slot, Slot::Pending));
+        st.bytes = 0;
     }
 
-    fn generate(&self, _: &mut CacheUser, out: Rect, inputs: &mut Inputs<'_>) -> Result<Region> {
+    fn start(&self) -> Result<()> {
+        Ok(())
+    }
+
+    fn generate(&self, _: &mut (), out: Rect, inputs: &mut Inputs<'_>) -> Result<Region> {
         let h = *inputs.header(0);
         let image = h.rect();
         let pb = h.pixel_bytes();

@@ -485,7 +485,7 @@ fn tilecache_passes_pixels_and_computes_tiles_once() {
                 .order(Order::Shuffle(5)),
         );
         assert_eq!(src.computed.load(Ordering::Relaxed), 70 * 45);
-        // The cache empties when a run's workers are done: a second run
+        // Each run starts with an empty cache: a second run
         // computes every tile again, once.
         bytes_of(&out, &RunOptions::new().threads(3).order(Order::Reverse));
         assert_eq!(src.computed.load(Ordering::Relaxed), 2 * 70 * 45);
