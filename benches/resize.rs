@@ -52,9 +52,6 @@ impl Operation for Memory {
     fn header(&self, _: &[Header]) -> Result<Header> {
         Ok(Header::new(W, H, 3, BandFormat::U8))
     }
-    fn start(&self) -> Result<()> {
-        Ok(())
-    }
     fn generate(&self, _: &mut (), out: Rect, _: &mut Inputs<'_>) -> Result<Region> {
         let stride = W as usize * 3;
         let data: Arc<dyn SharedPixels> = self.0.clone();

@@ -72,7 +72,7 @@ impl Operation for Threshold {
     }
 
     /// Output pixel (x, y) needs input pixel (x, y) (the default).
-    fn need(&self, out: Rect, _input: usize) -> Rect {
+    fn need(&self, out: Rect, _input: usize, _inputs: &[Header]) -> Rect {
         out
     }
 

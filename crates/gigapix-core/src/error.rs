@@ -32,7 +32,7 @@ struct Inner {
     message: String,
     operation: Option<&'static str>,
     rect: Option<Rect>,
-    source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    source: Option<Arc<dyn std::error::Error + Send + Sync>>,
 }
 
 /// An error from building or running an image graph.
@@ -71,9 +71,28 @@ impl Error {
     /// An [`ErrorKind::Io`] error wrapping `err`, with `context` (usually the
     /// path) in front of its message.
     pub fn io(context: impl fmt::Display, err: std::io::Error) -> Error {
-        let mut e = Error::new(ErrorKind::Io, format!("{context}: {err}"));
-        Arc::get_mut(&mut e.0).expect("fresh error").source = Some(Box::new(err));
-        e
+        Error::new(ErrorKind::Io, format!("{context}: {err}")).with_source(err)
+    }
+
+    /// Keeps `cause` as the error's [`source`](std::error::Error::source)
+    /// (its text is usually in the message already). Clones share it.
+    pub fn with_source(mut self, cause: impl std::error::Error + Send + Sync + 'static) -> Error {
+        self.inner_mut().source = Some(Arc::new(cause));
+        self
+    }
+
+    /// Adds `context` after the message (`message, context`), keeping the
+    /// kind, operation, region and cause.
+    pub fn with_context(mut self, context: impl fmt::Display) -> Error {
+        let inner = self.inner_mut();
+        inner.message = format!("{}, {context}", inner.message);
+        self
+    }
+
+    /// The same error with another kind.
+    pub fn with_kind(mut self, kind: ErrorKind) -> Error {
+        self.inner_mut().kind = kind;
+        self
     }
 
     /// Names the operation that failed, unless one is already named (the
@@ -101,8 +120,7 @@ impl Error {
                 message: i.message.clone(),
                 operation: i.operation,
                 rect: i.rect,
-                // The shared source cannot be cloned; its text is in `message`.
-                source: None,
+                source: i.source.clone(),
             });
         }
         Arc::get_mut(&mut self.0).expect("unique after clone")
@@ -174,5 +192,21 @@ mod tests {
         assert_eq!(e.to_string(), "crop: bad pixels (region 3x4+1+2)");
         // The innermost operation wins.
         assert_eq!(e.with_operation("outer").operation(), Some("crop"));
+    }
+
+    #[test]
+    fn clones_keep_kind_and_cause() {
+        use std::error::Error as _;
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "gone");
+        let e = Error::io("x.tif", io);
+        let shared = e.clone();
+        let changed = shared
+            .clone()
+            .with_operation("open")
+            .with_context("built at here");
+        assert_eq!(changed.kind(), ErrorKind::Io);
+        assert_eq!(changed.source().map(|s| s.to_string()), Some("gone".into()));
+        assert_eq!(changed.to_string(), "open: x.tif: gone, built at here");
+        assert!(e.source().is_some());
     }
 }

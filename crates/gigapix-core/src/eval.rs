@@ -216,6 +216,17 @@ impl Inputs<'_> {
         self.image.inputs()[index].header()
     }
 
+    /// Headers of every input.
+    pub fn headers(&self) -> &[Header] {
+        self.image.input_headers()
+    }
+
+    /// The node's own [`Operation::need`](crate::Operation::need) for input
+    /// `index`.
+    pub fn need(&self, out: Rect, index: usize) -> Rect {
+        self.image.need(out, index)
+    }
+
     /// Header of the node being computed.
     pub fn output_header(&self) -> &Header {
         self.image.header()

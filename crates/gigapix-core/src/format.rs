@@ -18,29 +18,63 @@ pub enum BandFormat {
     U32,
     /// 32-bit IEEE float.
     F32,
+    /// Signed 8-bit.
+    I8,
+    /// Signed 16-bit.
+    I16,
+    /// Signed 32-bit.
+    I32,
+    /// 64-bit IEEE float.
+    F64,
 }
 
 impl BandFormat {
-    /// Every format, smallest first.
-    pub const ALL: [BandFormat; 4] = [
+    /// Every format, unsigned and signed integers by size, then floats.
+    pub const ALL: [BandFormat; 8] = [
         BandFormat::U8,
+        BandFormat::I8,
         BandFormat::U16,
+        BandFormat::I16,
         BandFormat::U32,
+        BandFormat::I32,
         BandFormat::F32,
+        BandFormat::F64,
     ];
 
     /// Bytes per band element.
     pub const fn size(self) -> usize {
         match self {
-            BandFormat::U8 => 1,
-            BandFormat::U16 => 2,
-            BandFormat::U32 | BandFormat::F32 => 4,
+            BandFormat::U8 | BandFormat::I8 => 1,
+            BandFormat::U16 | BandFormat::I16 => 2,
+            BandFormat::U32 | BandFormat::I32 | BandFormat::F32 => 4,
+            BandFormat::F64 => 8,
         }
     }
 
     /// `true` for integer formats.
     pub const fn is_integer(self) -> bool {
-        !matches!(self, BandFormat::F32)
+        !self.is_float()
+    }
+
+    /// `true` for `f32` and `f64`.
+    pub const fn is_float(self) -> bool {
+        matches!(self, BandFormat::F32 | BandFormat::F64)
+    }
+
+    /// `true` for the signed integer formats and the floats.
+    pub const fn is_signed(self) -> bool {
+        !matches!(self, BandFormat::U8 | BandFormat::U16 | BandFormat::U32)
+    }
+
+    /// The smallest value of an integer format; 0.0 for float (the nominal
+    /// black of float images).
+    pub const fn min_value(self) -> f64 {
+        match self {
+            BandFormat::I8 => -128.0,
+            BandFormat::I16 => -32768.0,
+            BandFormat::I32 => -2147483648.0,
+            _ => 0.0,
+        }
     }
 
     /// The largest value of an integer format; 1.0 for float (the nominal
@@ -50,7 +84,10 @@ impl BandFormat {
             BandFormat::U8 => 255.0,
             BandFormat::U16 => 65535.0,
             BandFormat::U32 => 4294967295.0,
-            BandFormat::F32 => 1.0,
+            BandFormat::I8 => 127.0,
+            BandFormat::I16 => 32767.0,
+            BandFormat::I32 => 2147483647.0,
+            BandFormat::F32 | BandFormat::F64 => 1.0,
         }
     }
 
@@ -61,6 +98,10 @@ impl BandFormat {
             BandFormat::U16 => "u16",
             BandFormat::U32 => "u32",
             BandFormat::F32 => "f32",
+            BandFormat::I8 => "i8",
+            BandFormat::I16 => "i16",
+            BandFormat::I32 => "i32",
+            BandFormat::F64 => "f64",
         }
     }
 
@@ -71,6 +112,10 @@ impl BandFormat {
             BandFormat::U16 => 1,
             BandFormat::U32 => 2,
             BandFormat::F32 => 3,
+            BandFormat::I8 => 4,
+            BandFormat::I16 => 5,
+            BandFormat::I32 => 6,
+            BandFormat::F64 => 7,
         }
     }
 
@@ -81,6 +126,10 @@ impl BandFormat {
             1 => Some(BandFormat::U16),
             2 => Some(BandFormat::U32),
             3 => Some(BandFormat::F32),
+            4 => Some(BandFormat::I8),
+            5 => Some(BandFormat::I16),
+            6 => Some(BandFormat::I32),
+            7 => Some(BandFormat::F64),
             _ => None,
         }
     }
@@ -100,8 +149,12 @@ impl FromStr for BandFormat {
             "u16" | "ushort" => Ok(BandFormat::U16),
             "u32" | "uint" => Ok(BandFormat::U32),
             "f32" | "float" => Ok(BandFormat::F32),
+            "i8" | "char" => Ok(BandFormat::I8),
+            "i16" | "short" => Ok(BandFormat::I16),
+            "i32" | "int" => Ok(BandFormat::I32),
+            "f64" | "double" => Ok(BandFormat::F64),
             _ => Err(format!(
-                "unknown band format `{s}` (expected u8, u16, u32 or f32)"
+                "unknown band format `{s}` (expected u8, i8, u16, i16, u32, i32, f32 or f64)"
             )),
         }
     }
@@ -187,9 +240,14 @@ mod sealed {
     impl Sealed for u16 {}
     impl Sealed for u32 {}
     impl Sealed for f32 {}
+    impl Sealed for i8 {}
+    impl Sealed for i16 {}
+    impl Sealed for i32 {}
+    impl Sealed for f64 {}
 }
 
-/// A band element type: `u8`, `u16`, `u32` or `f32`. Sealed.
+/// A band element type: `u8`, `i8`, `u16`, `i16`, `u32`, `i32`, `f32` or
+/// `f64`. Sealed.
 ///
 /// Kernels are written once, generic over `Sample`, and instantiated per
 /// format by [`dispatch_format!`](crate::dispatch_format).
@@ -230,6 +288,9 @@ macro_rules! int_sample {
 int_sample!(u8, BandFormat::U8);
 int_sample!(u16, BandFormat::U16);
 int_sample!(u32, BandFormat::U32);
+int_sample!(i8, BandFormat::I8);
+int_sample!(i16, BandFormat::I16);
+int_sample!(i32, BandFormat::I32);
 
 impl Sample for f32 {
     const FORMAT: BandFormat = BandFormat::F32;
@@ -242,6 +303,20 @@ impl Sample for f32 {
     #[inline(always)]
     fn from_f64(v: f64) -> Self {
         v as f32
+    }
+}
+
+impl Sample for f64 {
+    const FORMAT: BandFormat = BandFormat::F64;
+    const MIN: Self = f64::MIN;
+    const MAX: Self = f64::MAX;
+    #[inline(always)]
+    fn to_f64(self) -> f64 {
+        self
+    }
+    #[inline(always)]
+    fn from_f64(v: f64) -> Self {
+        v
     }
 }
 
@@ -275,6 +350,22 @@ macro_rules! dispatch_format {
                 type $t = f32;
                 $body
             }
+            $crate::BandFormat::I8 => {
+                type $t = i8;
+                $body
+            }
+            $crate::BandFormat::I16 => {
+                type $t = i16;
+                $body
+            }
+            $crate::BandFormat::I32 => {
+                type $t = i32;
+                $body
+            }
+            $crate::BandFormat::F64 => {
+                type $t = f64;
+                $body
+            }
         }
     };
 }
@@ -291,6 +382,9 @@ mod tests {
         assert_eq!(u8::from_f64(f64::NAN), 0);
         assert_eq!(u16::from_f64(70000.0), 65535);
         assert_eq!(f32::from_f64(-1.5), -1.5);
+        assert_eq!(i8::from_f64(-200.0), -128);
+        assert_eq!(i16::from_f64(-2.5), -3);
+        assert_eq!(i32::from_f64(3e10), i32::MAX);
         for f in BandFormat::ALL {
             assert_eq!(BandFormat::from_code(f.code()), Some(f));
             assert_eq!(f.name().parse::<BandFormat>().unwrap(), f);

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use smallvec::SmallVec;
 
 use crate::operation::{DynOperation, Operation};
-use crate::{BandFormat, Error, Header, Interpretation, Metadata, Result};
+use crate::{BandFormat, Error, ErrorKind, Header, Interpretation, Metadata, Result};
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
@@ -17,6 +17,7 @@ struct Node {
     header: Header,
     op: Arc<dyn DynOperation>,
     inputs: SmallVec<[Image; 2]>,
+    input_headers: SmallVec<[Header; 2]>,
     error: Option<Error>,
     metadata: Arc<Metadata>,
 }
@@ -54,10 +55,17 @@ impl Image {
                     Ok(()) => (h, None),
                     Err(e) => (
                         h,
-                        Some(Error::invalid(
-                            op.name(),
-                            format!("{}, built at {at}", e.message()),
-                        )),
+                        // A header an operation computed: a bad size is
+                        // a bad argument (a file's would be a bad file);
+                        // limits stay limits.
+                        Some(
+                            match e.kind() {
+                                ErrorKind::Format => e.with_kind(ErrorKind::InvalidArgument),
+                                _ => e,
+                            }
+                            .with_context(format!("built at {at}"))
+                            .with_operation(op.name()),
+                        ),
                     ),
                 },
                 Err(e) => (
@@ -75,9 +83,48 @@ impl Image {
             header,
             op,
             inputs: inputs.into(),
+            input_headers: headers,
             error,
             metadata,
         }))
+    }
+
+    /// An invalid image carrying `error` as it is (kind, cause and all),
+    /// named with `operation` unless the error names one already. Its header
+    /// is its first input's (1x1 for a source). For builders that find an
+    /// argument wrong before they can build their node.
+    #[track_caller]
+    pub fn from_error(operation: &'static str, error: Error, inputs: Vec<Image>) -> Image {
+        let headers: SmallVec<[Header; 2]> = inputs.iter().map(|i| i.0.header).collect();
+        let error = inputs
+            .iter()
+            .find_map(|i| i.0.error.clone())
+            .unwrap_or_else(|| error.with_operation(operation));
+        let header = headers.first().copied().unwrap_or(PLACEHOLDER);
+        let metas: SmallVec<[Arc<Metadata>; 2]> =
+            inputs.iter().map(|i| i.0.metadata.clone()).collect();
+        let op = Arc::new(Failed { name: operation });
+        let metadata = DynOperation::metadata(&*op, &metas);
+        Image(Arc::new(Node {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            header,
+            op,
+            inputs: inputs.into(),
+            input_headers: headers,
+            error: Some(error),
+            metadata,
+        }))
+    }
+
+    /// The headers of this node's inputs.
+    pub fn input_headers(&self) -> &[Header] {
+        &self.0.input_headers
+    }
+
+    /// The rectangle of input `index` this node needs to compute `out`
+    /// ([`Operation::need`] with this node's input headers).
+    pub fn need(&self, out: crate::Rect, index: usize) -> crate::Rect {
+        self.0.op.need(out, index, &self.0.input_headers)
     }
 
     /// The same operation on other inputs, which must have the same headers
@@ -190,6 +237,30 @@ impl Image {
             }
         }
         out
+    }
+}
+
+/// The operation of an image made by [`Image::from_error`]: never run,
+/// since the image carries its error.
+struct Failed {
+    name: &'static str,
+}
+
+impl Operation for Failed {
+    type State = ();
+    fn name(&self) -> &'static str {
+        self.name
+    }
+    fn header(&self, inputs: &[Header]) -> Result<Header> {
+        Ok(inputs.first().copied().unwrap_or(PLACEHOLDER))
+    }
+    fn generate(
+        &self,
+        _: &mut (),
+        _: crate::Rect,
+        _: &mut crate::Inputs<'_>,
+    ) -> Result<crate::Region> {
+        Err(Error::invalid(self.name, "invalid image computed"))
     }
 }
 

@@ -39,6 +39,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod desc;
 mod error;
 mod eval;
 mod format;

@@ -65,8 +65,9 @@ impl PlanInfo {
 /// state is the stop step. A state is only ever used by one thread at a
 /// time.
 pub trait Operation: Send + Sync + 'static {
-    /// Per-thread state, created by `start`.
-    type State: Send + 'static;
+    /// Per-thread state, created by `start` (`()` for operations with
+    /// none).
+    type State: Send + Default + 'static;
 
     /// The operation's name, as used in errors and on the command line.
     fn name(&self) -> &'static str;
@@ -87,9 +88,11 @@ pub trait Operation: Send + Sync + 'static {
         DemandHint::Any
     }
 
-    /// The rectangle of input `index` needed to compute `out`. May reach
-    /// outside the input (an `embed` does); the engine does not clip it.
-    fn need(&self, out: Rect, _index: usize) -> Rect {
+    /// The rectangle of input `index` needed to compute `out`, given the
+    /// input headers. May reach outside the input (an `embed` does); the
+    /// engine does not clip it. [`Image::need`](crate::Image::need) and
+    /// [`Inputs::need`] call it with the node's own input headers.
+    fn need(&self, out: Rect, _index: usize, _inputs: &[Header]) -> Rect {
         out
     }
 
@@ -108,8 +111,10 @@ pub trait Operation: Send + Sync + 'static {
     /// Called once per run before any `start`, with the plan's geometry.
     fn configure(&self, _plan: &PlanInfo) {}
 
-    /// Creates the per-thread state.
-    fn start(&self) -> Result<Self::State>;
+    /// Creates the per-thread state; by default `State::default()`.
+    fn start(&self) -> Result<Self::State> {
+        Ok(Self::State::default())
+    }
 
     /// Computes the region `out`. Inputs are fetched through `inputs`, and
     /// the output buffer allocated through [`Inputs::alloc`]. The returned
@@ -134,7 +139,7 @@ pub trait DynOperation: Send + Sync + 'static {
     /// See [`Operation::demand`].
     fn demand(&self) -> DemandHint;
     /// See [`Operation::need`].
-    fn need(&self, out: Rect, index: usize) -> Rect;
+    fn need(&self, out: Rect, index: usize, inputs: &[Header]) -> Rect;
     /// See [`Operation::keeps_row_order`].
     fn keeps_row_order(&self) -> bool;
     /// See [`Operation::access`].
@@ -168,8 +173,8 @@ impl<O: Operation> DynOperation for O {
     fn demand(&self) -> DemandHint {
         Operation::demand(self)
     }
-    fn need(&self, out: Rect, index: usize) -> Rect {
-        Operation::need(self, out, index)
+    fn need(&self, out: Rect, index: usize, inputs: &[Header]) -> Rect {
+        Operation::need(self, out, index, inputs)
     }
     fn keeps_row_order(&self) -> bool {
         Operation::keeps_row_order(self)

@@ -86,10 +86,6 @@ impl<R: RowReader> Operation for SequentialSource<R> {
         head.ring = Vec::new();
     }
 
-    fn start(&self) -> Result<()> {
-        Ok(())
-    }
-
     fn generate(&self, _: &mut (), out: Rect, inputs: &mut Inputs<'_>) -> Result<Region> {
         let row_bytes = self.header.row_bytes();
         let mut head = self.head.lock();

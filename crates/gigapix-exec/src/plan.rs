@@ -134,7 +134,7 @@ pub(crate) fn margins(image: &Image) -> (u32, u32) {
         }
         let mut worst = extra;
         for (i, input) in img.inputs().iter().enumerate() {
-            let need = img.operation().need(r, i);
+            let need = img.need(r, i);
             let m = walk(input, need, base, memo);
             worst = (worst.0.max(m.0), worst.1.max(m.1));
         }
@@ -187,11 +187,10 @@ pub(crate) fn halo(image: &Image) -> (u32, u32, f64) {
         let (hy, ky) = axis(r1.height, r2.height);
         *out = (out.0.max(hx), out.1.max(hy), out.2.max(kx * ky));
         for (i, input) in img.inputs().iter().enumerate() {
-            let op = img.operation();
             // Operations are only asked about areas inside their output:
             // clip (which only happens for images of a few pixels).
             let inside = input.header().rect();
-            let (n1, n2) = (op.need(r1, i), op.need(r2, i));
+            let (n1, n2) = (img.need(r1, i), img.need(r2, i));
             walk(
                 input,
                 (n1.intersect(&inside), n2.intersect(&inside), s),
@@ -260,7 +259,7 @@ fn sequential_reach(image: &Image, tile: (u32, u32)) -> HashMap<u64, Reach> {
             return;
         }
         for (i, input) in img.inputs().iter().enumerate() {
-            let need = img.operation().need(r, i).intersect(&input.header().rect());
+            let need = img.need(r, i).intersect(&input.header().rect());
             walk(input, need, seen, out);
         }
     }
@@ -432,10 +431,6 @@ impl Operation for Cache {
 
     fn header(&self, inputs: &[Header]) -> Result<Header> {
         Ok(inputs[0])
-    }
-
-    fn start(&self) -> Result<()> {
-        Ok(())
     }
 
     fn generate(&self, _: &mut (), out: Rect, inputs: &mut Inputs<'_>) -> Result<Region> {

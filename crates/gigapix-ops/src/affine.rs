@@ -288,7 +288,7 @@ impl Operation for Affine {
         }
     }
 
-    fn need(&self, out: Rect, _: usize) -> Rect {
+    fn need(&self, out: Rect, _: usize, _inputs: &[Header]) -> Rect {
         if out.is_empty() {
             return Rect::default();
         }
@@ -321,12 +321,8 @@ impl Operation for Affine {
         false
     }
 
-    fn start(&self) -> Result<()> {
-        Ok(())
-    }
-
     fn generate(&self, _: &mut (), out: Rect, inputs: &mut Inputs<'_>) -> Result<Region> {
-        let need = self.need(out, 0);
+        let need = inputs.need(out, 0);
         let src = if need.is_empty() {
             None
         } else {

@@ -82,10 +82,6 @@ impl Operation for ExtractBand {
         })
     }
 
-    fn start(&self) -> Result<()> {
-        Ok(())
-    }
-
     fn generate(&self, _: &mut (), out: Rect, inputs: &mut Inputs<'_>) -> Result<Region> {
         let h = *inputs.header(0);
         let src = inputs.get(0, out)?;
@@ -161,10 +157,6 @@ impl Operation for Bandjoin {
         } else {
             first.with_bands(bands)
         })
-    }
-
-    fn start(&self) -> Result<()> {
-        Ok(())
     }
 
     fn generate(&self, _: &mut (), out: Rect, inputs: &mut Inputs<'_>) -> Result<Region> {

@@ -297,6 +297,32 @@ sharp_int!(u8);
 sharp_int!(u16);
 sharp_int!(u32);
 
+macro_rules! sharp_signed {
+    ($t:ty) => {
+        impl Sharp for $t {
+            fn to_f32(self) -> f32 {
+                self as f32
+            }
+            fn rounded(v: f32) -> $t {
+                // Half up, as for the unsigned types; `as` saturates.
+                (v as f64 + 0.5).floor() as $t
+            }
+        }
+    };
+}
+sharp_signed!(i8);
+sharp_signed!(i16);
+sharp_signed!(i32);
+
+impl Sharp for f64 {
+    fn to_f32(self) -> f32 {
+        self as f32
+    }
+    fn rounded(v: f32) -> f64 {
+        v as f64
+    }
+}
+
 impl Sharp for f32 {
     fn to_f32(self) -> f32 {
         self
@@ -322,10 +348,6 @@ impl Operation for Sharpen {
 
     fn header(&self, inputs: &[Header]) -> Result<Header> {
         Ok(inputs[0])
-    }
-
-    fn start(&self) -> Result<()> {
-        Ok(())
     }
 
     fn generate(&self, _: &mut (), out: Rect, inputs: &mut Inputs<'_>) -> Result<Region> {
@@ -658,7 +680,7 @@ impl Operation for BoxBlur {
         DemandHint::FatStrip
     }
 
-    fn need(&self, out: Rect, _: usize) -> Rect {
+    fn need(&self, out: Rect, _: usize, _inputs: &[Header]) -> Rect {
         let (x0, x1) = grown(out.x, out.right(), reach(&self.vx), self.input.0);
         let (y0, y1) = grown(out.y, out.bottom(), reach(&self.vy), self.input.1);
         Rect::new(x0, y0, x1 - x0, y1 - y0)
@@ -669,7 +691,7 @@ impl Operation for BoxBlur {
     }
 
     fn generate(&self, st: &mut BoxState, out: Rect, inputs: &mut Inputs<'_>) -> Result<Region> {
-        let src = inputs.get(0, self.need(out, 0))?;
+        let src = inputs.get(0, inputs.need(out, 0))?;
         let mut dst = inputs.alloc(out);
         self.run(st, out, &src, &mut dst);
         Ok(dst)

@@ -267,10 +267,6 @@ impl Operation for Colour {
         Ok(out)
     }
 
-    fn start(&self) -> Result<()> {
-        Ok(())
-    }
-
     fn generate(&self, _: &mut (), out: Rect, inputs: &mut Inputs<'_>) -> Result<Region> {
         let src = inputs.get(0, out)?;
         let ib = inputs.header(0).bands as usize;

@@ -139,10 +139,6 @@ impl Operation for AlphaOp {
         Ok(inputs[0])
     }
 
-    fn start(&self) -> Result<()> {
-        Ok(())
-    }
-
     fn generate(&self, _: &mut (), out: Rect, inputs: &mut Inputs<'_>) -> Result<Region> {
         let src = inputs.get(0, out)?;
         let h = *inputs.output_header();
@@ -231,7 +227,7 @@ impl Operation for Composite {
         Ok(b)
     }
 
-    fn need(&self, out: Rect, index: usize) -> Rect {
+    fn need(&self, out: Rect, index: usize, _inputs: &[Header]) -> Rect {
         if index == 0 {
             return out;
         }
@@ -239,13 +235,9 @@ impl Operation for Composite {
             .intersect(&Rect::of_size(self.overlay.0, self.overlay.1))
     }
 
-    fn start(&self) -> Result<()> {
-        Ok(())
-    }
-
     fn generate(&self, _: &mut (), out: Rect, inputs: &mut Inputs<'_>) -> Result<Region> {
         let base = inputs.get(0, out)?;
-        let ov_rect = self.need(out, 1);
+        let ov_rect = inputs.need(out, 1);
         if ov_rect.is_empty() {
             return Ok(base);
         }
@@ -333,10 +325,6 @@ impl Operation for Flatten {
             ));
         }
         Ok(h.with_bands(h.bands - 1))
-    }
-
-    fn start(&self) -> Result<()> {
-        Ok(())
     }
 
     fn generate(&self, _: &mut (), out: Rect, inputs: &mut Inputs<'_>) -> Result<Region> {

@@ -350,9 +350,6 @@ impl Operation for Invalid {
     fn header(&self, _: &[Header]) -> Result<Header> {
         Err(Error::invalid(self.name, self.message.clone()))
     }
-    fn start(&self) -> Result<()> {
-        Ok(())
-    }
     fn generate(&self, _: &mut (), _: Rect, _: &mut Inputs<'_>) -> Result<Region> {
         Err(Error::invalid(self.name, self.message.clone()))
     }
@@ -634,7 +631,7 @@ impl Operation for Conv {
         }
     }
 
-    fn need(&self, out: Rect, _: usize) -> Rect {
+    fn need(&self, out: Rect, _: usize, _inputs: &[Header]) -> Rect {
         let (cx, cy) = self.centre();
         let grown = out.expand(
             cx,
@@ -650,7 +647,7 @@ impl Operation for Conv {
     }
 
     fn generate(&self, st: &mut ConvState, out: Rect, inputs: &mut Inputs<'_>) -> Result<Region> {
-        let src = inputs.get(0, self.need(out, 0))?;
+        let src = inputs.get(0, inputs.need(out, 0))?;
         let mut dst = inputs.alloc(out);
         if let Some((q, finish)) = &self.fixed {
             self.run_u8((q, *finish), st, out, &src, &mut dst);

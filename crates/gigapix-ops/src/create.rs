@@ -83,10 +83,6 @@ impl Operation for Black {
         Ok(self.header)
     }
 
-    fn start(&self) -> Result<()> {
-        Ok(())
-    }
-
     fn generate(&self, _: &mut (), out: Rect, inputs: &mut Inputs<'_>) -> Result<Region> {
         let mut region = inputs.alloc(out);
         for y in out.y..out.bottom() {
@@ -111,10 +107,6 @@ impl Operation for Xyz {
 
     fn header(&self, _: &[Header]) -> Result<Header> {
         Ok(self.header)
-    }
-
-    fn start(&self) -> Result<()> {
-        Ok(())
     }
 
     fn generate(&self, _: &mut (), out: Rect, inputs: &mut Inputs<'_>) -> Result<Region> {
@@ -180,10 +172,6 @@ impl Operation for Noise {
         Ok(self.header)
     }
 
-    fn start(&self) -> Result<()> {
-        Ok(())
-    }
-
     fn generate(&self, _: &mut (), out: Rect, inputs: &mut Inputs<'_>) -> Result<Region> {
         let mut region = inputs.alloc(out);
         let bands = self.header.bands as usize;
@@ -226,10 +214,6 @@ impl Operation for Zone {
 
     fn header(&self, _: &[Header]) -> Result<Header> {
         Ok(self.header)
-    }
-
-    fn start(&self) -> Result<()> {
-        Ok(())
     }
 
     fn generate(&self, _: &mut (), out: Rect, inputs: &mut Inputs<'_>) -> Result<Region> {

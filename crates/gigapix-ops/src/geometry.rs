@@ -8,7 +8,8 @@ use std::fmt;
 use std::str::FromStr;
 
 use gigapix_core::{
-    BandFormat, DemandHint, Error, Header, Image, Inputs, Operation, Rect, Region, Result,
+    DemandHint, Error, Header, Image, Inputs, Operation, Rect, Region, Result, Sample,
+    dispatch_format,
 };
 
 use crate::pixel::{column_to_row, fill_row, gather_row, reverse_row, with_pixel_size};
@@ -241,28 +242,23 @@ impl Operation for Crop {
         Ok(h.with_size(self.width, self.height))
     }
 
-    fn need(&self, out: Rect, _: usize) -> Rect {
+    fn need(&self, out: Rect, _: usize, _inputs: &[Header]) -> Rect {
         out.translate(self.left as i64, self.top as i64)
     }
 
-    fn start(&self) -> Result<()> {
-        Ok(())
-    }
-
     fn generate(&self, _: &mut (), out: Rect, inputs: &mut Inputs<'_>) -> Result<Region> {
-        Ok(inputs.get(0, self.need(out, 0))?.moved_to(out.x, out.y))
+        Ok(inputs.get(0, inputs.need(out, 0))?.moved_to(out.x, out.y))
     }
 }
 
 /// The canvas pixel [`embed`] fills with for `extend` (empty when the fill
 /// comes from the image).
 fn fill_pixel(h: &Header, extend: Extend) -> Vec<u8> {
-    let sample: Vec<u8> = match (extend, h.format) {
-        (Extend::Black, f) => vec![0; f.size()],
-        (Extend::White, BandFormat::U8) => vec![u8::MAX],
-        (Extend::White, BandFormat::U16) => u16::MAX.to_ne_bytes().to_vec(),
-        (Extend::White, BandFormat::U32) => u32::MAX.to_ne_bytes().to_vec(),
-        (Extend::White, BandFormat::F32) => 1f32.to_ne_bytes().to_vec(),
+    let sample: Vec<u8> = match extend {
+        Extend::Black => vec![0; h.format.size()],
+        Extend::White => dispatch_format!(h.format, T => {
+            bytemuck::bytes_of(&T::from_f64(h.format.max_value())).to_vec()
+        }),
         _ => return Vec::new(),
     };
     sample.repeat(h.bands as usize)
@@ -381,7 +377,7 @@ impl Operation for Embed {
         Ok(inputs[0].with_size(self.width, self.height))
     }
 
-    fn need(&self, out: Rect, _: usize) -> Rect {
+    fn need(&self, out: Rect, _: usize, _inputs: &[Header]) -> Rect {
         let (w, h) = self.input;
         let (x0, x1) = axis_need(out.x - self.x, out.right() - self.x, w, self.extend);
         let (y0, y1) = axis_need(out.y - self.y, out.bottom() - self.y, h, self.extend);
@@ -405,7 +401,7 @@ impl Operation for Embed {
         if Rect::of_size(w, h).contains(&local) {
             return Ok(inputs.get(0, local)?.moved_to(out.x, out.y));
         }
-        let need = self.need(out, 0);
+        let need = inputs.need(out, 0);
         let src = if need.is_empty() {
             None
         } else {
@@ -473,7 +469,7 @@ impl Operation for Flip {
         Ok(inputs[0])
     }
 
-    fn need(&self, out: Rect, _: usize) -> Rect {
+    fn need(&self, out: Rect, _: usize, _inputs: &[Header]) -> Rect {
         let (w, h) = self.input;
         match self.direction {
             Direction::Horizontal => Rect::new(w - out.right(), out.y, out.width, out.height),
@@ -485,12 +481,8 @@ impl Operation for Flip {
         self.direction == Direction::Horizontal
     }
 
-    fn start(&self) -> Result<()> {
-        Ok(())
-    }
-
     fn generate(&self, _: &mut (), out: Rect, inputs: &mut Inputs<'_>) -> Result<Region> {
-        let src = inputs.get(0, self.need(out, 0))?;
+        let src = inputs.get(0, inputs.need(out, 0))?;
         let pb = inputs.output_header().pixel_bytes();
         let mut dst = inputs.alloc(out);
         for y in out.y..out.bottom() {
@@ -537,7 +529,7 @@ impl Operation for Rot {
         }
     }
 
-    fn need(&self, out: Rect, _: usize) -> Rect {
+    fn need(&self, out: Rect, _: usize, _inputs: &[Header]) -> Rect {
         let (w, h) = self.input;
         match self.angle {
             // Output (x, y) reads input (y, h − 1 − x).
@@ -553,12 +545,8 @@ impl Operation for Rot {
         false
     }
 
-    fn start(&self) -> Result<()> {
-        Ok(())
-    }
-
     fn generate(&self, _: &mut (), out: Rect, inputs: &mut Inputs<'_>) -> Result<Region> {
-        let need = self.need(out, 0);
+        let need = inputs.need(out, 0);
         let src = inputs.get(0, need)?;
         let pb = inputs.output_header().pixel_bytes();
         let mut dst = inputs.alloc(out);
@@ -636,10 +624,6 @@ impl Operation for Upright {
         let mut m = (*inputs[0]).clone();
         m.orientation = 1;
         std::sync::Arc::new(m)
-    }
-
-    fn start(&self) -> Result<()> {
-        Ok(())
     }
 
     fn generate(&self, _: &mut (), out: Rect, inputs: &mut Inputs<'_>) -> Result<Region> {

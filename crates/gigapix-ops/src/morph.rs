@@ -166,19 +166,15 @@ impl Operation for Morph {
         }
     }
 
-    fn need(&self, out: Rect, _: usize) -> Rect {
+    fn need(&self, out: Rect, _: usize, _inputs: &[Header]) -> Rect {
         let (w, h) = (self.width as i64, self.height as i64);
         let (cx, cy) = (w / 2, h / 2);
         out.expand(cx, cy, w - 1 - cx, h - 1 - cy)
             .intersect(&Rect::of_size(self.input.0, self.input.1))
     }
 
-    fn start(&self) -> Result<()> {
-        Ok(())
-    }
-
     fn generate(&self, _: &mut (), out: Rect, inputs: &mut Inputs<'_>) -> Result<Region> {
-        let src = inputs.get(0, self.need(out, 0))?;
+        let src = inputs.get(0, inputs.need(out, 0))?;
         let mut dst = inputs.alloc(out);
         dispatch_format!(src.format(), T => self.run::<T>(out, &src, &mut dst));
         Ok(dst)

@@ -179,16 +179,14 @@ impl Stage {
                 dispatch_format!(format.unwrap_or(input), T => linear_kernel::<T>(buf, bands, a, b))
             }
             Stage::Invert => {
-                let max = match input {
-                    BandFormat::U8 => u8::MAX.to_f64(),
-                    BandFormat::U16 => u16::MAX.to_f64(),
-                    BandFormat::U32 => u32::MAX.to_f64(),
-                    BandFormat::F32 => {
-                        buf.iter_mut().for_each(|v| *v = -*v);
-                        return;
-                    }
-                };
-                buf.iter_mut().for_each(|v| *v = max - *v);
+                // libvips: max − x for unsigned formats, −x for signed and
+                // float ones (clamped: −(−128) is 127 in i8).
+                if input.is_signed() {
+                    dispatch_format!(input, T => buf.iter_mut().for_each(|v| *v = T::from_f64(-*v).to_f64()));
+                } else {
+                    let max = input.max_value();
+                    buf.iter_mut().for_each(|v| *v = max - *v);
+                }
             }
             Stage::Cast(format) => {
                 dispatch_format!(*format, T => buf.iter_mut().for_each(|v| *v = T::from_f64(*v).to_f64()))
@@ -230,6 +228,10 @@ enum Table {
     U16(Vec<u16>),
     U32(Vec<u32>),
     F32(Vec<f32>),
+    I8(Vec<i8>),
+    I16(Vec<i16>),
+    I32(Vec<i32>),
+    F64(Vec<f64>),
 }
 
 /// Typed access to a [`Table`].
@@ -257,6 +259,10 @@ table_of!(u8, U8);
 table_of!(u16, U16);
 table_of!(u32, U32);
 table_of!(f32, F32);
+table_of!(i8, I8);
+table_of!(i16, I16);
+table_of!(i32, I32);
+table_of!(f64, F64);
 
 #[derive(Debug)]
 struct Lut {
@@ -301,7 +307,7 @@ impl PointChain {
         let len = match self.input.format {
             BandFormat::U8 => 256,
             BandFormat::U16 => 65536,
-            BandFormat::U32 | BandFormat::F32 => return None,
+            _ => return None,
         };
         let per_band = self
             .stages
@@ -368,7 +374,7 @@ impl Operation for PointChain {
             Some(lut) => dispatch_format!(self.output, O => match self.input.format {
                 BandFormat::U8 => map_rows::<u8, O>(lut, bands, &src, &mut dst),
                 BandFormat::U16 => map_rows::<u16, O>(lut, bands, &src, &mut dst),
-                BandFormat::U32 | BandFormat::F32 => unreachable!("tables are built for u8 and u16 inputs"),
+                _ => unreachable!("tables are built for u8 and u16 inputs"),
             }),
             None => {
                 scratch.resize(out.width as usize * bands, 0.0);

@@ -550,7 +550,7 @@ impl Operation for Resample {
         DemandHint::FatStrip
     }
 
-    fn need(&self, out: Rect, _: usize) -> Rect {
+    fn need(&self, out: Rect, _: usize, _inputs: &[Header]) -> Rect {
         let (x0, x1) = self.h.need(out.x, out.right());
         let (y0, y1) = self.v.need(out.y, out.bottom());
         Rect::new(x0, y0, x1 - x0, y1 - y0)
@@ -566,7 +566,7 @@ impl Operation for Resample {
         out: Rect,
         inputs: &mut Inputs<'_>,
     ) -> Result<Region> {
-        let need = self.need(out, 0);
+        let need = inputs.need(out, 0);
         let src = inputs.get(0, need)?;
         let mut dst = inputs.alloc(out);
         let bands = inputs.output_header().bands as usize;
@@ -578,8 +578,20 @@ impl Operation for Resample {
             BandFormat::F32 => {
                 self.run_float::<f32, f32>(&mut scratch.f32, &src, &mut dst, need, out, bands)
             }
+            BandFormat::I8 => {
+                self.run_float::<i8, f32>(&mut scratch.f32, &src, &mut dst, need, out, bands)
+            }
+            BandFormat::I16 => {
+                self.run_float::<i16, f32>(&mut scratch.f32, &src, &mut dst, need, out, bands)
+            }
             BandFormat::U32 => {
                 self.run_float::<u32, f64>(&mut scratch.f64, &src, &mut dst, need, out, bands)
+            }
+            BandFormat::I32 => {
+                self.run_float::<i32, f64>(&mut scratch.f64, &src, &mut dst, need, out, bands)
+            }
+            BandFormat::F64 => {
+                self.run_float::<f64, f64>(&mut scratch.f64, &src, &mut dst, need, out, bands)
             }
         }
         Ok(dst)
@@ -791,7 +803,7 @@ impl Operation for Shrink {
         DemandHint::FatStrip
     }
 
-    fn need(&self, out: Rect, _: usize) -> Rect {
+    fn need(&self, out: Rect, _: usize, _inputs: &[Header]) -> Rect {
         let (xs, ys) = (self.xshrink as i64, self.yshrink as i64);
         Rect::new(out.x * xs, out.y * ys, out.width * xs, out.height * ys)
     }
@@ -801,7 +813,7 @@ impl Operation for Shrink {
     }
 
     fn generate(&self, acc: &mut Vec<f64>, out: Rect, inputs: &mut Inputs<'_>) -> Result<Region> {
-        let need = self.need(out, 0);
+        let need = inputs.need(out, 0);
         let src = inputs.get(0, need)?;
         let mut dst = inputs.alloc(out);
         let bands = inputs.output_header().bands as usize;

@@ -40,7 +40,7 @@ pub struct Stats {
     /// One entry per band.
     pub bands: Vec<BandStats>,
     /// Exact sums and sums of squares per band, for integer images.
-    exact: Option<Vec<(u128, u128)>>,
+    exact: Option<Vec<(i128, u128)>>,
 }
 
 impl Stats {
@@ -65,7 +65,7 @@ impl Stats {
 }
 
 enum Sums {
-    Int(u128, u128),
+    Int(i128, u128),
     Float(f64, f64),
 }
 
@@ -76,7 +76,7 @@ fn band_stats(min: f64, max: f64, count: u64, sums: Sums) -> BandStats {
             // n·Σx² − (Σx)², exactly when it fits.
             let exact = (count as u128)
                 .checked_mul(q)
-                .zip(s.checked_mul(s))
+                .zip(s.unsigned_abs().checked_mul(s.unsigned_abs()))
                 .map(|(a, b)| a - b);
             let variance = match exact {
                 Some(num) => num as f64 / (n * (n - 1.0)),
@@ -104,9 +104,9 @@ fn band_stats(min: f64, max: f64, count: u64, sums: Sums) -> BandStats {
 
 #[derive(Clone, Copy, Debug)]
 struct IntBand {
-    min: u64,
-    max: u64,
-    sum: u128,
+    min: i64,
+    max: i64,
+    sum: i128,
     sum_sq: u128,
 }
 
@@ -194,37 +194,38 @@ impl StatsReducer {
     }
 }
 
-fn add_int<T: Sample + Into<u64>>(accs: &mut [IntBand], region: &Region) {
+fn add_int<T: Sample + Into<i64>>(accs: &mut [IntBand], region: &Region) {
     let bands = accs.len();
     let rect = region.rect();
     for y in rect.y..rect.bottom() {
         let row = region.row::<T>(y);
         for (band, acc) in accs.iter_mut().enumerate() {
-            let (mut min, mut max, mut sum, mut sum_sq) = (u64::MAX, 0u64, 0u64, 0u128);
+            let (mut min, mut max, mut sum, mut sum_sq) = (i64::MAX, i64::MIN, 0i64, 0u128);
             for &v in row.iter().skip(band).step_by(bands) {
-                let v: u64 = v.into();
+                let v: i64 = v.into();
                 min = min.min(v);
                 max = max.max(v);
-                // A row holds fewer than 2^31 values below 2^32.
+                // A row holds fewer than 2^31 values of magnitude at most
+                // 2^32.
                 sum += v;
-                sum_sq += (v * v) as u128;
+                sum_sq += v.unsigned_abs().pow(2) as u128;
             }
             acc.min = acc.min.min(min);
             acc.max = acc.max.max(max);
-            acc.sum += sum as u128;
+            acc.sum += sum as i128;
             acc.sum_sq += sum_sq;
         }
     }
 }
 
-fn add_float(accs: &mut [FloatBand], region: &Region) {
+fn add_float<T: Sample>(accs: &mut [FloatBand], region: &Region) {
     let bands = accs.len();
     let rect = region.rect();
     for y in rect.y..rect.bottom() {
-        let row = region.row::<f32>(y);
+        let row = region.row::<T>(y);
         for (band, acc) in accs.iter_mut().enumerate() {
             for &v in row.iter().skip(band).step_by(bands) {
-                let v = v as f64;
+                let v = v.to_f64();
                 acc.min = acc.min.min(v);
                 acc.max = acc.max.max(v);
                 acc.sum += v;
@@ -267,8 +268,8 @@ impl Reducer for StatsReducer {
             self.acc = if format.is_integer() {
                 Acc::Int(vec![
                     IntBand {
-                        min: u64::MAX,
-                        max: 0,
+                        min: i64::MAX,
+                        max: i64::MIN,
                         sum: 0,
                         sum_sq: 0
                     };
@@ -290,7 +291,11 @@ impl Reducer for StatsReducer {
             (Acc::Int(accs), BandFormat::U8) => add_int::<u8>(accs, region),
             (Acc::Int(accs), BandFormat::U16) => add_int::<u16>(accs, region),
             (Acc::Int(accs), BandFormat::U32) => add_int::<u32>(accs, region),
-            (Acc::Float(accs), BandFormat::F32) => add_float(accs, region),
+            (Acc::Int(accs), BandFormat::I8) => add_int::<i8>(accs, region),
+            (Acc::Int(accs), BandFormat::I16) => add_int::<i16>(accs, region),
+            (Acc::Int(accs), BandFormat::I32) => add_int::<i32>(accs, region),
+            (Acc::Float(accs), BandFormat::F32) => add_float::<f32>(accs, region),
+            (Acc::Float(accs), BandFormat::F64) => add_float::<f64>(accs, region),
             _ => unreachable!("accumulator made for the region's format"),
         }
         self.count += region.rect().area();
@@ -374,7 +379,7 @@ impl HistReducer {
         let len = match format {
             BandFormat::U8 => 256,
             BandFormat::U16 => 65536,
-            BandFormat::U32 | BandFormat::F32 => {
+            _ => {
                 return Err(Error::new(
                     ErrorKind::Unsupported,
                     format!("hist needs u8 or u16; cast first (the image is {format})"),
@@ -433,7 +438,7 @@ impl Reducer for HistReducer {
         match self.format {
             BandFormat::U8 => count_values::<u8>(&mut self.bins, self.len, bands, region),
             BandFormat::U16 => count_values::<u16>(&mut self.bins, self.len, bands, region),
-            BandFormat::U32 | BandFormat::F32 => unreachable!("refused by new"),
+            _ => unreachable!("refused by new"),
         }
         Ok(())
     }

@@ -192,7 +192,7 @@ impl Operation for TileCache {
         Ok(inputs[0])
     }
 
-    fn need(&self, out: Rect, _: usize) -> Rect {
+    fn need(&self, out: Rect, _: usize, _inputs: &[Header]) -> Rect {
         let (tw, th) = (
             self.options.tile_width as i64,
             self.options.tile_height as i64,
@@ -220,10 +220,6 @@ impl Operation for TileCache {
         let mut st = lock(&self.shared);
         st.tiles.retain(|_, slot| matches!(slot, Slot::Pending));
         st.bytes = 0;
-    }
-
-    fn start(&self) -> Result<()> {
-        Ok(())
     }
 
     fn generate(&self, _: &mut (), out: Rect, inputs: &mut Inputs<'_>) -> Result<Region> {

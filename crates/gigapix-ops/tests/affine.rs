@@ -36,9 +36,6 @@ impl Operation for Mem {
     fn header(&self, _: &[Header]) -> Result<Header> {
         Ok(self.header)
     }
-    fn start(&self) -> Result<()> {
-        Ok(())
-    }
     fn generate(&self, _: &mut (), out: Rect, inputs: &mut Inputs<'_>) -> Result<Region> {
         if self.fail {
             return Err(Error::invalid("mem", "asked to fail"));

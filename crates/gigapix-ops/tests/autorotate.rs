@@ -25,9 +25,6 @@ impl Operation for Oriented {
         m.orientation = self.0;
         Arc::new(m)
     }
-    fn start(&self) -> Result<()> {
-        Ok(())
-    }
     fn generate(&self, _: &mut (), out: Rect, inputs: &mut Inputs<'_>) -> Result<Region> {
         inputs.get(0, out)
     }

@@ -41,6 +41,7 @@ fn source(w: u32, h: u32, bands: u32, format: BandFormat, seed: u64) -> Image {
             &[-0.2],
             &LinearOptions::default().format(format),
         ),
+        _ => unreachable!("format not used here"),
     }
 }
 
@@ -96,9 +97,6 @@ impl Operation for Data {
     }
     fn header(&self, _: &[Header]) -> Result<Header> {
         Ok(self.0)
-    }
-    fn start(&self) -> Result<()> {
-        Ok(())
     }
     fn generate(&self, _: &mut (), out: Rect, inputs: &mut Inputs<'_>) -> Result<Region> {
         let mut r = inputs.alloc(out);

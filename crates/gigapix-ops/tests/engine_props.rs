@@ -119,28 +119,16 @@ impl Run {
 /// `r` packed as the engine lays images out: rows of pixels of bands, native
 /// byte order.
 fn ref_bytes(r: &RefImg) -> Vec<u8> {
-    let mut out = Vec::with_capacity(r.data.len() * r.format.size());
-    for &v in &r.data {
-        match r.format {
-            BandFormat::U8 => out.push(v as u8),
-            BandFormat::U16 => out.extend((v as u16).to_ne_bytes()),
-            BandFormat::U32 => out.extend((v as u32).to_ne_bytes()),
-            BandFormat::F32 => out.extend((v as f32).to_ne_bytes()),
-        }
-    }
-    out
+    common::encode(&r.data, r.format)
 }
 
 /// Sample `i` of packed bytes of `format`, for messages.
 fn sample(bytes: &[u8], format: BandFormat, i: usize) -> String {
     let s = format.size();
-    let b = &bytes[i * s..(i + 1) * s];
-    match format {
-        BandFormat::U8 => b[0].to_string(),
-        BandFormat::U16 => u16::from_ne_bytes([b[0], b[1]]).to_string(),
-        BandFormat::U32 => u32::from_ne_bytes([b[0], b[1], b[2], b[3]]).to_string(),
-        BandFormat::F32 => format!("{:?}", f32::from_ne_bytes([b[0], b[1], b[2], b[3]])),
-    }
+    format!(
+        "{:?}",
+        common::decode(&bytes[i * s..(i + 1) * s], format)[0]
+    )
 }
 
 /// Fails unless `got` is `want`'s bytes exactly (so `f32` bit for bit),
@@ -253,13 +241,13 @@ fn check_write(image: &Image, r: &RefImg, opts: &RunOptions) -> TestResult {
 
 /// Statistics of the values `vals` as documented by `StatsReducer`, from
 /// exact integer sums.
-fn reference_band_stats(vals: impl Iterator<Item = u64>) -> BandStats {
-    let (mut min, mut max, mut s, mut q, mut n) = (u64::MAX, 0u64, 0u128, 0u128, 0u128);
+fn reference_band_stats(vals: impl Iterator<Item = i64>) -> BandStats {
+    let (mut min, mut max, mut s, mut q, mut n) = (i64::MAX, i64::MIN, 0i128, 0u128, 0u128);
     for v in vals {
         min = min.min(v);
         max = max.max(v);
-        s += v as u128;
-        q += v as u128 * v as u128;
+        s += v as i128;
+        q += (v as i128 * v as i128) as u128;
         n += 1;
     }
     let nf = n as f64;
@@ -268,7 +256,7 @@ fn reference_band_stats(vals: impl Iterator<Item = u64>) -> BandStats {
         0.0
     } else {
         // The sample variance, (n·Σx² − (Σx)²) / (n·(n − 1)).
-        ((n * q - s * s) as f64 / (nf * (nf - 1.0))).sqrt()
+        ((n * q - s.unsigned_abs() * s.unsigned_abs()) as f64 / (nf * (nf - 1.0))).sqrt()
     };
     BandStats {
         min: min as f64,
@@ -318,7 +306,7 @@ fn check_stats(image: &Image, r: &RefImg, opts: &RunOptions) -> TestResult {
             r.data.clone()
         };
         if r.format.is_integer() {
-            let want = reference_band_stats(vals.iter().map(|&v| v as u64));
+            let want = reference_band_stats(vals.iter().map(|&v| v as i64));
             prop_assert_eq!(
                 bits(got),
                 bits(&want),
@@ -438,7 +426,10 @@ fn spread(r: &RefImg, format: BandFormat) -> RefImg {
         BandFormat::U8 => (1.0, 0.0),
         BandFormat::U16 => (257.0, 3.0),
         BandFormat::U32 => (16843009.0, 0.0),
-        BandFormat::F32 => (0.37, -3.3),
+        BandFormat::F32 | BandFormat::F64 => (0.37, -3.3),
+        BandFormat::I8 => (1.0, -128.0),
+        BandFormat::I16 => (257.0, -32765.0),
+        BandFormat::I32 => (16843009.0, -2147483648.0),
     };
     common::linear(r, &[a], &[b], Some(format))
 }
@@ -479,7 +470,7 @@ proptest! {
         h in 1u32..40,
         bands in 1u32..4,
         seed in any::<u64>(),
-        format in 0usize..4,
+        format in 0usize..8,
         steps in prop::collection::vec(step(), 0..5),
         out_of_order in out_of_order_step(),
         at in any::<Index>(),
@@ -567,9 +558,6 @@ impl Operation for SlowFirstRow {
     }
     fn header(&self, inputs: &[Header]) -> Result<Header> {
         Ok(inputs[0])
-    }
-    fn start(&self) -> Result<()> {
-        Ok(())
     }
     fn generate(&self, _: &mut (), out: Rect, inputs: &mut Inputs<'_>) -> Result<Region> {
         if out.y == 0 {

@@ -8,7 +8,7 @@ use gigapix_core::{BandFormat, Ctx, DemandHint, ErrorKind, Image, Rect, Reducer}
 use gigapix_ops::point::{PointChain, Stage, unfused};
 use gigapix_ops::*;
 
-const FORMATS: [BandFormat; 4] = BandFormat::ALL;
+const FORMATS: [BandFormat; 8] = BandFormat::ALL;
 
 /// Small test inputs of every format: noise through a linear to spread the
 /// values over the format's range.
@@ -378,7 +378,7 @@ fn assert_need_exact(build: impl Fn(&Image) -> Image, src: &Image, rng: &mut Rng
     for tile in common::random_tiles(image.width() as usize, image.height() as usize, rng) {
         log.lock().unwrap().clear();
         ctx.region(&image, tile).unwrap();
-        let need = image.operation().need(tile, 0);
+        let need = image.need(tile, 0);
         let asked = log.lock().unwrap().clone();
         let union = asked.iter().fold(Rect::default(), |u, r| u.union(r));
         if need.is_empty() {
@@ -427,7 +427,7 @@ fn need_is_exactly_what_is_read() {
 #[test]
 fn embed_need_is_clipped_and_folded() {
     let src = noise(10, 10, 1, 0);
-    let need = |e, x, y, r| embed(&src, x, y, 100, 100, e).operation().need(r, 0);
+    let need = |e, x, y, r| embed(&src, x, y, 100, 100, e).need(r, 0);
     // Black: the part of the request over the image.
     assert_eq!(
         need(Extend::Black, 5, 5, Rect::new(0, 0, 8, 8)),

@@ -28,9 +28,6 @@ impl Operation for Mem {
     fn header(&self, _: &[Header]) -> Result<Header> {
         Ok(self.header)
     }
-    fn start(&self) -> Result<()> {
-        Ok(())
-    }
     fn generate(&self, _: &mut (), out: Rect, inputs: &mut Inputs<'_>) -> Result<Region> {
         let mut r = inputs.alloc(out);
         let pb = self.header.pixel_bytes();

@@ -22,6 +22,7 @@ fn source(w: u32, h: u32, bands: u32, seed: u64, format: BandFormat) -> Image {
         BandFormat::U16 => cast(&linear(&f, &[257.0], &[0.0]), BandFormat::U16),
         BandFormat::U32 => cast(&linear(&f, &[16843009.0], &[0.0]), BandFormat::U32),
         BandFormat::F32 => linear(&f, &[1.0 / 255.0], &[0.0]),
+        _ => unreachable!("format not used here"),
     }
 }
 
@@ -47,6 +48,7 @@ fn decode(buf: &[u8], format: BandFormat) -> Vec<f64> {
             .chunks_exact(4)
             .map(|c| f32::from_ne_bytes([c[0], c[1], c[2], c[3]]) as f64)
             .collect(),
+        _ => unreachable!("format not used here"),
     }
 }
 

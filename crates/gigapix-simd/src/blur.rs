@@ -560,6 +560,10 @@ impl RankSample for u8 {}
 impl RankSample for u16 {}
 impl RankSample for u32 {}
 impl RankSample for f32 {}
+impl RankSample for i8 {}
+impl RankSample for i16 {}
+impl RankSample for i32 {}
+impl RankSample for f64 {}
 
 /// `out[i] = min(a[i], b[i])` (or `max` when `max` is set), for every `i`
 /// of `out`. For `f32`, a NaN in `b` is passed on and one in `a` is not.

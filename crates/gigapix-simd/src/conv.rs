@@ -282,6 +282,37 @@ impl ConvSample for u32 {
     }
 }
 
+macro_rules! conv_signed {
+    ($t:ty) => {
+        impl ConvSample for $t {
+            #[inline(always)]
+            fn to_f32(self) -> f32 {
+                self as f32
+            }
+            #[inline(always)]
+            fn from_scaled(v: f32, div: f32, offset: f32) -> $t {
+                // Rounded half away from zero; `as` saturates and maps NaN
+                // to 0.
+                ((v / div + offset) as f64).round() as $t
+            }
+        }
+    };
+}
+conv_signed!(i8);
+conv_signed!(i16);
+conv_signed!(i32);
+
+impl ConvSample for f64 {
+    #[inline(always)]
+    fn to_f32(self) -> f32 {
+        self as f32
+    }
+    #[inline(always)]
+    fn from_scaled(v: f32, div: f32, offset: f32) -> f64 {
+        (v / div + offset) as f64
+    }
+}
+
 impl ConvSample for f32 {
     #[inline(always)]
     fn to_f32(self) -> f32 {

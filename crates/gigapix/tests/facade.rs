@@ -15,9 +15,6 @@ impl Operation for FailAt300 {
     fn header(&self, i: &[Header]) -> Result<Header> {
         Ok(i[0])
     }
-    fn start(&self) -> Result<()> {
-        Ok(())
-    }
     fn generate(&self, _: &mut (), out: Rect, inputs: &mut Inputs<'_>) -> Result<Region> {
         if out.y <= 300 && out.bottom() > 300 {
             return Err(gigapix::Error::format("injected"));

@@ -26,9 +26,6 @@ impl Operation for Pattern {
     fn header(&self, _: &[Header]) -> Result<Header> {
         Ok(self.0)
     }
-    fn start(&self) -> Result<()> {
-        Ok(())
-    }
     fn generate(&self, _: &mut (), out: Rect, inputs: &mut Inputs<'_>) -> Result<Region> {
         let bands = self.0.bands as i64;
         let mut r = inputs.alloc(out);
@@ -104,11 +101,8 @@ impl Operation for FlipV {
     fn keeps_row_order(&self) -> bool {
         false
     }
-    fn need(&self, out: Rect, _: usize) -> Rect {
+    fn need(&self, out: Rect, _: usize, _inputs: &[Header]) -> Rect {
         out
-    }
-    fn start(&self) -> Result<()> {
-        Ok(())
     }
     fn generate(&self, _: &mut (), out: Rect, inputs: &mut Inputs<'_>) -> Result<Region> {
         let h = inputs.header(0).height as i64;
@@ -137,9 +131,6 @@ impl Operation for Trap {
     }
     fn header(&self, i: &[Header]) -> Result<Header> {
         Ok(i[0])
-    }
-    fn start(&self) -> Result<()> {
-        Ok(())
     }
     fn generate(&self, _: &mut (), out: Rect, inputs: &mut Inputs<'_>) -> Result<Region> {
         self.calls.fetch_add(1, Ordering::Relaxed);
@@ -181,11 +172,8 @@ impl Operation for VSum3 {
     fn demand(&self) -> gigapix_core::DemandHint {
         gigapix_core::DemandHint::FatStrip
     }
-    fn need(&self, out: Rect, _: usize) -> Rect {
+    fn need(&self, out: Rect, _: usize, _inputs: &[Header]) -> Rect {
         out.expand(0, 1, 0, 1)
-    }
-    fn start(&self) -> Result<()> {
-        Ok(())
     }
     fn generate(&self, _: &mut (), out: Rect, inputs: &mut Inputs<'_>) -> Result<Region> {
         let h = inputs.header(0).height as i64;

@@ -108,7 +108,7 @@ pub fn apply(s: &Step, img: &Image, r: &RefImg) -> (Image, RefImg) {
         }
         2 => (invert(img), super::invert(r)),
         3 => {
-            let f = BandFormat::ALL[p0 as usize % 4];
+            let f = BandFormat::ALL[p0 as usize % BandFormat::ALL.len()];
             (cast(img, f), super::cast(r, f))
         }
         4 => {

@@ -69,25 +69,16 @@ impl RefImg {
     }
 }
 
-/// Largest value of an integer format.
-fn int_max(format: BandFormat) -> f64 {
-    match format {
-        BandFormat::U8 => 255.0,
-        BandFormat::U16 => 65535.0,
-        BandFormat::U32 => 4294967295.0,
-        BandFormat::F32 => unreachable!(),
-    }
-}
-
 /// The documented conversion from `f64`: integers round half away from zero
 /// and clamp (NaN → 0), `f32` rounds to nearest float.
 pub fn quantise(v: f64, format: BandFormat) -> f64 {
     match format {
         BandFormat::F32 => v as f32 as f64,
+        BandFormat::F64 => v,
         _ if v.is_nan() => 0.0,
         // f64::round rounds halves away from zero.
         // (+ 0.0 turns a rounded -0.0 into 0.)
-        f => v.round().clamp(0.0, int_max(f)) + 0.0,
+        f => v.round().clamp(f.min_value(), f.max_value()) + 0.0,
     }
 }
 
@@ -157,8 +148,8 @@ pub fn linear(img: &RefImg, a: &[f64], b: &[f64], format: Option<BandFormat>) ->
 
 pub fn invert(img: &RefImg) -> RefImg {
     match img.format {
-        BandFormat::F32 => img.map(BandFormat::F32, |x, _| -x),
-        f => img.map(f, |x, _| int_max(f) - x),
+        f if f.is_signed() => img.map(f, |x, _| -x),
+        f => img.map(f, |x, _| f.max_value() - x),
     }
 }
 
@@ -229,10 +220,7 @@ fn extend_coord(c: i64, n: i64, extend: Extend) -> Option<i64> {
 }
 
 pub fn embed(img: &RefImg, x0: i64, y0: i64, w: usize, h: usize, extend: Extend) -> RefImg {
-    let white = match img.format {
-        BandFormat::F32 => 1.0,
-        f => int_max(f),
-    };
+    let white = img.format.max_value();
     RefImg::from_fn(w, h, img.bands, img.format, |x, y, b| {
         let sx = extend_coord(x as i64 - x0, img.w as i64, extend);
         let sy = extend_coord(y as i64 - y0, img.h as i64, extend);
@@ -394,9 +382,6 @@ impl Operation for Spy {
     fn header(&self, inputs: &[Header]) -> Result<Header> {
         Ok(inputs[0])
     }
-    fn start(&self) -> Result<()> {
-        Ok(())
-    }
     fn generate(&self, _: &mut (), out: Rect, inputs: &mut Inputs<'_>) -> Result<Region> {
         self.0.lock().unwrap().push(out);
         inputs.get(0, out)
@@ -422,9 +407,6 @@ impl Operation for ViewSource {
     }
     fn header(&self, _: &[Header]) -> Result<Header> {
         Ok(self.header)
-    }
-    fn start(&self) -> Result<()> {
-        Ok(())
     }
     fn generate(&self, _: &mut (), out: Rect, _: &mut Inputs<'_>) -> Result<Region> {
         let pb = self.header.pixel_bytes();
@@ -467,6 +449,10 @@ pub fn encode(values: &[f64], format: BandFormat) -> Vec<u8> {
             BandFormat::U16 => out.extend((v as u16).to_ne_bytes()),
             BandFormat::U32 => out.extend((v as u32).to_ne_bytes()),
             BandFormat::F32 => out.extend((v as f32).to_ne_bytes()),
+            BandFormat::I8 => out.extend((v as i8).to_ne_bytes()),
+            BandFormat::I16 => out.extend((v as i16).to_ne_bytes()),
+            BandFormat::I32 => out.extend((v as i32).to_ne_bytes()),
+            BandFormat::F64 => out.extend(v.to_ne_bytes()),
         }
     }
     out
@@ -481,6 +467,10 @@ pub fn decode(bytes: &[u8], format: BandFormat) -> Vec<f64> {
             BandFormat::U16 => u16::from_ne_bytes([b[0], b[1]]) as f64,
             BandFormat::U32 => u32::from_ne_bytes([b[0], b[1], b[2], b[3]]) as f64,
             BandFormat::F32 => f32::from_ne_bytes([b[0], b[1], b[2], b[3]]) as f64,
+            BandFormat::I8 => b[0] as i8 as f64,
+            BandFormat::I16 => i16::from_ne_bytes([b[0], b[1]]) as f64,
+            BandFormat::I32 => i32::from_ne_bytes([b[0], b[1], b[2], b[3]]) as f64,
+            BandFormat::F64 => f64::from_ne_bytes(b.try_into().expect("8 bytes")),
         })
         .collect()
 }
