@@ -676,3 +676,6 @@ fn cubic_table() -> &'static [[i32; 4]] {
             .collect()
     })
 }
+
+/// The operations of this module, for the [catalogue](crate::catalogue).
+pub static OPS: &[&crate::catalogue::OpDesc] = &[];

@@ -194,3 +194,6 @@ fn join_kernel<T: Sample, const N: usize>(
         }
     }
 }
+
+/// The operations of this module, for the [catalogue](crate::catalogue).
+pub static OPS: &[&crate::catalogue::OpDesc] = &[];

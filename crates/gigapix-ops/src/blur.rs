@@ -40,6 +40,9 @@ use gigapix_simd::blur::{
     BoxWeights, U8_MAX_RADIUS, accumulate, accumulate_u8, box_v_step, box_v_step_u8,
 };
 
+use gigapix_core::desc::{ArgDesc, ArgType};
+
+use crate::catalogue::{Category, OpDesc, input_of};
 use crate::conv::{Matrix, convsep, invalid};
 
 /// The `sigma` from which [`gaussblur`] switches from the exact libvips
@@ -215,6 +218,7 @@ pub fn boxblur(image: &Image, width: u32, height: u32) -> Image {
 
 /// Options of [`sharpen`].
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct SharpenOptions {
     /// Standard deviation of the blur (Pillow's `radius`).
     pub sigma: f64,
@@ -232,6 +236,26 @@ impl Default for SharpenOptions {
             amount: 1.5,
             threshold: 3.0,
         }
+    }
+}
+
+impl SharpenOptions {
+    /// Sets `sigma`.
+    pub fn sigma(mut self, sigma: f64) -> SharpenOptions {
+        self.sigma = sigma;
+        self
+    }
+
+    /// Sets `amount`.
+    pub fn amount(mut self, amount: f64) -> SharpenOptions {
+        self.amount = amount;
+        self
+    }
+
+    /// Sets `threshold`.
+    pub fn threshold(mut self, threshold: f64) -> SharpenOptions {
+        self.threshold = threshold;
+        self
     }
 }
 
@@ -697,3 +721,63 @@ impl Operation for BoxBlur {
         Ok(dst)
     }
 }
+
+/// The operations of this module, for the [catalogue](crate::catalogue).
+pub static OPS: &[&OpDesc] = &[&GAUSSBLUR, &BOXBLUR, &SHARPEN];
+
+/// [`gaussblur`] in the catalogue.
+pub static GAUSSBLUR: OpDesc = OpDesc::new(
+    "gaussblur",
+    Category::Convolution,
+    "Gaussian blur of standard deviation sigma",
+    &[
+        ArgDesc::required("sigma", ArgType::float(0.01, 1000.0), "Standard deviation of the gaussian, in pixels."),
+        ArgDesc::optional("min_ampl", ArgType::float(0.001, 1.0), "0.2", "Smallest mask coefficient, relative to the centre (libvips' min_ampl)."),
+        ArgDesc::optional("box_sigma", ArgType::float(0.0, f64::INFINITY), "2.5", "From this sigma up, u8 and u16 images use three extended box passes (constant cost); inf keeps libvips' exact mask."),
+    ],
+    |input, a| {
+        let o = GaussOptions::default().min_ampl(a.float("min_ampl")?).box_sigma(a.float("box_sigma")?);
+        Ok(gaussblur_with(input_of(input)?, a.float("sigma")?, &o))
+    },
+)
+.doc("Below `box_sigma` (and always for 32-bit and float images) this is libvips' `gaussblur` with `precision=integer`, bit for bit: the separable mask `rint(20·exp(−x²/2σ²))` down to `min_ampl`. From `box_sigma` up, u8 and u16 images take three extended box passes per axis whose variance is exactly σ² (Pillow-SIMD's design), so the cost does not grow with sigma. Edges copy the edge pixels outwards; the format is kept.")
+.example("10");
+
+/// [`boxblur`] in the catalogue.
+pub static BOXBLUR: OpDesc = OpDesc::new(
+    "boxblur",
+    Category::Convolution,
+    "Mean over a centred width × height box",
+    &[
+        ArgDesc::required("width", ArgType::int(1, 100_000), "Box width in pixels."),
+        ArgDesc::unset("height", ArgType::int(1, 100_000), "Box height in pixels (default: the width)."),
+    ],
+    |input, a| {
+        let w = a.u32("width")?;
+        let h = a.opt_int("height")?.map_or(w, |h| h as u32);
+        Ok(boxblur(input_of(input)?, w, h))
+    },
+)
+.doc("Even sizes weigh the two end rows or columns by one half, so the box stays centred. Running sums for u8 and u16, direct sums for the other formats; edge pixels are copied outwards.")
+.example("5");
+
+/// [`sharpen`] in the catalogue.
+pub static SHARPEN: OpDesc = OpDesc::new(
+    "sharpen",
+    Category::Convolution,
+    "Unsharp mask (Pillow's UnsharpMask)",
+    &[
+        ArgDesc::optional("sigma", ArgType::float(0.01, 1000.0), "2", "Blur radius (standard deviation) of the mask."),
+        ArgDesc::optional("amount", ArgType::float(0.0, 100.0), "1.5", "How much of the difference to add back (1.5 is Pillow's 150 %)."),
+        ArgDesc::optional("threshold", ArgType::float(0.0, f64::INFINITY), "3", "Differences below this are left alone."),
+    ],
+    |input, a| {
+        let o = SharpenOptions::default()
+            .sigma(a.float("sigma")?)
+            .amount(a.float("amount")?)
+            .threshold(a.float("threshold")?);
+        Ok(sharpen(input_of(input)?, &o))
+    },
+)
+.doc("out = x + amount·(x − blur(x)) where |x − blur(x)| ≥ threshold, rounded and clamped to the format; x elsewhere.")
+.example("amount=2");

@@ -354,3 +354,6 @@ fn flatten_row<T: Sample>(src: &[T], dst: &mut [T], bg: &[f64]) {
         }
     }
 }
+
+/// The operations of this module, for the [catalogue](crate::catalogue).
+pub static OPS: &[&crate::catalogue::OpDesc] = &[];

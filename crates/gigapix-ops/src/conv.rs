@@ -657,3 +657,6 @@ impl Operation for Conv {
         Ok(dst)
     }
 }
+
+/// The operations of this module, for the [catalogue](crate::catalogue).
+pub static OPS: &[&crate::catalogue::OpDesc] = &[];

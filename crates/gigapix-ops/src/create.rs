@@ -232,3 +232,6 @@ impl Operation for Zone {
         Ok(region)
     }
 }
+
+/// The operations of this module, for the [catalogue](crate::catalogue).
+pub static OPS: &[&crate::catalogue::OpDesc] = &[];

@@ -630,3 +630,6 @@ impl Operation for Upright {
         inputs.get(0, out)
     }
 }
+
+/// The operations of this module, for the [catalogue](crate::catalogue).
+pub static OPS: &[&crate::catalogue::OpDesc] = &[];

@@ -51,13 +51,17 @@
 mod pixel;
 
 pub mod affine;
+pub mod arith;
+pub mod assembly;
 pub mod bands;
+pub mod catalogue;
 pub mod blur;
 pub mod colour;
 pub mod composite;
 pub mod conv;
 pub mod create;
 pub mod geometry;
+pub mod hist;
 pub mod morph;
 pub mod point;
 pub mod resample;

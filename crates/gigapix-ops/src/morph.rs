@@ -180,3 +180,6 @@ impl Operation for Morph {
         Ok(dst)
     }
 }
+
+/// The operations of this module, for the [catalogue](crate::catalogue).
+pub static OPS: &[&crate::catalogue::OpDesc] = &[];

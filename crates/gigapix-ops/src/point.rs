@@ -425,3 +425,6 @@ fn map_rows<I: Sample + Into<usize>, O: TableOf>(
         }
     }
 }
+
+/// The operations of this module, for the [catalogue](crate::catalogue).
+pub static OPS: &[&crate::catalogue::OpDesc] = &[];

@@ -457,3 +457,6 @@ impl Reducer for HistReducer {
         }
     }
 }
+
+/// The operations of this module, for the [catalogue](crate::catalogue).
+pub static OPS: &[&crate::catalogue::OpDesc] = &[];
