@@ -91,6 +91,35 @@ impl BandFormat {
         }
     }
 
+    /// The smallest format that holds every value of both `a` and `b`,
+    /// as libvips' `vips_format_common`: a float if either is (`f64` if
+    /// either is `f64`), else the larger integer, signed if either is
+    /// (`u8` and `i8` give `i16`; `u32` and any signed give `i32`).
+    pub const fn common(a: BandFormat, b: BandFormat) -> BandFormat {
+        use BandFormat::*;
+        match (a, b) {
+            (F64, _) | (_, F64) => F64,
+            (F32, _) | (_, F32) => F32,
+            _ if a.is_signed() == b.is_signed() => {
+                if a.size() >= b.size() {
+                    a
+                } else {
+                    b
+                }
+            }
+            _ => {
+                // One signed, one unsigned: a signed format wider than the
+                // unsigned one (capped at i32, as libvips does).
+                let (u, s) = if a.is_signed() { (b, a) } else { (a, b) };
+                match u {
+                    U8 if s.size() <= 2 => I16,
+                    U8 | U16 | U32 => I32,
+                    _ => s,
+                }
+            }
+        }
+    }
+
     /// The short name used on the command line and in file headers.
     pub const fn name(self) -> &'static str {
         match self {
@@ -385,6 +414,12 @@ mod tests {
         assert_eq!(i8::from_f64(-200.0), -128);
         assert_eq!(i16::from_f64(-2.5), -3);
         assert_eq!(i32::from_f64(3e10), i32::MAX);
+        use BandFormat::*;
+        for (a, b, c) in [(U8, U8, U8), (U8, I8, I16), (U16, I8, I32), (U8, I16, I16), (U32, I8, I32),
+            (U16, U32, U32), (I8, I32, I32), (U8, F32, F32), (F32, F64, F64), (I16, U16, I32)] {
+            assert_eq!(BandFormat::common(a, b), c, "{a} {b}");
+            assert_eq!(BandFormat::common(b, a), c, "{b} {a}");
+        }
         for f in BandFormat::ALL {
             assert_eq!(BandFormat::from_code(f.code()), Some(f));
             assert_eq!(f.name().parse::<BandFormat>().unwrap(), f);
