@@ -16,6 +16,7 @@
 #![forbid(unsafe_code)]
 
 mod pipeline;
+mod progress;
 
 use std::process::ExitCode;
 
@@ -34,6 +35,17 @@ struct Cli {
     /// Print wall time, throughput, threads and peak pixel memory to stderr.
     #[arg(long, global = true)]
     stats: bool,
+    /// Show the progress bar even when stderr is not a terminal.
+    ///
+    /// The bar (percent, Mpx/s and ETA; files done of the total for a batch
+    /// of thumbnails) is drawn on stderr once a run has lasted about a
+    /// second, and cleared when it ends. By default it is shown only when
+    /// stderr is a terminal.
+    #[arg(long, global = true, conflicts_with = "no_progress")]
+    progress: bool,
+    /// Never show the progress bar.
+    #[arg(long, global = true)]
+    no_progress: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -150,6 +162,7 @@ fn run(cli: &Cli) -> Result<(), Failure> {
         }
         opts = opts.threads(n);
     }
+    let bar = progress::Mode::from_flags(cli.progress, cli.no_progress);
     match &cli.command {
         Command::Header { file } => {
             let image = open_input(file)?;
@@ -180,11 +193,11 @@ fn run(cli: &Cli) -> Result<(), Failure> {
         }
         Command::Copy { input, output } => {
             let image = open_input(input)?;
-            finish(cli, save(&image, output, opts)?)
+            finish(cli, save(&image, output, opts, bar)?)
         }
         Command::Pipe { input, output, ops } => {
             let image = apply_ops(open_input(input)?, ops)?;
-            finish(cli, save(&image, output, opts)?)
+            finish(cli, save(&image, output, opts, bar)?)
         }
         Command::Operation(words) => {
             let op = &words[0];
@@ -201,7 +214,7 @@ fn run(cli: &Cli) -> Result<(), Failure> {
             let mut chain = vec![op.clone()];
             chain.extend(args.iter().cloned());
             let image = apply_ops(open_input(input)?, &chain)?;
-            finish(cli, save(&image, output, opts)?)
+            finish(cli, save(&image, output, opts, bar)?)
         }
         Command::Thumbnail {
             args,
@@ -219,10 +232,14 @@ fn run(cli: &Cli) -> Result<(), Failure> {
             *crop,
             *no_rotate,
             opts,
+            bar,
         ),
         Command::Stats { input, ops } => {
             let image = apply_ops(open_input(input)?, ops)?;
-            let (stats, report) = image.run(opts).stats()?;
+            let (opts, guard) = progress::attach(opts, bar, input);
+            let result = image.run(opts).stats();
+            guard.finish();
+            let (stats, report) = result?;
             println!("band        min          max         mean       stddev");
             for (i, b) in stats.bands.iter().enumerate() {
                 println!(
@@ -292,6 +309,7 @@ fn thumbnails(
     crop: bool,
     no_rotate: bool,
     opts: RunOptions,
+    bar: progress::Mode,
 ) -> Result<(), Failure> {
     // `IN OUT SIZE`, or `-s SIZE IN...` with an output pattern.
     let (jobs, size): (Vec<(String, String)>, &str) = match size {
@@ -317,13 +335,19 @@ fn thumbnails(
     if let Some(h) = height.or(box_height) {
         options = options.height(h);
     }
-    let one = |input: &str, output: &str, opts: RunOptions| -> Result<RunReport, Failure> {
+    let one = |input: &str,
+               output: &str,
+               opts: RunOptions,
+               bar: progress::Mode|
+     -> Result<RunReport, Failure> {
         let image = gigapix::Image::thumbnail(input, width, &options)?;
-        save(&image, output, opts)
+        save(&image, output, opts, bar)
     };
     if let [(input, output)] = jobs.as_slice() {
-        return finish(cli, one(input, output, opts)?);
+        return finish(cli, one(input, output, opts, bar)?);
     }
+    // A bar counting files; none per image.
+    let files = progress::files(bar, jobs.len() as u64, "thumbnails");
     // Several images: one per worker, each run on one thread.
     let workers = opts
         .threads
@@ -340,23 +364,25 @@ fn thumbnails(
                     let Some((input, output)) = jobs.get(i) else {
                         break;
                     };
-                    let result = one(input, output, opts.clone().threads(1));
+                    let result = one(input, output, opts.clone().threads(1), progress::Mode::Off);
+                    files.inc();
                     let mut failed = failures.lock().unwrap_or_else(|e| e.into_inner());
                     match result {
-                        Ok(report) => {
+                        Ok(report) => files.suspend(|| {
                             for w in &report.warnings {
                                 eprintln!("gigapix: warning: {w}");
                             }
                             if cli.stats {
                                 eprintln!("gigapix: {input}: {report}");
                             }
-                        }
+                        }),
                         Err(Failure::Runtime(m) | Failure::Usage(m)) => failed.push(m),
                     }
                 }
             });
         }
     });
+    drop(files);
     let failed = failures.into_inner().unwrap_or_else(|e| e.into_inner());
     match failed.as_slice() {
         [] => Ok(()),
@@ -370,13 +396,22 @@ fn thumbnails(
     }
 }
 
-fn save(image: &Image, output: &str, opts: RunOptions) -> Result<RunReport, Failure> {
+fn save(
+    image: &Image,
+    output: &str,
+    opts: RunOptions,
+    bar: progress::Mode,
+) -> Result<RunReport, Failure> {
+    let label = if output == "-" { "computing" } else { output };
+    let (opts, guard) = progress::attach(opts, bar, label);
     let run = image.run(opts);
-    Ok(if output == "-" {
-        run.discard()?
+    let report = if output == "-" {
+        run.discard()
     } else {
-        run.save(output)?
-    })
+        run.save(output)
+    };
+    guard.finish();
+    Ok(report?)
 }
 
 fn finish(cli: &Cli, report: RunReport) -> Result<(), Failure> {
