@@ -91,6 +91,7 @@ impl Interpolate {
 
 /// Options of [`affine`] and [`rotate`].
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct AffineOptions {
     /// The interpolator (default bilinear).
     pub interpolate: Interpolate,
@@ -121,6 +122,34 @@ impl Default for AffineOptions {
             odx: 0.0,
             ody: 0.0,
         }
+    }
+}
+
+impl AffineOptions {
+    /// Sets the interpolator.
+    pub fn interpolate(mut self, interpolate: Interpolate) -> AffineOptions {
+        self.interpolate = interpolate;
+        self
+    }
+
+    /// Sets the background: one value, or one per band.
+    pub fn background(mut self, background: impl Into<Vec<f64>>) -> AffineOptions {
+        self.background = background.into();
+        self
+    }
+
+    /// Sets the output area `(left, top, width, height)` in output
+    /// coordinates.
+    pub fn output_area(mut self, area: (i64, i64, u32, u32)) -> AffineOptions {
+        self.output = Some(area);
+        self
+    }
+
+    /// Sets the input offsets `idx`, `idy` and the output offsets `odx`,
+    /// `ody`.
+    pub fn offsets(mut self, idx: f64, idy: f64, odx: f64, ody: f64) -> AffineOptions {
+        (self.idx, self.idy, self.odx, self.ody) = (idx, idy, odx, ody);
+        self
     }
 }
 
@@ -677,5 +706,148 @@ fn cubic_table() -> &'static [[i32; 4]] {
     })
 }
 
+use crate::catalogue::prelude::*;
+
 /// The operations of this module, for the [catalogue](crate::catalogue).
-pub static OPS: &[&crate::catalogue::OpDesc] = &[];
+pub static OPS: &[&OpDesc] = &[&AFFINE, &ROTATE];
+
+const AFFINE_OPTIONS: [ArgDesc; 7] = [
+    ArgDesc::optional(
+        "interpolate",
+        ArgType::Enum(&["nearest", "bilinear", "bicubic"]),
+        "bilinear",
+        "The interpolator.",
+    ),
+    ArgDesc::optional(
+        "background",
+        ArgType::Numbers,
+        "0",
+        "The colour outside the input: one value, or one per band.",
+    ),
+    ArgDesc::unset(
+        "oarea",
+        ArgType::Numbers,
+        "The output area left,top,width,height in output coordinates (default: the bounding box).",
+    ),
+    ArgDesc::optional(
+        "idx",
+        ArgType::float(-1e9, 1e9),
+        "0",
+        "Horizontal input offset.",
+    ),
+    ArgDesc::optional(
+        "idy",
+        ArgType::float(-1e9, 1e9),
+        "0",
+        "Vertical input offset.",
+    ),
+    ArgDesc::optional(
+        "odx",
+        ArgType::float(-1e9, 1e9),
+        "0",
+        "Horizontal output offset.",
+    ),
+    ArgDesc::optional(
+        "ody",
+        ArgType::float(-1e9, 1e9),
+        "0",
+        "Vertical output offset.",
+    ),
+];
+
+const AFFINE_ARGS: [ArgDesc; 11] = {
+    let mut args = [ArgDesc::required("a", ArgType::float(-1e6, 1e6), "Matrix element a."); 11];
+    args[1] = ArgDesc::required("b", ArgType::float(-1e6, 1e6), "Matrix element b.");
+    args[2] = ArgDesc::required("c", ArgType::float(-1e6, 1e6), "Matrix element c.");
+    args[3] = ArgDesc::required("d", ArgType::float(-1e6, 1e6), "Matrix element d.");
+    let mut i = 0;
+    while i < 7 {
+        args[4 + i] = AFFINE_OPTIONS[i];
+        i += 1;
+    }
+    args
+};
+
+const ROTATE_ARGS: [ArgDesc; 8] = {
+    let mut args = [ArgDesc::required(
+        "angle",
+        ArgType::float(-1e6, 1e6),
+        "The angle in degrees, clockwise.",
+    ); 8];
+    let mut i = 0;
+    while i < 7 {
+        args[1 + i] = AFFINE_OPTIONS[i];
+        i += 1;
+    }
+    args
+};
+
+fn affine_options(op: &'static str, a: &gigapix_core::desc::Args) -> Result<AffineOptions> {
+    let i = a.choice("interpolate")?;
+    let interpolate = Interpolate::from_name(i)
+        .ok_or_else(|| Error::invalid(op, format!("unknown interpolator `{i}`")))?;
+    let mut o = AffineOptions::default()
+        .interpolate(interpolate)
+        .background(a.numbers("background")?)
+        .offsets(
+            a.float("idx")?,
+            a.float("idy")?,
+            a.float("odx")?,
+            a.float("ody")?,
+        );
+    if let Some(area) = a.opt_numbers("oarea")? {
+        let [l, t, w, h] = area[..] else {
+            return Err(Error::invalid(
+                op,
+                format!(
+                    "oarea needs 4 numbers (left,top,width,height), got {}",
+                    area.len()
+                ),
+            ));
+        };
+        if w < 1.0
+            || h < 1.0
+            || [l, t, w, h]
+                .iter()
+                .any(|v| v.fract() != 0.0 || v.abs() > u32::MAX as f64)
+        {
+            return Err(Error::invalid(
+                op,
+                "oarea needs whole numbers and a size of at least 1x1",
+            ));
+        }
+        o = o.output_area((l as i64, t as i64, w as u32, h as u32));
+    }
+    Ok(o)
+}
+
+/// [`affine`] in the catalogue.
+pub static AFFINE: OpDesc = OpDesc::new(
+    "affine",
+    Category::Resample,
+    "Transforms by the 2×2 matrix [a b; c d] (output = matrix · input)",
+    &AFFINE_ARGS,
+    |input, a| {
+        let m = [a.float("a")?, a.float("b")?, a.float("c")?, a.float("d")?];
+        Ok(affine(input_of(input)?, m, &affine_options("affine", a)?))
+    },
+)
+.doc("libvips' integer-coordinate convention; the input is read through a tile cache, so any graph above it is computed once per tile.")
+.example("1.5 0 0 1.5 interpolate=bicubic");
+
+/// [`rotate`] in the catalogue.
+pub static ROTATE: OpDesc = OpDesc::new(
+    "rotate",
+    Category::Resample,
+    "Rotates clockwise by any angle in degrees",
+    &ROTATE_ARGS,
+    |input, a| {
+        Ok(rotate(
+            input_of(input)?,
+            a.float("angle")?,
+            &affine_options("rotate", a)?,
+        ))
+    },
+)
+.doc("The output is the bounding box of the rotated image; exact multiples of 90° go to `rot`.")
+.example("30 background=255");

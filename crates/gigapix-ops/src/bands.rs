@@ -1,7 +1,8 @@
 //! Band operations: taking bands apart and putting them together.
 
 use gigapix_core::{
-    Error, Header, Image, Inputs, Operation, Rect, Region, Result, Sample, dispatch_format,
+    BandFormat, Error, Header, Image, Inputs, Operation, Rect, Region, Result, Sample,
+    dispatch_format,
 };
 
 use crate::pixel::px_size;
@@ -195,5 +196,43 @@ fn join_kernel<T: Sample, const N: usize>(
     }
 }
 
+use crate::catalogue::prelude::*;
+
 /// The operations of this module, for the [catalogue](crate::catalogue).
-pub static OPS: &[&crate::catalogue::OpDesc] = &[];
+pub static OPS: &[&OpDesc] = &[&EXTRACT_BAND, &BANDJOIN];
+
+/// [`extract_band`] in the catalogue.
+pub static EXTRACT_BAND: OpDesc = OpDesc::new(
+    "extract_band",
+    Category::Bands,
+    "Bands band .. band + n of the image",
+    &[
+        ArgDesc::required("band", ArgType::int(0, 1023), "The first band, from 0."),
+        ArgDesc::optional("n", ArgType::int(1, 1024), "1", "How many bands."),
+    ],
+    |input, a| Ok(extract_band(input_of(input)?, a.u32("band")?, a.u32("n")?)),
+)
+.example("1 n=2");
+
+/// [`bandjoin`] in the catalogue.
+pub static BANDJOIN: OpDesc = OpDesc::new(
+    "bandjoin",
+    Category::Bands,
+    "The input's bands followed by those of the other images",
+    &[ArgDesc::required(
+        "images",
+        ArgType::Images,
+        "The images to append, of the same size.",
+    )],
+    |input, a| {
+        let mut all = vec![input_of(input)?.clone()];
+        all.extend(a.images("images")?);
+        let common = all
+            .iter()
+            .fold(all[0].format(), |f, i| BandFormat::common(f, i.format()));
+        let all: Vec<Image> = all.iter().map(|i| crate::point::cast(i, common)).collect();
+        Ok(bandjoin(&all))
+    },
+)
+.doc("Formats are brought to their common format (libvips' rule) before joining.")
+.example("noise:64x48x1:3");

@@ -215,13 +215,19 @@ impl OpDesc {
                 return Err(Error::invalid(self.name, "needs an input image"));
             }
             (false, Some(_)) => {
-                return Err(Error::invalid(self.name, "is a generator: it takes no input image"));
+                return Err(Error::invalid(
+                    self.name,
+                    "is a generator: it takes no input image",
+                ));
             }
             _ => {}
         }
         for (name, _) in args.iter() {
             if !self.args.iter().any(|a| a.name == name) {
-                return Err(Error::invalid(self.name, format!("unknown argument `{name}`")));
+                return Err(Error::invalid(
+                    self.name,
+                    format!("unknown argument `{name}`"),
+                ));
             }
         }
         (self.build)(input, args)
@@ -329,8 +335,18 @@ impl OpDesc {
 
     /// The arguments in one short line for tables: `sigma [min_ampl, box_sigma]`.
     pub fn args_summary(&self) -> String {
-        let req: Vec<&str> = self.args.iter().filter(|a| a.required).map(|a| a.name).collect();
-        let opt: Vec<&str> = self.args.iter().filter(|a| !a.required).map(|a| a.name).collect();
+        let req: Vec<&str> = self
+            .args
+            .iter()
+            .filter(|a| a.required)
+            .map(|a| a.name)
+            .collect();
+        let opt: Vec<&str> = self
+            .args
+            .iter()
+            .filter(|a| !a.required)
+            .map(|a| a.name)
+            .collect();
         match (req.is_empty(), opt.is_empty()) {
             (_, true) => req.join(" "),
             (true, false) => format!("[{}]", opt.join(", ")),
@@ -342,7 +358,12 @@ impl OpDesc {
 /// The input image of a builder of an operation that takes one (the
 /// catalogue checks it is there before building).
 pub fn input_of(input: Option<&Image>) -> Result<&Image> {
-    input.ok_or_else(|| Error::new(ErrorKind::InvalidArgument, "the operation needs an input image"))
+    input.ok_or_else(|| {
+        Error::new(
+            ErrorKind::InvalidArgument,
+            "the operation needs an input image",
+        )
+    })
 }
 
 fn sentence(s: &str) -> String {
@@ -352,6 +373,12 @@ fn sentence(s: &str) -> String {
     } else {
         format!("{s}.")
     }
+}
+
+/// What a descriptor block needs, in one `use`.
+pub(crate) mod prelude {
+    pub(crate) use super::{Category, OpDesc, input_of};
+    pub(crate) use gigapix_core::desc::{ArgDesc, ArgType};
 }
 
 /// Every family's list of operations; [`all`] walks them.
@@ -419,7 +446,13 @@ pub fn list_markdown() -> String {
             } else {
                 format!("`{args}`")
             };
-            let _ = writeln!(s, "| `{}` | {} | {} |", o.name, args, o.summary.trim_end_matches('.'));
+            let _ = writeln!(
+                s,
+                "| `{}` | {} | {} |",
+                o.name,
+                args,
+                o.summary.trim_end_matches('.')
+            );
         }
         s.push('\n');
     }
@@ -483,11 +516,29 @@ mod tests {
             }
             assert!(!o.summary.is_empty(), "{}: no summary", o.name);
             // Required arguments come first, an `images` argument last.
-            let first_optional = o.args.iter().position(|a| !a.required).unwrap_or(o.args.len());
-            assert!(o.args[first_optional..].iter().all(|a| !a.required), "{}: required after optional", o.name);
+            let first_optional = o
+                .args
+                .iter()
+                .position(|a| !a.required)
+                .unwrap_or(o.args.len());
+            assert!(
+                o.args[first_optional..].iter().all(|a| !a.required),
+                "{}: required after optional",
+                o.name
+            );
             for a in o.args {
-                assert!(!a.doc.is_empty(), "{}: argument {} has no doc", o.name, a.name);
-                assert!(a.required || a.default.is_some() || a.ty != ArgType::Bool, "{}: {}", o.name, a.name);
+                assert!(
+                    !a.doc.is_empty(),
+                    "{}: argument {} has no doc",
+                    o.name,
+                    a.name
+                );
+                assert!(
+                    a.required || a.default.is_some() || a.ty != ArgType::Bool,
+                    "{}: {}",
+                    o.name,
+                    a.name
+                );
             }
         }
     }

@@ -370,5 +370,54 @@ impl Colour {
     }
 }
 
+use crate::catalogue::prelude::*;
+
 /// The operations of this module, for the [catalogue](crate::catalogue).
-pub static OPS: &[&crate::catalogue::OpDesc] = &[];
+pub static OPS: &[&OpDesc] = &[&COLOURSPACE, &CAST_SCALED];
+
+/// [`colourspace`] in the catalogue.
+pub static COLOURSPACE: OpDesc = OpDesc::new(
+    "colourspace",
+    Category::Colour,
+    "Converts between sRGB, scRGB (linear light) and grey",
+    &[
+        ArgDesc::required(
+            "space",
+            ArgType::Enum(&["srgb", "scrgb", "grey", "rgb16", "grey16", "b-w"]),
+            "The target space; rgb16 and grey16 are sRGB and grey in 16 bits (libvips' names), b-w is grey.",
+        ),
+        ArgDesc::unset("format", ArgType::Format, "Also rescale to this band format (u8, u16 or f32)."),
+    ],
+    |input, a| {
+        let (target, depth) = match a.choice("space")? {
+            "srgb" => (Interpretation::Srgb, None),
+            "rgb16" => (Interpretation::Srgb, Some(BandFormat::U16)),
+            "scrgb" => (Interpretation::Scrgb, None),
+            "grey16" => (Interpretation::Grey, Some(BandFormat::U16)),
+            _ => (Interpretation::Grey, None),
+        };
+        let out = colourspace(input_of(input)?, target);
+        Ok(match a.opt_format("format")?.or(depth) {
+            Some(f) => cast_scaled(&out, f),
+            None => out,
+        })
+    },
+)
+.doc("Grey is Rec.709 luminance computed in linear light, as libvips' b-w; scRGB is linear-light sRGB primaries (0..1 for float). An alpha band is carried through.")
+.aliases(&["colorspace"])
+.example("grey");
+
+/// [`cast_scaled`] in the catalogue.
+pub static CAST_SCALED: OpDesc = OpDesc::new(
+    "cast_scaled",
+    Category::Conversion,
+    "Converts the band format, rescaling values to the new range (8 ↔ 16 bit)",
+    &[ArgDesc::required(
+        "format",
+        ArgType::Format,
+        "The new band format (u8, u16, u32 or f32).",
+    )],
+    |input, a| Ok(cast_scaled(input_of(input)?, a.format("format")?)),
+)
+.doc("u8 → u16 multiplies by 257, u16 → u8 divides by 257 and rounds, float is 0..1.")
+.example("u16");

@@ -355,5 +355,72 @@ fn flatten_row<T: Sample>(src: &[T], dst: &mut [T], bg: &[f64]) {
     }
 }
 
+use crate::catalogue::prelude::*;
+
 /// The operations of this module, for the [catalogue](crate::catalogue).
-pub static OPS: &[&crate::catalogue::OpDesc] = &[];
+pub static OPS: &[&OpDesc] = &[&PREMULTIPLY, &UNPREMULTIPLY, &COMPOSITE, &FLATTEN];
+
+/// [`premultiply`] in the catalogue.
+pub static PREMULTIPLY: OpDesc = OpDesc::new(
+    "premultiply",
+    Category::Composite,
+    "Multiplies the colour bands by alpha (the last band)",
+    &[],
+    |input, _| Ok(premultiply(input_of(input)?)),
+)
+.doc("The format is kept (libvips goes to float); a u8 round trip through unpremultiply is within one level for alpha ≥ 128.");
+
+/// [`unpremultiply`] in the catalogue.
+pub static UNPREMULTIPLY: OpDesc = OpDesc::new(
+    "unpremultiply",
+    Category::Composite,
+    "Divides the colour bands by alpha (the last band)",
+    &[],
+    |input, _| Ok(unpremultiply(input_of(input)?)),
+);
+
+/// [`composite`] in the catalogue.
+pub static COMPOSITE: OpDesc = OpDesc::new(
+    "composite",
+    Category::Composite,
+    "An overlay placed at (x, y) over the image (Porter-Duff over)",
+    &[
+        ArgDesc::required("overlay", ArgType::Image, "The image on top, with alpha."),
+        ArgDesc::required(
+            "x",
+            ArgType::int(-(u32::MAX as i64), u32::MAX as i64),
+            "Left of the overlay.",
+        ),
+        ArgDesc::required(
+            "y",
+            ArgType::int(-(u32::MAX as i64), u32::MAX as i64),
+            "Top of the overlay.",
+        ),
+    ],
+    |input, a| {
+        Ok(composite(
+            input_of(input)?,
+            &a.image("overlay")?,
+            a.int("x")?,
+            a.int("y")?,
+        ))
+    },
+)
+.doc("Rounds where libvips truncates.")
+.aliases(&["composite2"])
+.example("noise:32x24x4:5 10 10");
+
+/// [`flatten`] in the catalogue.
+pub static FLATTEN: OpDesc = OpDesc::new(
+    "flatten",
+    Category::Composite,
+    "Drops the alpha band, blending against a background",
+    &[ArgDesc::optional(
+        "background",
+        ArgType::Numbers,
+        "0",
+        "The background: one value, or one per colour band.",
+    )],
+    |input, a| Ok(flatten(input_of(input)?, &a.numbers("background")?)),
+)
+.example("background=255");

@@ -224,6 +224,37 @@ impl Matrix {
         })
     }
 
+    /// A mask from a command-line word: a libvips matrix file if `spec`
+    /// names a file, else rows inline separated by `;`, values by spaces or
+    /// commas (`"-1 -1 -1; -1 16 -1; -1 -1 -1"`), with scale 1 and offset 0.
+    pub fn from_spec(spec: &str) -> Result<Matrix> {
+        if Path::new(spec).is_file() {
+            return Matrix::from_file(spec);
+        }
+        let bad = || {
+            Error::new(
+                ErrorKind::InvalidArgument,
+                format!(
+                    "`{spec}` is neither a matrix file nor rows of equal length separated by `;`"
+                ),
+            )
+        };
+        let rows: Vec<Vec<f64>> = spec
+            .split(';')
+            .map(|r| {
+                r.split([' ', ',', '\t'])
+                    .filter(|v| !v.is_empty())
+                    .map(|v| v.parse::<f64>().map_err(|_| bad()))
+                    .collect()
+            })
+            .collect::<Result<_>>()?;
+        let w = rows.first().map_or(0, Vec::len);
+        if w == 0 || rows.iter().any(|r| r.len() != w) {
+            return Err(bad());
+        }
+        Matrix::new(w as u32, rows.len() as u32, rows.concat())
+    }
+
     /// `true` if every coefficient, the scale and the offset are integers
     /// (the case libvips computes in integer arithmetic).
     pub fn is_integer(&self) -> bool {
@@ -658,5 +689,68 @@ impl Operation for Conv {
     }
 }
 
+use crate::catalogue::prelude::*;
+
 /// The operations of this module, for the [catalogue](crate::catalogue).
-pub static OPS: &[&crate::catalogue::OpDesc] = &[];
+pub static OPS: &[&OpDesc] = &[&CONV, &CONVSEP, &SOBEL];
+
+const MASK_ARGS: &[ArgDesc] = &[
+    ArgDesc::required(
+        "mask",
+        ArgType::Matrix,
+        "A libvips matrix file, or rows inline separated by `;`.",
+    ),
+    ArgDesc::unset(
+        "scale",
+        ArgType::float(-1e12, 1e12),
+        "Divide the sum by this (default: the matrix's own, 1 inline).",
+    ),
+    ArgDesc::unset(
+        "offset",
+        ArgType::float(-1e12, 1e12),
+        "Add this after dividing (default: the matrix's own, 0 inline).",
+    ),
+];
+
+fn mask_of(op: &'static str, a: &gigapix_core::desc::Args) -> Result<Matrix> {
+    let mut m = Matrix::from_spec(a.text("mask")?).map_err(|e| e.with_operation(op))?;
+    if let Some(s) = a.opt_float("scale")? {
+        m = m.with_scale(s);
+    }
+    if let Some(o) = a.opt_float("offset")? {
+        m = m.with_offset(o);
+    }
+    m.validate().map_err(|e| e.with_operation(op))?;
+    Ok(m)
+}
+
+/// [`conv`] in the catalogue.
+pub static CONV: OpDesc = OpDesc::new(
+    "conv",
+    Category::Convolution,
+    "Convolution with a mask (libvips semantics: sum / scale + offset)",
+    MASK_ARGS,
+    |input, a| Ok(conv(input_of(input)?, &mask_of("conv", a)?)),
+)
+.doc("For u8 images and integer masks it reproduces libvips 8.18's 8-bit fixed point exactly. Edge pixels are copied outwards; the format is kept, rounded and clamped.")
+.example("\"-1 -1 -1; -1 16 -1; -1 -1 -1\" scale=8");
+
+/// [`convsep`] in the catalogue.
+pub static CONVSEP: OpDesc = OpDesc::new(
+    "convsep",
+    Category::Convolution,
+    "Separable convolution: a one-row mask horizontally, then vertically",
+    MASK_ARGS,
+    |input, a| Ok(convsep(input_of(input)?, &mask_of("convsep", a)?)),
+)
+.example("\"1 2 1\" scale=4");
+
+/// [`sobel`] in the catalogue.
+pub static SOBEL: OpDesc = OpDesc::new(
+    "sobel",
+    Category::Convolution,
+    "Sobel edge detection: |Gx| + |Gy|",
+    &[],
+    |input, _| Ok(sobel(input_of(input)?)),
+)
+.doc("Keeps the input's format, where libvips 8.18 always writes u8.");

@@ -233,5 +233,65 @@ impl Operation for Zone {
     }
 }
 
+use crate::catalogue::prelude::*;
+
 /// The operations of this module, for the [catalogue](crate::catalogue).
-pub static OPS: &[&crate::catalogue::OpDesc] = &[];
+pub static OPS: &[&OpDesc] = &[&BLACK, &XYZ, &NOISE, &ZONE];
+
+const SIZE: ArgType = ArgType::int(1, 10_000_000);
+const WIDTH: ArgDesc = ArgDesc::required("width", SIZE, "Width in pixels.");
+const HEIGHT: ArgDesc = ArgDesc::required("height", SIZE, "Height in pixels.");
+const BANDS: ArgDesc = ArgDesc::optional("bands", ArgType::int(1, 1024), "1", "Bands per pixel.");
+
+/// [`black`] in the catalogue.
+pub static BLACK: OpDesc = OpDesc::new(
+    "black",
+    Category::Create,
+    "An all-zero u8 image",
+    &[WIDTH, HEIGHT, BANDS],
+    |_, a| Ok(black(a.u32("width")?, a.u32("height")?, a.u32("bands")?)),
+)
+.generator()
+.example("64 48 bands=3");
+
+/// [`xyz`] in the catalogue.
+pub static XYZ: OpDesc = OpDesc::new(
+    "xyz",
+    Category::Create,
+    "A two-band u32 image holding each pixel's x and y",
+    &[WIDTH, HEIGHT],
+    |_, a| Ok(xyz(a.u32("width")?, a.u32("height")?)),
+)
+.generator()
+.example("64 48");
+
+/// [`noise`] in the catalogue.
+pub static NOISE: OpDesc = OpDesc::new(
+    "noise",
+    Category::Create,
+    "Uniform u8 noise, the same for the same seed whatever the tiling",
+    &[
+        WIDTH,
+        HEIGHT,
+        BANDS,
+        ArgDesc::optional("seed", ArgType::int(0, i64::MAX), "0", "Seed of the generator."),
+    ],
+    |_, a| {
+        let seed = a.int("seed")? as u64;
+        Ok(noise(a.u32("width")?, a.u32("height")?, a.u32("bands")?, seed))
+    },
+)
+.doc("Each sample comes from a SplitMix64 stream indexed by the pixel's position, so any region can be computed alone and every tiling gives the same image.")
+.generator()
+.example("64 48 bands=3 seed=7");
+
+/// [`zone`] in the catalogue.
+pub static ZONE: OpDesc = OpDesc::new(
+    "zone",
+    Category::Create,
+    "A one-band u8 zone plate: concentric rings of rising frequency",
+    &[WIDTH, HEIGHT],
+    |_, a| Ok(zone(a.u32("width")?, a.u32("height")?)),
+)
+.generator()
+.example("64 48");

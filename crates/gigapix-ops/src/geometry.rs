@@ -631,5 +631,91 @@ impl Operation for Upright {
     }
 }
 
+use crate::catalogue::prelude::*;
+
 /// The operations of this module, for the [catalogue](crate::catalogue).
-pub static OPS: &[&crate::catalogue::OpDesc] = &[];
+pub static OPS: &[&OpDesc] = &[&CROP, &EMBED, &FLIP, &ROT, &AUTOROTATE];
+
+const EXTENDS: &[&str] = &["black", "white", "copy", "repeat", "mirror"];
+
+/// [`crop`] in the catalogue.
+pub static CROP: OpDesc = OpDesc::new(
+    "crop",
+    Category::Geometry,
+    "The area width × height at (left, top); a view, no copy",
+    &[
+        ArgDesc::required("left", ArgType::int(0, u32::MAX as i64), "Left edge."),
+        ArgDesc::required("top", ArgType::int(0, u32::MAX as i64), "Top edge."),
+        ArgDesc::required("width", ArgType::int(1, u32::MAX as i64), "Width of the area."),
+        ArgDesc::required("height", ArgType::int(1, u32::MAX as i64), "Height of the area."),
+    ],
+    |input, a| {
+        Ok(crop(input_of(input)?, a.u32("left")?, a.u32("top")?, a.u32("width")?, a.u32("height")?))
+    },
+)
+.doc("The area must lie inside the image. Regions of the crop are views of the input's regions where the input can lend them.")
+.aliases(&["extract_area"])
+.example("4 4 32 24");
+
+/// [`embed`] in the catalogue.
+pub static EMBED: OpDesc = OpDesc::new(
+    "embed",
+    Category::Geometry,
+    "Places the image at (x, y) in a width × height canvas",
+    &[
+        ArgDesc::required("x", ArgType::int(-(u32::MAX as i64), u32::MAX as i64), "Left of the image in the canvas."),
+        ArgDesc::required("y", ArgType::int(-(u32::MAX as i64), u32::MAX as i64), "Top of the image in the canvas."),
+        ArgDesc::required("width", ArgType::int(1, u32::MAX as i64), "Canvas width."),
+        ArgDesc::required("height", ArgType::int(1, u32::MAX as i64), "Canvas height."),
+        ArgDesc::optional("extend", ArgType::Enum(EXTENDS), "black", "How to fill the rest: black, white (the format's maximum), copy the edge, repeat or mirror the image."),
+    ],
+    |input, a| {
+        let extend: Extend = a.choice("extend")?.parse().map_err(|e: String| Error::invalid("embed", e))?;
+        Ok(embed(input_of(input)?, a.int("x")?, a.int("y")?, a.u32("width")?, a.u32("height")?, extend))
+    },
+)
+.example("8 8 80 64 extend=mirror");
+
+/// [`flip`] in the catalogue.
+pub static FLIP: OpDesc = OpDesc::new(
+    "flip",
+    Category::Geometry,
+    "Mirrors left-right or top-bottom",
+    &[ArgDesc::required("direction", ArgType::Enum(&["horizontal", "vertical"]), "horizontal mirrors left-right, vertical top-bottom.")],
+    |input, a| {
+        let d: Direction = a.choice("direction")?.parse().map_err(|e: String| Error::invalid("flip", e))?;
+        Ok(flip(input_of(input)?, d))
+    },
+)
+.doc("A vertical flip reads its input bottom to top: over a sequential source the planner inserts a cache.")
+.example("horizontal");
+
+/// [`rot`] in the catalogue.
+pub static ROT: OpDesc = OpDesc::new(
+    "rot",
+    Category::Geometry,
+    "Rotates clockwise by a multiple of 90°",
+    &[ArgDesc::required(
+        "angle",
+        ArgType::Enum(&["90", "180", "270", "d90", "d180", "d270"]),
+        "The angle in degrees (libvips' d90, d180, d270 are accepted).",
+    )],
+    |input, a| {
+        let angle: Angle = a
+            .choice("angle")?
+            .parse()
+            .map_err(|e: String| Error::invalid("rot", e))?;
+        Ok(rot(input_of(input)?, angle))
+    },
+)
+.example("90");
+
+/// [`autorotate`] in the catalogue.
+pub static AUTOROTATE: OpDesc = OpDesc::new(
+    "autorotate",
+    Category::Geometry,
+    "Turns the image upright as its EXIF orientation says",
+    &[],
+    |input, _| Ok(autorotate(input_of(input)?)),
+)
+.doc("The result has orientation 1; images without an orientation pass through.");

@@ -181,5 +181,49 @@ impl Operation for Morph {
     }
 }
 
+use crate::catalogue::prelude::*;
+
 /// The operations of this module, for the [catalogue](crate::catalogue).
-pub static OPS: &[&crate::catalogue::OpDesc] = &[];
+pub static OPS: &[&OpDesc] = &[&ERODE, &DILATE];
+
+const RECT: &[ArgDesc] = &[
+    ArgDesc::required("width", ArgType::int(1, 100_000), "Width of the rectangle."),
+    ArgDesc::unset(
+        "height",
+        ArgType::int(1, 100_000),
+        "Height of the rectangle (default: the width).",
+    ),
+];
+
+fn rect(a: &gigapix_core::desc::Args) -> Result<(u32, u32)> {
+    let w = a.u32("width")?;
+    Ok((w, a.opt_int("height")?.map_or(w, |h| h as u32)))
+}
+
+/// [`erode`] in the catalogue.
+pub static ERODE: OpDesc = OpDesc::new(
+    "erode",
+    Category::Morphology,
+    "Minimum over a centred width × height rectangle",
+    RECT,
+    |input, a| {
+        let (w, h) = rect(a)?;
+        Ok(erode(input_of(input)?, w, h))
+    },
+)
+.doc("By repeated doubling, so the cost grows with the logarithm of the size; edge pixels are copied outwards.")
+.example("3");
+
+/// [`dilate`] in the catalogue.
+pub static DILATE: OpDesc = OpDesc::new(
+    "dilate",
+    Category::Morphology,
+    "Maximum over a centred width × height rectangle",
+    RECT,
+    |input, a| {
+        let (w, h) = rect(a)?;
+        Ok(dilate(input_of(input)?, w, h))
+    },
+)
+.doc("By repeated doubling, so the cost grows with the logarithm of the size; edge pixels are copied outwards.")
+.example("3 height=5");

@@ -17,6 +17,8 @@
 
 use std::sync::OnceLock;
 
+use crate::catalogue::prelude::*;
+
 use gigapix_core::{
     BandFormat, Error, Header, Image, Inputs, Operation, Rect, Region, Result, Sample,
     dispatch_format,
@@ -427,4 +429,46 @@ fn map_rows<I: Sample + Into<usize>, O: TableOf>(
 }
 
 /// The operations of this module, for the [catalogue](crate::catalogue).
-pub static OPS: &[&crate::catalogue::OpDesc] = &[];
+pub static OPS: &[&OpDesc] = &[&LINEAR, &INVERT, &CAST];
+
+
+/// [`linear`] in the catalogue.
+pub static LINEAR: OpDesc = OpDesc::new(
+    "linear",
+    Category::Arithmetic,
+    "a·x + b per band, keeping the format unless told",
+    &[
+        ArgDesc::required("a", ArgType::Numbers, "Multipliers: one for every band, or one per band."),
+        ArgDesc::required("b", ArgType::Numbers, "Offsets: one for every band, or one per band."),
+        ArgDesc::unset("format", ArgType::Format, "Output band format (default: the input's)."),
+    ],
+    |input, a| {
+        let mut o = LinearOptions::default();
+        if let Some(f) = a.opt_format("format")? {
+            o = o.format(f);
+        }
+        Ok(linear_with(input_of(input)?, &a.numbers("a")?, &a.numbers("b")?, &o))
+    },
+)
+.doc("Computed in f64 and converted back to the output format (integers round half away from zero and clamp). Unlike libvips' `linear`, whose result is float, the format is kept unless `format` says otherwise; the arithmetic operations with constants (`add 10`, `multiply 1.2`) follow libvips and give floats. Chains of point operations fuse into one pass through a lookup table for 8- and 16-bit images.")
+.example("1.1 5");
+
+/// [`invert`] in the catalogue.
+pub static INVERT: OpDesc = OpDesc::new(
+    "invert",
+    Category::Arithmetic,
+    "Photographic negative: max − x for unsigned formats, −x for signed and float ones",
+    &[],
+    |input, _| Ok(invert(input_of(input)?)),
+);
+
+/// [`cast`] in the catalogue.
+pub static CAST: OpDesc = OpDesc::new(
+    "cast",
+    Category::Conversion,
+    "Converts to another band format, rounding and clamping",
+    &[ArgDesc::required("format", ArgType::Format, "The new band format.")],
+    |input, a| Ok(cast(input_of(input)?, a.format("format")?)),
+)
+.doc("Values are not rescaled (see `cast_scaled` for 8 ↔ 16 bit): integers round half away from zero and clamp to the new range.")
+.example("u16");

@@ -168,6 +168,7 @@ impl fmt::Display for Kernel {
 
 /// Options of [`resize`] and [`resize_to`].
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct ResizeOptions {
     /// The interpolation kernel (default [`Kernel::Lanczos3`]).
     pub kernel: Kernel,
@@ -188,6 +189,26 @@ impl Default for ResizeOptions {
             vscale: None,
             gap: 2.0,
         }
+    }
+}
+
+impl ResizeOptions {
+    /// Sets the kernel.
+    pub fn kernel(mut self, kernel: Kernel) -> ResizeOptions {
+        self.kernel = kernel;
+        self
+    }
+
+    /// Sets a vertical scale different from the horizontal one.
+    pub fn vscale(mut self, vscale: f64) -> ResizeOptions {
+        self.vscale = Some(vscale);
+        self
+    }
+
+    /// Sets libvips' `gap`.
+    pub fn gap(mut self, gap: f64) -> ResizeOptions {
+        self.gap = gap;
+        self
     }
 }
 
@@ -892,5 +913,121 @@ mod tests {
     }
 }
 
+use crate::catalogue::prelude::*;
+
 /// The operations of this module, for the [catalogue](crate::catalogue).
-pub static OPS: &[&crate::catalogue::OpDesc] = &[];
+pub static OPS: &[&OpDesc] = &[&SHRINK, &REDUCE, &RESIZE, &RESIZE_TO];
+
+const KERNELS: &[&str] = &[
+    "nearest", "linear", "cubic", "mitchell", "lanczos2", "lanczos3",
+];
+const KERNEL: ArgDesc = ArgDesc::optional(
+    "kernel",
+    ArgType::Enum(KERNELS),
+    "lanczos3",
+    "The interpolation kernel.",
+);
+
+fn kernel(a: &gigapix_core::desc::Args) -> Result<Kernel> {
+    let k = a.choice("kernel")?;
+    Kernel::from_name(k).ok_or_else(|| Error::invalid("resize", format!("unknown kernel `{k}`")))
+}
+
+/// [`shrink`] in the catalogue.
+pub static SHRINK: OpDesc = OpDesc::new(
+    "shrink",
+    Category::Resample,
+    "Integer box shrink: each output pixel is the mean of a block",
+    &[
+        ArgDesc::required("hshrink", ArgType::int(1, 1_000_000), "Horizontal factor."),
+        ArgDesc::unset("vshrink", ArgType::int(1, 1_000_000), "Vertical factor (default: the horizontal one)."),
+    ],
+    |input, a| {
+        let h = a.u32("hshrink")?;
+        let v = a.opt_int("vshrink")?.map_or(h, |v| v as u32);
+        Ok(shrink(input_of(input)?, h, v))
+    },
+)
+.doc("Output size floor(width / hshrink) × floor(height / vshrink); pixels that do not fill a block are dropped, as libvips' shrinkh and shrinkv do.")
+.example("2");
+
+/// [`reduce`] in the catalogue.
+pub static REDUCE: OpDesc = OpDesc::new(
+    "reduce",
+    Category::Resample,
+    "Downsamples by any factors ≥ 1 with a separable kernel widened by the factor",
+    &[
+        ArgDesc::required("hshrink", ArgType::float(1.0, 1_000_000.0), "Horizontal factor."),
+        ArgDesc::unset("vshrink", ArgType::float(1.0, 1_000_000.0), "Vertical factor (default: the horizontal one)."),
+        KERNEL,
+    ],
+    |input, a| {
+        let h = a.float("hshrink")?;
+        let v = a.opt_float("vshrink")?.unwrap_or(h);
+        Ok(reduce(input_of(input)?, h, v, kernel(a)?))
+    },
+)
+.doc("Antialiased, with libvips 8.18's centre convention; one node does both passes, vertical first.")
+.example("1.5 kernel=linear");
+
+/// [`resize`] in the catalogue.
+pub static RESIZE: OpDesc = OpDesc::new(
+    "resize",
+    Category::Resample,
+    "Resizes by a scale (below 1 shrinks), as libvips' resize",
+    &[
+        ArgDesc::required("scale", ArgType::float(1e-6, 1e6), "The horizontal scale."),
+        ArgDesc::unset(
+            "vscale",
+            ArgType::float(1e-6, 1e6),
+            "The vertical scale (default: the horizontal one).",
+        ),
+        KERNEL,
+        ArgDesc::optional(
+            "gap",
+            ArgType::float(0.0, 1e6),
+            "2",
+            "Box pre-shrink beyond this factor (libvips' gap); 0 for one exact convolution.",
+        ),
+    ],
+    |input, a| {
+        let mut o = ResizeOptions::default()
+            .kernel(kernel(a)?)
+            .gap(a.float("gap")?);
+        if let Some(v) = a.opt_float("vscale")? {
+            o = o.vscale(v);
+        }
+        Ok(resize(input_of(input)?, a.float("scale")?, &o))
+    },
+)
+.example("0.5");
+
+/// [`resize_to`] in the catalogue.
+pub static RESIZE_TO: OpDesc = OpDesc::new(
+    "resize_to",
+    Category::Resample,
+    "Resizes to exactly width × height",
+    &[
+        ArgDesc::required("width", ArgType::int(1, 10_000_000), "Output width."),
+        ArgDesc::required("height", ArgType::int(1, 10_000_000), "Output height."),
+        KERNEL,
+        ArgDesc::optional(
+            "gap",
+            ArgType::float(0.0, 1e6),
+            "2",
+            "Box pre-shrink beyond this factor (libvips' gap); 0 for one exact convolution.",
+        ),
+    ],
+    |input, a| {
+        let o = ResizeOptions::default()
+            .kernel(kernel(a)?)
+            .gap(a.float("gap")?);
+        Ok(resize_to(
+            input_of(input)?,
+            a.u32("width")?,
+            a.u32("height")?,
+            &o,
+        ))
+    },
+)
+.example("40 30");

@@ -227,10 +227,7 @@ fn affine_matches_reference() {
             let src = source(23, 17, bands, format, 3 + bands as u64);
             for (mi, m) in matrices.iter().enumerate() {
                 for interpolate in INTERPOLATORS {
-                    let mut o = AffineOptions {
-                        interpolate,
-                        ..AffineOptions::default()
-                    };
+                    let mut o = AffineOptions::default().interpolate(interpolate);
                     if mi == 3 {
                         o.background = (0..bands).map(|b| 0.25 * (b + 1) as f64).collect();
                         if format != BandFormat::F32 {
@@ -268,11 +265,9 @@ fn affine_engine_property() {
     for format in FORMATS {
         let src = source(31, 22, 3, format, 9);
         for interpolate in INTERPOLATORS {
-            let o = AffineOptions {
-                interpolate,
-                background: vec![7.0],
-                ..AffineOptions::default()
-            };
+            let o = AffineOptions::default()
+                .interpolate(interpolate)
+                .background(vec![7.0]);
             engine_property(&rotate(&src.image, 33.0, &o));
             engine_property(&affine(&src.image, [1.3, 0.4, -0.2, 0.9], &o));
         }
@@ -348,10 +343,7 @@ fn right_angles_equal_rot() {
     for format in FORMATS {
         let src = source(13, 7, 3, format, 5);
         for interpolate in INTERPOLATORS {
-            let o = AffineOptions {
-                interpolate,
-                ..AffineOptions::default()
-            };
+            let o = AffineOptions::default().interpolate(interpolate);
             for (deg, angle) in [
                 (90.0, Angle::D90),
                 (180.0, Angle::D180),
@@ -366,11 +358,9 @@ fn right_angles_equal_rot() {
         // area placed on the pixels, nearest is `rot` exactly.
         let (w, h) = (src.w as i64, src.h as i64);
         let nearest = |m: [f64; 4], area: (i64, i64, u32, u32)| {
-            let o = AffineOptions {
-                interpolate: Interpolate::Nearest,
-                output: Some(area),
-                ..AffineOptions::default()
-            };
+            let o = AffineOptions::default()
+                .interpolate(Interpolate::Nearest)
+                .output_area(area);
             pixels(&affine(&src.image, m, &o))
         };
         assert_eq!(
@@ -394,20 +384,11 @@ fn invalid_arguments() {
     let o = AffineOptions::default();
     assert!(affine(&img, [1.0, 2.0, 2.0, 4.0], &o).check().is_err());
     assert!(affine(&img, [f64::NAN, 0.0, 0.0, 1.0], &o).check().is_err());
-    let bad_bg = AffineOptions {
-        background: vec![1.0, 2.0],
-        ..AffineOptions::default()
-    };
+    let bad_bg = AffineOptions::default().background(vec![1.0, 2.0]);
     assert!(affine(&img, [1.0, 0.0, 0.0, 1.0], &bad_bg).check().is_err());
-    let empty = AffineOptions {
-        output: Some((0, 0, 0, 5)),
-        ..AffineOptions::default()
-    };
+    let empty = AffineOptions::default().output_area((0, 0, 0, 5));
     assert!(rotate(&img, 10.0, &empty).check().is_err());
-    let nan = AffineOptions {
-        odx: f64::INFINITY,
-        ..AffineOptions::default()
-    };
+    let nan = AffineOptions::default().offsets(0.0, 0.0, f64::INFINITY, 0.0);
     assert!(rotate(&img, 10.0, &nan).check().is_err());
     assert_eq!(
         Interpolate::from_name("Bicubic"),
@@ -419,21 +400,17 @@ fn invalid_arguments() {
     );
     assert_eq!(Interpolate::from_name("lanczos"), None);
     // An output area wholly outside the transformed image: background.
-    let far = AffineOptions {
-        output: Some((1000, 1000, 3, 2)),
-        background: vec![9.0],
-        ..AffineOptions::default()
-    };
+    let far = AffineOptions::default()
+        .output_area((1000, 1000, 3, 2))
+        .background(vec![9.0]);
     assert_eq!(pixels(&rotate(&img, 10.0, &far)), vec![9.0; 18]);
     // A tiny scale maps output pixels far beyond the input (past 2^40):
     // background, no overflow.
     for interpolate in INTERPOLATORS {
-        let tiny = AffineOptions {
-            interpolate,
-            output: Some((-2, -2, 5, 5)),
-            background: vec![3.0],
-            ..AffineOptions::default()
-        };
+        let tiny = AffineOptions::default()
+            .interpolate(interpolate)
+            .output_area((-2, -2, 5, 5))
+            .background(vec![3.0]);
         let out = pixels(&affine(&img, [1e-15, 0.0, 0.0, 1e-15], &tiny));
         assert_eq!(
             out.iter().filter(|&&v| v == 3.0).count(),
@@ -574,10 +551,7 @@ fn rotate_over_a_sequential_source() {
         vec![],
     );
     for interpolate in INTERPOLATORS {
-        let o = AffineOptions {
-            interpolate,
-            ..AffineOptions::default()
-        };
+        let o = AffineOptions::default().interpolate(interpolate);
         let want = bytes_of(&rotate(&src.image, 37.0, &o), &RunOptions::new().threads(1));
         for threads in 1..=4 {
             let run = RunOptions::new().threads(threads);

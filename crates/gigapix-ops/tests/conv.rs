@@ -438,13 +438,7 @@ fn invalid_arguments_make_invalid_images() {
         boxblur(&img, 0, 3),
         erode(&img, 3, 0),
         dilate(&img, 0, 0),
-        sharpen(
-            &img,
-            &SharpenOptions {
-                sigma: -1.0,
-                ..SharpenOptions::default()
-            },
-        ),
+        sharpen(&img, &SharpenOptions::default().sigma(-1.0)),
     ] {
         assert!(bad.check().is_err(), "{bad:?}");
     }
@@ -590,18 +584,14 @@ fn boxblur_is_the_mean_over_the_box() {
 
 #[test]
 fn sharpen_is_an_unsharp_mask() {
-    let o = SharpenOptions {
-        sigma: 1.5,
-        amount: 0.8,
-        threshold: 4.0,
-    };
+    let o = SharpenOptions::default()
+        .sigma(1.5)
+        .amount(0.8)
+        .threshold(4.0);
     for format in [BandFormat::U8, BandFormat::F32] {
         let img = source(30, 20, 3, format, 12);
         let o = if format == BandFormat::F32 {
-            SharpenOptions {
-                threshold: 0.01,
-                ..o
-            }
+            o.threshold(0.01)
         } else {
             o
         };

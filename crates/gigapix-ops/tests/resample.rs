@@ -270,11 +270,7 @@ fn resize_matches_reference() {
         let data = pixels(&src, &RunOptions::new().threads(1));
         let dims = (45, 31, 3);
         for &(scale, gap) in &[(0.125, 0.0), (0.8, 0.0), (0.3, 2.0), (2.5, 0.0)] {
-            let opts = ResizeOptions {
-                kernel: Kernel::Lanczos3,
-                vscale: None,
-                gap,
-            };
+            let opts = ResizeOptions::default().kernel(Kernel::Lanczos3).gap(gap);
             let out = resize(&src, scale, &opts);
             let (ow, oh) = (out.width() as usize, out.height() as usize);
             assert_eq!(ow, (45.0 * scale + 0.5_f64).floor() as usize);
@@ -353,14 +349,7 @@ fn constants_stay_constant() {
     for k in Kernel::ALL {
         for img in [
             reduce(&grey, 2.7, 1.3, k),
-            resize(
-                &grey,
-                1.7,
-                &ResizeOptions {
-                    kernel: k,
-                    ..ResizeOptions::default()
-                },
-            ),
+            resize(&grey, 1.7, &ResizeOptions::default().kernel(k)),
             resize_to(&grey, 10, 90, &ResizeOptions::default()),
         ] {
             assert!(
@@ -457,14 +446,7 @@ fn engine_bit_identical_fixed() {
     for format in FORMATS {
         let src = source(67, 45, 3, 3, format);
         check_engine(&reduce(&src, 1.0 / 0.9, 1.0 / 0.9, Kernel::Linear));
-        check_engine(&resize(
-            &src,
-            0.3,
-            &ResizeOptions {
-                gap: 2.0,
-                ..ResizeOptions::default()
-            },
-        ));
+        check_engine(&resize(&src, 0.3, &ResizeOptions::default().gap(2.0)));
     }
 }
 
@@ -505,7 +487,7 @@ proptest! {
         scale in 0.05f64..3.0, k in 0usize..6, f in 0usize..4, gap in 0usize..2,
     ) {
         let src = source(w, h, bands, seed, FORMATS[f]);
-        let opts = ResizeOptions { kernel: Kernel::ALL[k], vscale: Some(scale * 0.7), gap: gap as f64 * 2.0 };
+        let opts = ResizeOptions::default().kernel(Kernel::ALL[k]).vscale(scale * 0.7).gap(gap as f64 * 2.0);
         check_engine(&resize(&src, scale, &opts));
     }
 }
