@@ -5,7 +5,10 @@
 //! gigapix copy IN OUT
 //! gigapix stats IN [-- OP ARGS [: OP ARGS]...]
 //! gigapix pipe IN OUT -- OP ARGS [key=value ...] [: OP ARGS ...]...
-//! gigapix OPERATION IN OUT ARGS [key=value ...]
+//! gigapix OPERATION IN OUT ARGS [--name value | name=value ...]
+//! gigapix OPERATION --help
+//! gigapix list [--markdown] | gigapix list formats [--markdown]
+//! gigapix completions bash|zsh|fish
 //! gigapix thumbnail IN OUT SIZE [--height H] [--crop] [--no-rotate]
 //! gigapix thumbnail -s SIZE [-o PATTERN] IN...
 //! ```
@@ -21,12 +24,13 @@ mod progress;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use gigapix::catalogue::Output;
 use gigapix::{Image, RunOptions, RunReport};
 
 use crate::pipeline::{UsageError, apply_ops, open_input};
 
 /// Process images of any size in a few megabytes of memory.
-#[derive(Parser, Debug)]
+#[derive(Parser, Debug, Clone)]
 #[command(name = "gigapix", version, about, long_about = None)]
 struct Cli {
     /// Worker threads (default: GIGAPIX_CONCURRENCY or every core).
@@ -50,7 +54,7 @@ struct Cli {
     command: Command,
 }
 
-#[derive(Subcommand, Debug)]
+#[derive(Subcommand, Debug, Clone)]
 enum Command {
     /// Print an image's header (reads the header only).
     Header {
@@ -106,8 +110,24 @@ enum Command {
         #[arg(long)]
         no_rotate: bool,
     },
-    /// Any operation of `pipe` on its own: `gigapix OPERATION IN OUT ARGS`
-    /// (for example `gigapix gaussblur in.tif out.tif 10`).
+    /// List the operations by category (`gigapix list`), or the file
+    /// formats (`gigapix list formats`).
+    List {
+        /// `formats` for the file formats.
+        what: Option<String>,
+        /// Markdown tables, as in the README and the book.
+        #[arg(long)]
+        markdown: bool,
+    },
+    /// Print a shell completion script: `gigapix completions bash >
+    /// /etc/bash_completion.d/gigapix` (also zsh and fish).
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
+    /// Any operation of the catalogue on its own: `gigapix OPERATION IN OUT
+    /// ARGS` (for example `gigapix gaussblur in.tif out.tif 10`); `gigapix
+    /// OPERATION --help` describes its arguments, `gigapix list` lists them.
     #[command(external_subcommand)]
     Operation(Vec<String>),
 }
@@ -196,25 +216,28 @@ fn run(cli: &Cli) -> Result<(), Failure> {
             finish(cli, save(&image, output, opts, bar)?)
         }
         Command::Pipe { input, output, ops } => {
-            let image = apply_ops(open_input(input)?, ops)?;
-            finish(cli, save(&image, output, opts, bar)?)
+            let chain = apply_ops(open_input(input)?, ops)?;
+            emit(cli, &chain, Some(output), opts, bar)
         }
-        Command::Operation(words) => {
-            let op = &words[0];
-            if !pipeline::OPERATIONS.contains(&op.as_str()) {
-                return Err(Failure::Usage(format!(
-                    "unknown command or operation `{op}` (commands: header, copy, stats, pipe, \
-                     thumbnail; operations: {})",
-                    pipeline::OPERATIONS.join(", ")
-                )));
+        Command::Operation(words) => operation(cli, words, opts, bar),
+        Command::List { what, markdown } => {
+            match (what.as_deref(), markdown) {
+                (None, false) => print!("{}", gigapix::catalogue::list_text()),
+                (None, true) => print!("{}", gigapix::catalogue::list_markdown()),
+                (Some("formats"), false) => print!("{}", gigapix::formats_text()),
+                (Some("formats"), true) => print!("{}", gigapix::formats_markdown()),
+                (Some(other), _) => {
+                    return Err(Failure::Usage(format!(
+                        "list: unknown list `{other}` (nothing for the operations, or `formats`)"
+                    )));
+                }
             }
-            let [_, input, output, args @ ..] = words.as_slice() else {
-                return Err(Failure::Usage(format!("usage: gigapix {op} IN OUT ARGS")));
-            };
-            let mut chain = vec![op.clone()];
-            chain.extend(args.iter().cloned());
-            let image = apply_ops(open_input(input)?, &chain)?;
-            finish(cli, save(&image, output, opts, bar)?)
+            Ok(())
+        }
+        Command::Completions { shell } => {
+            let mut cmd = completion_command();
+            clap_complete::generate(*shell, &mut cmd, "gigapix", &mut std::io::stdout());
+            Ok(())
         }
         Command::Thumbnail {
             args,
@@ -235,7 +258,7 @@ fn run(cli: &Cli) -> Result<(), Failure> {
             bar,
         ),
         Command::Stats { input, ops } => {
-            let image = apply_ops(open_input(input)?, ops)?;
+            let image = apply_ops(open_input(input)?, ops)?.image;
             let (opts, guard) = progress::attach(opts, bar, input);
             let result = image.run(opts).stats();
             guard.finish();
@@ -394,6 +417,121 @@ fn thumbnails(
             Err(Failure::Runtime(first.clone()))
         }
     }
+}
+
+/// `gigapix OPERATION ...`: the operation's help, or one step on its own.
+fn operation(
+    cli: &Cli,
+    words: &[String],
+    opts: RunOptions,
+    bar: progress::Mode,
+) -> Result<(), Failure> {
+    let name = words[0].as_str();
+    let op = pipeline::operation(name).map_err(|e| {
+        Failure::Usage(format!(
+            "{} (commands: header, copy, stats, pipe, thumbnail, list, completions)",
+            e.0
+        ))
+    })?;
+    let rest = &words[1..];
+    if rest.iter().any(|w| w == "--help" || w == "-h") {
+        print!("{}", op.help());
+        return Ok(());
+    }
+    // Global options may follow the operation too.
+    let (mut opts, mut stats_flag, mut words) = (opts, cli.stats, Vec::new());
+    let mut it = rest.iter();
+    while let Some(w) = it.next() {
+        match w.as_str() {
+            "--stats" => stats_flag = true,
+            "--threads" => {
+                let n = it
+                    .next()
+                    .and_then(|n| n.parse::<usize>().ok())
+                    .filter(|&n| n > 0)
+                    .ok_or_else(|| {
+                        Failure::Usage("--threads needs a number of at least 1".into())
+                    })?;
+                opts = opts.threads(n);
+            }
+            _ => words.push(w.clone()),
+        }
+    }
+    let fixed = usize::from(op.input) + usize::from(op.output == Output::Image);
+    if words.len() < fixed {
+        return Err(Failure::Usage(format!(
+            "usage: gigapix {} (see `gigapix {} --help`)",
+            op.usage(),
+            op.name
+        )));
+    }
+    let input = if op.input {
+        Some(open_input(&words[0])?)
+    } else {
+        None
+    };
+    let output = (op.output == Output::Image).then(|| words[usize::from(op.input)].as_str());
+    let image = pipeline::apply_step(input.as_ref(), op, &words[fixed..])?;
+    let chain = pipeline::Chain {
+        image,
+        output: op.output,
+    };
+    let cli = Cli {
+        stats: stats_flag,
+        ..cli.clone()
+    };
+    emit(&cli, &chain, output, opts, bar)
+}
+
+/// Saves the chain's image to `output`, or prints its values.
+fn emit(
+    cli: &Cli,
+    chain: &pipeline::Chain,
+    output: Option<&str>,
+    opts: RunOptions,
+    bar: progress::Mode,
+) -> Result<(), Failure> {
+    match chain.output {
+        Output::Image => {
+            let output = output.expect("image operations have an output");
+            finish(cli, save(&chain.image, output, opts, bar)?)
+        }
+        Output::Values => {
+            if output.is_some_and(|o| o != "-") {
+                return Err(Failure::Usage(
+                    "the last step gives numbers, not an image: use `-` as OUT".into(),
+                ));
+            }
+            let (bytes, report) = chain.image.run(opts).to_vec()?;
+            let values = chain.image.format().samples_to_f64(&bytes);
+            let text: Vec<String> = values.iter().map(|v| fmt_num(*v)).collect();
+            // One line per row of the result.
+            let per_row = (chain.image.width() * chain.image.bands()) as usize;
+            for row in text.chunks(per_row.max(1)) {
+                println!("{}", row.join(" "));
+            }
+            finish(cli, report)
+        }
+    }
+}
+
+/// The command tree for completions: the built-in commands and one
+/// subcommand per operation, with its named arguments.
+fn completion_command() -> clap::Command {
+    use clap::CommandFactory;
+    let mut cmd = Cli::command();
+    for op in gigapix::catalogue::all() {
+        let mut sub = clap::Command::new(op.name).about(op.summary);
+        for a in op.args.iter() {
+            let mut arg = clap::Arg::new(a.name).long(a.name).help(a.doc);
+            if let gigapix::desc::ArgType::Enum(values) = a.ty {
+                arg = arg.value_parser(values.to_vec());
+            }
+            sub = sub.arg(arg);
+        }
+        cmd = cmd.subcommand(sub);
+    }
+    cmd
 }
 
 fn save(

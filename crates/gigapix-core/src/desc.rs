@@ -367,7 +367,7 @@ impl Args {
 
     /// Parses the words of one call against `descs`: `positional` fill the
     /// required arguments in order (an [`ArgType::Images`] argument takes
-    /// the rest), `named` the others (`-` and `_` alike, case-insensitive;
+    /// the rest), then the optional ones in order; `named` the others (`-` and `_` alike, case-insensitive;
     /// a required argument may also be named). Defaults fill what is left
     /// out. Errors name the argument, its type and its range.
     pub fn parse(
@@ -422,14 +422,26 @@ impl Args {
             let value = d.parse(owner, w, open)?;
             args.values.push((d.name, value));
         }
+        // More words fill the optional arguments in order (`shrink 4 2`).
+        for d in descs.iter().filter(|d| !d.required) {
+            if args.get(d.name).is_some() {
+                continue;
+            }
+            let Some(w) = pos.next() else { break };
+            let value = d.parse(owner, w, open)?;
+            args.values.push((d.name, value));
+        }
         if let Some(extra) = pos.next() {
             return Err(usage(format!(
-                "unexpected argument `{extra}` (expected {} positional argument(s): {})",
-                descs.iter().filter(|d| d.required).count(),
+                "unexpected argument `{extra}` (expected at most {} positional argument(s): {})",
+                descs.len(),
                 descs
                     .iter()
-                    .filter(|d| d.required)
-                    .map(|d| d.name.to_uppercase())
+                    .map(|d| if d.required {
+                        d.name.to_uppercase()
+                    } else {
+                        format!("[{}]", d.name.to_uppercase())
+                    })
                     .collect::<Vec<_>>()
                     .join(" ")
             )));
@@ -642,11 +654,10 @@ fn names(descs: &[ArgDesc]) -> String {
     format!("known: {}", v.join(", "))
 }
 
-/// Renders `descs` as the argument list of a help text: one block per
-/// argument with its type, range, default and doc.
+/// Renders `descs` as the argument list of a help text: per argument a
+/// line with its name, type, range and default, then its doc, wrapped.
 pub fn help_lines(descs: &[ArgDesc]) -> String {
     let mut s = String::new();
-    let width = descs.iter().map(|d| d.name.len()).max().unwrap_or(0);
     for d in descs {
         let mut facts = vec![d.ty.name().to_string()];
         let range = d.ty.range();
@@ -660,16 +671,34 @@ pub fn help_lines(descs: &[ArgDesc]) -> String {
         } else {
             facts.push("optional".into());
         }
-        let _ = writeln!(
-            s,
-            "  {:width$}  {}  [{}]",
-            d.name,
-            d.doc,
-            facts.join("; "),
-            width = width
-        );
+        let _ = writeln!(s, "  {} ({})", d.name, facts.join(", "));
+        s.push_str(&wrap(d.doc, 6, 79));
     }
     s
+}
+
+/// `text` wrapped at `width` columns, each line indented by `indent`
+/// spaces.
+pub fn wrap(text: &str, indent: usize, width: usize) -> String {
+    let mut out = String::new();
+    for para in text.split("\n\n") {
+        let mut line = String::new();
+        for word in para.split_whitespace() {
+            if !line.is_empty() && indent + line.chars().count() + 1 + word.chars().count() > width
+            {
+                let _ = writeln!(out, "{:indent$}{line}", "");
+                line.clear();
+            }
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            line.push_str(word);
+        }
+        if !line.is_empty() {
+            let _ = writeln!(out, "{:indent$}{line}", "");
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -736,8 +765,8 @@ mod tests {
             "t: missing argument `width` (int, 1 to 100): Width."
         );
         assert_eq!(
-            e(&["1", "2"], &[]),
-            "t: unexpected argument `2` (expected 1 positional argument(s): WIDTH)"
+            e(&["1", "linear", "2", "yes", "5"], &[]),
+            "t: unexpected argument `5` (expected at most 4 positional argument(s): WIDTH [KERNEL] [BACKGROUND] [CROP])"
         );
         assert_eq!(
             e(&["1"], &[("kernel", "cubic")]),

@@ -164,6 +164,25 @@ impl BandFormat {
     }
 }
 
+impl BandFormat {
+    /// Packed native-endian samples of this format, as `f64` (exact for
+    /// every format).
+    ///
+    /// ```
+    /// use gigapix_core::BandFormat;
+    /// let bytes: Vec<u8> = [-2i16, 300].iter().flat_map(|v| v.to_ne_bytes()).collect();
+    /// assert_eq!(BandFormat::I16.samples_to_f64(&bytes), [-2.0, 300.0]);
+    /// ```
+    pub fn samples_to_f64(self, bytes: &[u8]) -> Vec<f64> {
+        crate::dispatch_format!(self, T => {
+            bytes
+                .chunks_exact(self.size())
+                .map(|b| bytemuck::pod_read_unaligned::<T>(b).to_f64())
+                .collect()
+        })
+    }
+}
+
 impl fmt::Display for BandFormat {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
@@ -415,8 +434,18 @@ mod tests {
         assert_eq!(i16::from_f64(-2.5), -3);
         assert_eq!(i32::from_f64(3e10), i32::MAX);
         use BandFormat::*;
-        for (a, b, c) in [(U8, U8, U8), (U8, I8, I16), (U16, I8, I32), (U8, I16, I16), (U32, I8, I32),
-            (U16, U32, U32), (I8, I32, I32), (U8, F32, F32), (F32, F64, F64), (I16, U16, I32)] {
+        for (a, b, c) in [
+            (U8, U8, U8),
+            (U8, I8, I16),
+            (U16, I8, I32),
+            (U8, I16, I16),
+            (U32, I8, I32),
+            (U16, U32, U32),
+            (I8, I32, I32),
+            (U8, F32, F32),
+            (F32, F64, F64),
+            (I16, U16, I32),
+        ] {
             assert_eq!(BandFormat::common(a, b), c, "{a} {b}");
             assert_eq!(BandFormat::common(b, a), c, "{b} {a}");
         }

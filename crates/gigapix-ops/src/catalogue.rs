@@ -24,7 +24,7 @@
 
 use std::fmt::Write as _;
 
-use gigapix_core::desc::{ArgDesc, ArgType, Args, Value, help_lines};
+use gigapix_core::desc::{ArgDesc, ArgType, Args, Value, help_lines, wrap};
 use gigapix_core::{Error, ErrorKind, Image, Result};
 
 /// The group an operation is listed under.
@@ -318,7 +318,7 @@ impl OpDesc {
             let _ = writeln!(s, "  in pipe: gigapix pipe IN OUT -- {pipe_usage} [: ...]");
         }
         if !self.doc.is_empty() {
-            let _ = writeln!(s, "\n{}", self.doc.trim());
+            let _ = write!(s, "\n{}", wrap(self.doc.trim(), 0, 79));
         }
         if self.args.is_empty() {
             let _ = writeln!(s, "\nArguments: none");

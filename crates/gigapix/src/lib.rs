@@ -52,6 +52,7 @@
 
 use std::path::Path;
 
+pub use gigapix_core::desc;
 pub use gigapix_core::{
     BandFormat, CancelToken, DemandHint, Error, ErrorKind, Header, Interpretation, Limits,
     Metadata, Operation, Rect, Region, Result,
@@ -59,9 +60,11 @@ pub use gigapix_core::{
 pub use gigapix_exec::{Order, Progress, RunOptions, RunReport, default_threads};
 pub use gigapix_io::{
     AccessMode, FailOn, FileFormat, FileInfo, OpenOptions, Params, SaveOptions, describe,
+    formats_markdown, formats_text,
 };
 pub use gigapix_ops::affine::{AffineOptions, Interpolate};
 pub use gigapix_ops::blur::{GaussOptions, SharpenOptions};
+pub use gigapix_ops::catalogue;
 pub use gigapix_ops::conv::Matrix;
 pub use gigapix_ops::geometry::{Angle, Direction, Extend};
 pub use gigapix_ops::point::LinearOptions;
@@ -69,6 +72,9 @@ pub use gigapix_ops::resample::{Kernel, ResizeOptions};
 pub use gigapix_ops::stats::{BandStats, Histogram, Stats};
 pub use thumbnail::ThumbnailOptions;
 
+mod arith;
+mod assembly;
+mod hist;
 mod thumbnail;
 
 /// The building blocks, for operations and sinks of your own.

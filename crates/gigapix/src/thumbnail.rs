@@ -133,10 +133,7 @@ pub(crate) fn thumbnail(path: &Path, width: u32, options: &ThumbnailOptions) -> 
     if alpha {
         image = image.premultiply();
     }
-    let resize = crate::ResizeOptions {
-        kernel: options.kernel,
-        ..crate::ResizeOptions::default()
-    };
+    let resize = crate::ResizeOptions::default().kernel(options.kernel);
     image = image.resize_to(ow, oh, &resize);
     if alpha {
         image = image.unpremultiply();
