@@ -67,11 +67,7 @@ fn resize(c: &mut Criterion) {
     g.sample_size(20);
 
     let src = gigapix_core::Image::new(Memory(pixels.clone()), vec![]);
-    let opts = ResizeOptions {
-        kernel: Kernel::Lanczos3,
-        vscale: None,
-        gap: 0.0,
-    };
+    let opts = ResizeOptions::default().kernel(Kernel::Lanczos3).gap(0.0);
     let ours = Image::from(resize_to(&src, OW, OH, &opts));
     let mut buf = vec![0u8; (OW * OH * 3) as usize];
     let run = RunOptions::new().threads(1);

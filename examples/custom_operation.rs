@@ -34,7 +34,10 @@ struct Threshold {
 }
 
 /// The per-thread state: made by `start`, used by one thread at a time,
-/// dropped when the thread is done with the run (the "stop" step).
+/// dropped when the thread is done with the run (the "stop" step). States
+/// implement `Default` (operations with nothing to set up keep the default
+/// `start`); this one is made by `start`.
+#[derive(Default)]
 struct Counter {
     regions: u64,
     total: Arc<AtomicU64>,
@@ -85,7 +88,7 @@ impl Operation for Threshold {
     }
 
     fn generate(&self, state: &mut Counter, out: Rect, inputs: &mut Inputs<'_>) -> Result<Region> {
-        let input = inputs.get(0, self.need(out, 0))?;
+        let input = inputs.get(0, inputs.need(out, 0))?;
         // A pooled buffer from this thread's pool: write every pixel.
         let mut output = inputs.alloc(out);
         for y in out.y..out.bottom() {

@@ -8,7 +8,7 @@
 
 use std::process::ExitCode;
 
-use gigapix::{Image, Kernel, ResizeOptions, SharpenOptions, ThumbnailOptions};
+use gigapix::{Image, Kernel, ResizeOptions, ThumbnailOptions};
 use gigapix_examples::output_path;
 
 fn run() -> gigapix::Result<()> {
@@ -31,14 +31,8 @@ fn run() -> gigapix::Result<()> {
     // ANCHOR_END: thumbnail
 
     // ANCHOR: resize
-    let half = Image::open(&photo)?.resize(
-        0.5,
-        &ResizeOptions {
-            kernel: Kernel::Lanczos3,
-            ..ResizeOptions::default()
-        },
-    );
-    let soft = half.gaussblur(2.0).sharpen(&SharpenOptions::default());
+    let half = Image::open(&photo)?.resize_with(0.5, &ResizeOptions::default().kernel(Kernel::Mitchell));
+    let soft = half.gaussblur(2.0).sharpen();
     soft.save(dir.join("gigapix-half.png"))?;
     // ANCHOR_END: resize
     println!(

@@ -42,7 +42,7 @@ fn vips_bench(input: &Image) -> gigapix::Result<Image> {
     .with_scale(8.0);
     Ok(input
         .crop(100, 100, w - 200, h - 200)
-        .reduce(1.0 / 0.9, 1.0 / 0.9, Kernel::Linear)
+        .reduce_with(1.0 / 0.9, 1.0 / 0.9, Kernel::Linear)
         .conv(&mask))
 }
 // ANCHOR_END: pipeline

@@ -257,9 +257,15 @@ impl Image {
         Image(gigapix_ops::resample::shrink(&self.0, xshrink, yshrink))
     }
 
+    /// Downsamples by `shrink` in both directions with Lanczos3 (see
+    /// [`reduce_with`](Image::reduce_with)).
+    pub fn reduce(&self, shrink: f64) -> Image {
+        self.reduce_with(shrink, shrink, Kernel::Lanczos3)
+    }
+
     /// Downsamples by any factors of at least 1 with a separable
     /// convolution of `kernel`, widened by the factor (antialiased).
-    pub fn reduce(&self, hshrink: f64, vshrink: f64, kernel: Kernel) -> Image {
+    pub fn reduce_with(&self, hshrink: f64, vshrink: f64, kernel: Kernel) -> Image {
         Image(gigapix_ops::resample::reduce(
             &self.0, hshrink, vshrink, kernel,
         ))
@@ -268,12 +274,23 @@ impl Image {
     /// Resizes by `scale` (below 1 shrinks), as libvips' `resize`: a box
     /// pre-shrink for large factors (`gap`), then a kernel reduce, or an
     /// upsize.
-    pub fn resize(&self, scale: f64, options: &ResizeOptions) -> Image {
+    pub fn resize(&self, scale: f64) -> Image {
+        self.resize_with(scale, &ResizeOptions::default())
+    }
+
+    /// [`resize`](Image::resize) with options: kernel, vertical scale,
+    /// libvips' `gap`.
+    pub fn resize_with(&self, scale: f64, options: &ResizeOptions) -> Image {
         Image(gigapix_ops::resample::resize(&self.0, scale, options))
     }
 
     /// Resizes to exactly `width` x `height`.
-    pub fn resize_to(&self, width: u32, height: u32, options: &ResizeOptions) -> Image {
+    pub fn resize_to(&self, width: u32, height: u32) -> Image {
+        self.resize_to_with(width, height, &ResizeOptions::default())
+    }
+
+    /// [`resize_to`](Image::resize_to) with options.
+    pub fn resize_to_with(&self, width: u32, height: u32, options: &ResizeOptions) -> Image {
         Image(gigapix_ops::resample::resize_to(
             &self.0, width, height, options,
         ))
@@ -281,13 +298,24 @@ impl Image {
 
     /// Transforms by the 2x2 matrix `[a, b, c, d]` (output = matrix ·
     /// input), interpolating as `options` says.
-    pub fn affine(&self, matrix: [f64; 4], options: &AffineOptions) -> Image {
+    pub fn affine(&self, matrix: [f64; 4]) -> Image {
+        self.affine_with(matrix, &AffineOptions::default())
+    }
+
+    /// [`affine`](Image::affine) with options: interpolator, background,
+    /// output area, offsets.
+    pub fn affine_with(&self, matrix: [f64; 4], options: &AffineOptions) -> Image {
         Image(gigapix_ops::affine::affine(&self.0, matrix, options))
     }
 
     /// Rotates clockwise by any angle in degrees; the output is the
     /// bounding box of the rotated image.
-    pub fn rotate(&self, angle_degrees: f64, options: &AffineOptions) -> Image {
+    pub fn rotate(&self, angle_degrees: f64) -> Image {
+        self.rotate_with(angle_degrees, &AffineOptions::default())
+    }
+
+    /// [`rotate`](Image::rotate) with options.
+    pub fn rotate_with(&self, angle_degrees: f64, options: &AffineOptions) -> Image {
         Image(gigapix_ops::affine::rotate(&self.0, angle_degrees, options))
     }
 
@@ -322,8 +350,13 @@ impl Image {
         Image(gigapix_ops::blur::boxblur(&self.0, width, height))
     }
 
-    /// Unsharp mask.
-    pub fn sharpen(&self, options: &SharpenOptions) -> Image {
+    /// Unsharp mask with Pillow's defaults (radius 2, 150 %, threshold 3).
+    pub fn sharpen(&self) -> Image {
+        self.sharpen_with(&SharpenOptions::default())
+    }
+
+    /// Unsharp mask with options.
+    pub fn sharpen_with(&self, options: &SharpenOptions) -> Image {
         Image(gigapix_ops::blur::sharpen(&self.0, options))
     }
 

@@ -134,7 +134,7 @@ pub(crate) fn thumbnail(path: &Path, width: u32, options: &ThumbnailOptions) -> 
         image = image.premultiply();
     }
     let resize = crate::ResizeOptions::default().kernel(options.kernel);
-    image = image.resize_to(ow, oh, &resize);
+    image = image.resize_to_with(ow, oh, &resize);
     if alpha {
         image = image.unpremultiply();
     }

@@ -127,7 +127,7 @@ fn thumbnail_fits_the_upright_image_in_the_box() {
     let small = Image::thumbnail(&jpg, 16, &ThumbnailOptions::new()).unwrap();
     let full = Image::open(&jpg)
         .unwrap()
-        .resize_to(16, 11, &gigapix::ResizeOptions::default());
+        .resize_to(16, 11);
     assert_eq!((small.width(), small.height()), (16, 11));
     let (a, b) = (small.to_vec().unwrap(), full.to_vec().unwrap());
     let mad = a
