@@ -1,6 +1,15 @@
 //! File loaders and savers of gigapix: TIFF (strips, tiles, BigTIFF;
-//! none/LZW/deflate), PNG, JPEG, binary PPM/PGM and the raw format of
-//! gigapix (`.gpx`, see [`raw`]), memory-mapped and streaming.
+//! none/LZW/deflate; every band format), PNG, JPEG, binary PPM/PGM and the
+//! raw format of gigapix (`.gpx`, see [`raw`]), memory-mapped and
+//! streaming.
+//!
+//! Every format is described once, in the table [`FORMATS`] (module
+//! [`formats`]): its magic bytes, extensions, access, whether it loads and
+//! saves, the band formats it saves and its load and save options as typed
+//! [`ArgDesc`](gigapix_core::desc::ArgDesc)s. Format detection, the choice
+//! of saver by extension, the checks of options, the errors listing
+//! formats and options, and the rendered tables ([`formats_markdown`],
+//! [`formats_text`]) all come from it.
 //!
 //! | format | reading | writing |
 //! |---|---|---|
@@ -11,7 +20,16 @@
 //!
 //! Options go in brackets after the file name (`out.tif[compression=lzw,tile]`,
 //! `out.jpg[Q=85]`, `in.tif[page=2]`) or through [`OpenOptions::set`] and
-//! [`SaveOptions::set`]; unknown options are errors.
+//! [`SaveOptions::set`]; unknown options and bad values are errors naming
+//! the option, its type and its range.
+//!
+//! Band formats: TIFF reads and writes unsigned and signed 8, 16 and
+//! 32-bit integers and 32 and 64-bit floats (SampleFormat 1, 2 and 3), and
+//! `.gpx` holds every format. PNG and PPM/PGM save `u8` and `u16`, JPEG
+//! `u8`; other formats are refused before any file is made, with an error
+//! naming the nearest format the file holds (`i8` → `u8`; `i16`, `i32`,
+//! `u32`, `f32`, `f64` → `u16`, or `u8` for JPEG): cast first. Nothing is
+//! converted silently (see [`formats`]).
 //!
 //! * [`open`] detects the format from the file's first bytes (never from
 //!   its name), reads and checks the header, and returns a lazy source
@@ -65,11 +83,16 @@ use std::fs::File;
 use std::io::BufReader;
 use std::path::Path;
 
+use formats::Prefix;
+pub use formats::{FORMATS, FormatDesc, Magic, formats_markdown, formats_text, identify};
+use gigapix_core::desc::Args;
 use gigapix_core::{
     BandFormat, BandWriter, Error, ErrorKind, Header, Image, Limits, Metadata, Result,
 };
 pub use params::Params;
 
+mod exif;
+pub mod formats;
 mod jpeg;
 pub mod params;
 mod png;
@@ -79,6 +102,7 @@ mod save;
 mod scan;
 mod source;
 mod tiff;
+mod warn;
 
 use scan::Scan;
 use source::Layout;
@@ -111,7 +135,9 @@ impl FileFormat {
         FileFormat::Jpeg,
     ];
 
-    /// Short name: `pnm` or `gpx`.
+    /// Short name, as in error messages (`pnm load`): `pnm`, `gpx`,
+    /// `tiff`, `png` or `jpeg`. The name in docs is
+    /// [`desc().name`](FormatDesc::name).
     pub const fn name(self) -> &'static str {
         match self {
             FileFormat::Pnm => "pnm",
@@ -122,15 +148,10 @@ impl FileFormat {
         }
     }
 
-    /// Output file extensions that select this format (lower case, no dot).
-    pub const fn extensions(self) -> &'static [&'static str] {
-        match self {
-            FileFormat::Pnm => &["ppm", "pgm", "pnm"],
-            FileFormat::Raw => &["gpx"],
-            FileFormat::Tiff => &["tif", "tiff"],
-            FileFormat::Png => &["png"],
-            FileFormat::Jpeg => &["jpg", "jpeg", "jpe"],
-        }
+    /// File extensions that select this format (lower case, no dot), from
+    /// [`FORMATS`].
+    pub fn extensions(self) -> &'static [&'static str] {
+        self.desc().extensions
     }
 
     /// The name of the loader operation (as seen in errors).
@@ -152,23 +173,14 @@ impl fmt::Display for FileFormat {
 }
 
 /// The format [`writer`] would save `path` as, from its extension (case
-/// insensitive): `.ppm`, `.pgm`, `.pnm` give [`FileFormat::Pnm`], `.gpx`
-/// gives [`FileFormat::Raw`]; anything else `None`.
+/// insensitive) and the extensions of [`FORMATS`]: `.tif`/`.tiff` give
+/// [`FileFormat::Tiff`], `.ppm`, `.pgm`, `.pnm` give [`FileFormat::Pnm`],
+/// `.gpx` gives [`FileFormat::Raw`], and so on; anything else (including
+/// the extensions of formats gigapix does not write, such as `.gif`)
+/// `None`.
 pub fn format_for_path(path: impl AsRef<Path>) -> Option<FileFormat> {
-    let ext = path.as_ref().extension()?.to_str()?.to_ascii_lowercase();
-    FileFormat::ALL
-        .into_iter()
-        .find(|f| f.extensions().contains(&ext.as_str()))
-}
-
-/// The supported output extensions, for messages: `.ppm, .pgm, .pnm, .gpx`.
-fn supported_extensions() -> String {
-    let all: Vec<String> = FileFormat::ALL
-        .iter()
-        .flat_map(|f| f.extensions())
-        .map(|e| format!(".{e}"))
-        .collect();
-    all.join(", ")
+    let ext = path.as_ref().extension()?.to_str()?;
+    formats::by_extension(ext)?.format.filter(|f| f.desc().save)
 }
 
 /// How [`open`] reads pixels.
@@ -351,110 +363,110 @@ fn open_header(path: &Path, name: &str, limits: &Limits) -> Result<Opened> {
     })
 }
 
-/// Reads the magic bytes and parses the matching header.
+/// Reads the magic bytes, a byte at a time (a pipe cannot be read
+/// twice), until they match a pattern of [`FORMATS`] or cannot, and
+/// parses the matching header.
 fn sniff(scan: &mut Scan<'_, BufReader<File>>) -> Result<Layout> {
     let name = scan.name();
-    let mut magic = [0u8; 8];
-    let complete = scan.fill(&mut magic[..2])?;
-    match (complete, magic[0], magic[1]) {
-        (false, ..) if scan.pos() == 0 => Err(Error::format(format!("{name}: file is empty"))),
-        (true, b'P', k @ (b'5' | b'6')) => pnm::parse(scan, k),
-        (true, b'P', k @ (b'1'..=b'4' | b'7' | b'F' | b'f')) => Err(pnm::unsupported_kind(name, k)),
-        (true, b'G', b'I') => {
-            if scan.fill(&mut magic[2..])? && magic == raw::MAGIC {
-                raw::parse(scan)
-            } else {
-                Err(unknown(name, &magic[..scan.pos() as usize]))
+    let mut head = vec![0u8; formats::magic_len()];
+    let mut n = 0;
+    let found = loop {
+        match formats::identify_prefix(&head[..n]) {
+            Prefix::Match(desc) => break Some(desc),
+            Prefix::Unknown => break None,
+            Prefix::More if n < head.len() && scan.fill(&mut head[n..n + 1])? => n += 1,
+            Prefix::More if n == 0 => {
+                return Err(Error::format(format!("{name}: file is empty")));
             }
+            Prefix::More => break None,
         }
-        _ => {
-            let n = scan.pos() as usize;
-            let _ = scan.fill(&mut magic[n..]);
-            Err(unknown(name, &magic[..scan.pos() as usize]))
+    };
+    match found.and_then(|d| d.format.filter(|_| d.load).map(|f| (d, f))) {
+        Some((_, FileFormat::Pnm)) => pnm::parse(scan, head[1]),
+        Some((_, FileFormat::Raw)) => raw::parse(scan),
+        Some((desc, _)) => Err(Error::new(
+            ErrorKind::Unsupported,
+            format!(
+                "{name}: {} is read from regular files only, not pipes; save it to a file first",
+                desc.name
+            ),
+        )),
+        None => {
+            // Say what the file starts with: its first 8 bytes, or fewer.
+            let shown = 8.min(head.len());
+            if found.is_none() && n < shown {
+                let _ = scan.fill(&mut head[n..shown]);
+            }
+            let n = (scan.pos() as usize).clamp(n, shown.max(n));
+            Err(unknown(name, found, &head[..n]))
         }
     }
 }
 
-/// The error for a file in no format we know, naming well-known formats.
-/// PNG, JPEG and TIFF only land here when they do not come from a regular
-/// file (their loaders need to seek).
-fn unknown(name: &str, first: &[u8]) -> Error {
-    const READ: &str = "gigapix reads TIFF, PNG, JPEG, binary PPM/PGM (P5, P6) and .gpx";
-    const KNOWN: [(&[u8], &str, bool); 8] = [
-        (b"\x89PNG", "PNG", true),
-        (b"\xff\xd8\xff", "JPEG", true),
-        (b"II*\0", "TIFF", true),
-        (b"MM\0*", "TIFF", true),
-        (b"II+\0", "TIFF", true),
-        (b"MM\0+", "TIFF", true),
-        (b"GIF8", "GIF", false),
-        (b"BM", "BMP", false),
-    ];
-    if let Some((_, what, from_files)) = KNOWN.iter().find(|(m, _, _)| first.starts_with(m)) {
-        let msg = if *from_files {
-            format!(
-                "{name}: {what} is read from regular files only, not pipes; save it to a file first"
-            )
-        } else {
-            format!("{name}: {what} files are not supported; {READ}")
-        };
-        return Error::new(ErrorKind::Unsupported, msg);
+/// The error for a file gigapix does not read: one of [`FORMATS`] it
+/// refuses (`known`), or one it does not know, starting with `first`.
+fn unknown(name: &str, known: Option<&FormatDesc>, first: &[u8]) -> Error {
+    match known {
+        // The other netpbm variants: the PPM parser names the one it is.
+        Some(_) if first.len() >= 2 && first[0] == b'P' => pnm::unsupported_kind(name, first[1]),
+        Some(desc) => formats::refused(name, desc, true),
+        None => {
+            let hex: Vec<String> = first.iter().map(|b| format!("{b:02x}")).collect();
+            Error::format(format!(
+                "{name}: unknown file format (starts with bytes {}); gigapix reads {}",
+                hex.join(" "),
+                formats::supported_names(true)
+            ))
+        }
     }
-    let hex: Vec<String> = first.iter().map(|b| format!("{b:02x}")).collect();
-    Error::format(format!(
-        "{name}: unknown file format (starts with bytes {}); gigapix reads TIFF, PNG, JPEG, binary PPM/PGM (P5, P6) and .gpx",
-        hex.join(" ")
-    ))
 }
 
 /// Opens an image file as a lazy source.
 ///
-/// The format is detected from the first bytes: `P5`/`P6` (binary PGM/PPM)
-/// or `GIGAPIX1` ([`raw`]); the name of the file plays no part. Only the
-/// header is read. It is checked at once: a zero size, a size beyond
-/// `options.limits`, or a file shorter than its pixels is an error here,
-/// before any pixel is asked for. PPM/PGM samples are kept as stored:
-/// maxval 1 to 255 gives `u8`, 256 to 65535 gives `u16`, with no rescaling.
+/// The format is detected from the first bytes, by the magic bytes of
+/// [`FORMATS`] (TIFF, PNG, JPEG, binary PGM/PPM, `GIGAPIX1` of [`raw`]);
+/// the name of the file plays no part. Only the header is read. It is
+/// checked at once: a zero size, a size beyond `options.limits`, or a file
+/// shorter than its pixels is an error here, before any pixel is asked
+/// for. PPM/PGM samples are kept as stored: maxval 1 to 255 gives `u8`,
+/// 256 to 65535 gives `u16`, with no rescaling. The options (in
+/// `options.params` and in brackets after the name) are checked against
+/// the format's [`load_options`](FormatDesc::load_options).
 ///
-/// With [`AccessMode::Random`] (the default) the file is memory-mapped;
-/// regions of 8-bit PPM/PGM and of raw files are zero-copy views of the
-/// map. With [`AccessMode::Sequential`], and for any file that is not a
-/// regular file (a pipe), pixels are read through a buffer top to bottom.
+/// With [`AccessMode::Random`] (the default) PPM/PGM and raw files are
+/// memory-mapped; their regions of 8-bit PPM/PGM and of raw files are
+/// zero-copy views of the map. With [`AccessMode::Sequential`], and for
+/// any file that is not a regular file (a pipe), pixels are read through a
+/// buffer top to bottom. TIFF is always random access, PNG and JPEG
+/// always sequential, and those three need a regular file.
 ///
 /// # Errors
 ///
 /// [`ErrorKind::Io`] if the file cannot be read, [`ErrorKind::Format`] if
 /// it is not a valid image (unknown format, damaged or truncated header,
 /// truncated pixels), [`ErrorKind::Unsupported`] for formats and variants
-/// not read (ASCII netpbm, PNG, ...), [`ErrorKind::Limit`] for images over
-/// the limits.
+/// not read (GIF, ASCII netpbm, ...), [`ErrorKind::InvalidArgument`] for
+/// unknown or bad options, [`ErrorKind::Limit`] for images over the
+/// limits.
 pub fn open(path: impl AsRef<Path>, options: &OpenOptions) -> Result<Image> {
-    let (path, mut params) = with_brackets(path.as_ref(), &options.params)?;
+    let (path, params) = with_brackets(path.as_ref(), &options.params)?;
     let path = path.as_path();
     let name = path.display().to_string();
-    let mut options = options.clone();
-    if let Some(f) = params.take::<FailOn>("fail_on")? {
-        options.fail_on = f;
+    if let Some(format) = sniff_codec(path) {
+        let (options, args) = load_args(&name, format, options, &params)?;
+        return match format {
+            FileFormat::Tiff => tiff::open(path, &name, &options, &args),
+            FileFormat::Png => png::open(path, &name, &options, &args),
+            _ => jpeg::open(path, &name, &options, &args),
+        };
     }
-    let options = &options;
-    let codec = match sniff_codec(path, &name)? {
-        Some(FileFormat::Tiff) => Some(tiff::open(path, &name, options, &mut params)),
-        Some(FileFormat::Png) => Some(png::open(path, &name, options, &mut params)),
-        Some(FileFormat::Jpeg) => Some(jpeg::open(path, &name, options, &mut params)),
-        _ => None,
-    };
-    if let Some(image) = codec {
-        let image = image?;
-        params.finish(&format!("{name}: load"), &[])?;
-        return Ok(image);
-    }
-    params.finish(&format!("{name}: load"), &[])?;
     let Opened {
         layout,
         reader,
         file_len,
         end,
     } = open_header(path, &name, &options.limits)?;
+    load_args(&name, layout.format, options, &params)?;
     let seekable = file_len.is_some();
     if seekable && options.access == AccessMode::Random {
         source::mapped(&layout, reader.get_ref(), end, &name)
@@ -463,43 +475,47 @@ pub fn open(path: impl AsRef<Path>, options: &OpenOptions) -> Result<Image> {
     }
 }
 
-/// The codec formats recognised by their first bytes, before the PPM/raw
-/// parser takes over: TIFF (`II*\0`, `MM\0*`, BigTIFF `II+\0`, `MM\0+`),
-/// PNG and JPEG. `None` for anything else (including unreadable files,
-/// which the PPM/raw path reports, and anything but a regular file: reading
-/// a pipe's first bytes here would take them from the PPM parser).
-fn sniff_codec(path: &Path, _name: &str) -> Result<Option<FileFormat>> {
+/// Checks and parses the load options of `format`, and applies
+/// `fail_on` to `options`.
+fn load_args(
+    name: &str,
+    format: FileFormat,
+    options: &OpenOptions,
+    params: &Params,
+) -> Result<(OpenOptions, Args)> {
+    let owner = format!("{name}: {format} load");
+    let args = formats::parse_options(&owner, format.desc().load_options, params)?;
+    let mut options = options.clone();
+    if let Some(f) = args.opt_choice("fail_on")? {
+        options.fail_on = f
+            .parse()
+            .map_err(|e| Error::new(ErrorKind::InvalidArgument, format!("{owner}: {e}")))?;
+    }
+    Ok((options, args))
+}
+
+/// The format of a regular file whose first bytes match a format of
+/// [`FORMATS`] that is read from regular files only (TIFF, PNG, JPEG).
+/// `None` for anything else (including unreadable files, which the
+/// PPM/raw path reports, and anything but a regular file: reading a
+/// pipe's first bytes here would take them from the PPM parser).
+fn sniff_codec(path: &Path) -> Option<FileFormat> {
     use std::io::Read;
     if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
-        return Ok(None);
+        return None;
     }
-    let Ok(mut file) = File::open(path) else {
-        return Ok(None);
-    };
-    let mut magic = [0u8; 8];
+    let mut file = File::open(path).ok()?;
+    let mut head = vec![0u8; formats::magic_len()];
     let mut got = 0;
-    while got < magic.len() {
-        match file.read(&mut magic[got..]) {
+    while got < head.len() {
+        match file.read(&mut head[got..]) {
             Ok(0) | Err(_) => break,
             Ok(n) => got += n,
         }
     }
-    let m = &magic[..got];
-    Ok(
-        if m.starts_with(b"II*\0")
-            || m.starts_with(b"MM\0*")
-            || m.starts_with(b"II+\0")
-            || m.starts_with(b"MM\0+")
-        {
-            Some(FileFormat::Tiff)
-        } else if m.starts_with(b"\x89PNG\r\n\x1a\n") {
-            Some(FileFormat::Png)
-        } else if m.starts_with(&[0xFF, 0xD8, 0xFF]) {
-            Some(FileFormat::Jpeg)
-        } else {
-            None
-        },
-    )
+    formats::identify(&head[..got])
+        .filter(|d| d.load && !d.pipes)
+        .and_then(|d| d.format)
 }
 
 /// The format and header of an image file, read and checked like [`open`]
@@ -507,7 +523,7 @@ fn sniff_codec(path: &Path, _name: &str) -> Result<Option<FileFormat>> {
 pub fn describe(path: impl AsRef<Path>) -> Result<FileInfo> {
     let path = path.as_ref();
     let name = path.display().to_string();
-    if let Some(format) = sniff_codec(path, &name)? {
+    if let Some(format) = sniff_codec(path) {
         let image = open(path, &OpenOptions::default())?;
         return Ok(FileInfo {
             format,
@@ -552,11 +568,18 @@ pub fn describe(path: impl AsRef<Path>) -> Result<FileInfo> {
 ///   viewers do not rotate the pixels a second time.
 /// * PNG: the ICC profile as `iCCP`, the EXIF block as `eXIf` (its
 ///   orientation patched as for JPEG).
-/// * TIFF: the ICC profile as tag 34675 (InterColorProfile); EXIF is not
-///   written.
+/// * TIFF: every band format (SampleFormat 1, 2 or 3); the ICC profile as
+///   tag 34675 (InterColorProfile); EXIF is not written.
 ///
-/// The option `strip` (`out.jpg[strip]`, any format) writes no metadata
-/// at all.
+/// The options are those of the format's
+/// [`save_options`](FormatDesc::save_options) in [`FORMATS`]; an unknown
+/// one, or a value outside its type or range, is an
+/// [`ErrorKind::InvalidArgument`] error naming it. A band format the
+/// format does not hold ([`FormatDesc::save_formats`]) is an
+/// [`ErrorKind::InvalidArgument`] error naming the nearest one it does. An
+/// extension of a format gigapix recognises but does not write (`.gif`)
+/// is an [`ErrorKind::Unsupported`] error saying so. The option `strip`
+/// (`out.jpg[strip]`, any format) writes no metadata at all.
 ///
 /// Everything is checked before the file system is touched. The writer
 /// writes into a temporary file in the target's directory and
@@ -570,40 +593,47 @@ pub fn writer(
     metadata: &Metadata,
     options: &SaveOptions,
 ) -> Result<Box<dyn BandWriter>> {
-    let (path, mut params) = with_brackets(path, &options.params)?;
+    let (path, params) = with_brackets(path, &options.params)?;
     let path = path.as_path();
     let name = path.display().to_string();
-    let Some(format) = format_for_path(path) else {
-        let ext = path
-            .extension()
-            .map(|e| format!(" `.{}`", e.to_string_lossy()))
-            .unwrap_or_default();
-        return Err(Error::new(
-            ErrorKind::Unsupported,
-            format!(
-                "{name}: cannot save as{ext}: supported extensions are {}",
-                supported_extensions()
-            ),
-        ));
+    let ext = path.extension().map(|e| e.to_string_lossy());
+    let desc = match ext.as_deref().and_then(formats::by_extension) {
+        Some(desc) if desc.save => desc,
+        Some(desc) => return Err(formats::refused(&name, desc, false)),
+        None => {
+            let ext = ext.map(|e| format!(" `.{e}`")).unwrap_or_default();
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                format!(
+                    "{name}: cannot save as{ext}: gigapix saves {}",
+                    formats::save_extensions()
+                ),
+            ));
+        }
     };
+    let format = desc.format.expect("savers have a format");
+    let args = formats::parse_options(
+        &format!("{name}: {format} save"),
+        desc.save_options,
+        &params,
+    )?;
+    desc.check_save_format(&name, header.format)?;
     let stripped = Metadata::default();
-    let metadata = if params.flag("strip")?.unwrap_or(false) {
+    let metadata = if args.bool("strip")? {
         &stripped
     } else {
         metadata
     };
     let writer = match format {
-        FileFormat::Tiff => return tiff::writer(path, &name, header, metadata, &mut params),
-        FileFormat::Png => return png::writer(path, &name, header, metadata, &mut params),
-        FileFormat::Jpeg => return jpeg::writer(path, &name, header, metadata, &mut params),
+        FileFormat::Tiff => return tiff::writer(path, &name, header, metadata, &args),
+        FileFormat::Png => return png::writer(path, &name, header, metadata, &args),
+        FileFormat::Jpeg => return jpeg::writer(path, &name, header, metadata, &args),
         FileFormat::Pnm => {
-            params.finish(&format!("{name}: ppm save"), &[])?;
             pnm::check_savable(&name, header)?;
             let swap16 = header.format == BandFormat::U16;
             save::FileWriter::create(path, header, &pnm::header_bytes(header), swap16)?
         }
         FileFormat::Raw => {
-            params.finish(&format!("{name}: gpx save"), &[])?;
             raw::check_host(&name, header.format)?;
             save::FileWriter::create(path, header, &raw::header_bytes(header), false)?
         }

@@ -211,29 +211,19 @@ pub(crate) fn header_bytes(header: &Header) -> Vec<u8> {
     format!("{magic}\n{} {}\n{maxval}\n", header.width, header.height).into_bytes()
 }
 
-/// Checks that a PPM/PGM can hold `header`.
+/// Checks that a PPM/PGM can hold the bands of `header` (its band format,
+/// u8 or u16, is checked against the format table by `crate::writer`).
 pub(crate) fn check_savable(name: &str, header: &Header) -> Result<()> {
-    let bands_ok = header.bands == 1 || header.bands == 3;
-    let format_ok = matches!(header.format, BandFormat::U8 | BandFormat::U16);
-    if bands_ok && format_ok {
+    if header.bands == 1 || header.bands == 3 {
         return Ok(());
-    }
-    let mut advice = Vec::new();
-    if !bands_ok {
-        advice.push("extract 1 or 3 bands first");
-    }
-    if !format_ok {
-        advice.push("cast to u8 or u16 first");
     }
     Err(Error::new(
         ErrorKind::InvalidArgument,
         format!(
-            "{name}: PPM/PGM holds 1 band (PGM) or 3 bands (PPM) of u8 or u16, but the image has {} band{} of {}: {} \
-             (or save as .gpx, which holds anything)",
+            "{name}: PPM/PGM holds 1 band (PGM) or 3 bands (PPM), but the image has {} band{}: \
+             extract 1 or 3 bands first (or save as .gpx, which holds anything)",
             header.bands,
             if header.bands == 1 { "" } else { "s" },
-            header.format,
-            advice.join(" and "),
         ),
     ))
 }

@@ -10,14 +10,15 @@
 //! | 8      | 4    | width, `u32` little-endian, at least 1                     |
 //! | 12     | 4    | height, `u32` little-endian, at least 1                    |
 //! | 16     | 4    | bands, `u32` little-endian, at least 1                     |
-//! | 20     | 1    | band format code ([`BandFormat::code`]: u8 0, u16 1, u32 2, f32 3) |
+//! | 20     | 1    | band format code ([`BandFormat::code`]: u8 0, u16 1, u32 2, f32 3, i8 4, i16 5, i32 6, f64 7) |
 //! | 21     | 1    | interpretation code ([`Interpretation::code`])             |
 //! | 22     | 42   | reserved, all zero (a reader rejects anything else)        |
 //! | 64     | ...  | pixels                                                     |
 //!
 //! The pixels follow the header with no gap: `height` rows top to bottom,
 //! each `width` pixels left to right, each pixel `bands` band elements,
-//! each element in little-endian byte order (`f32` as IEEE 754 binary32).
+//! each element in little-endian byte order (`f32` and `f64` as IEEE 754
+//! binary32 and binary64, signed integers in two's complement).
 //! Rows are packed: row `y` starts at byte `64 + y × width × bands ×
 //! size`. Because the header is 64 bytes long, every element is aligned
 //! to its size in a page-aligned map. Bytes after the last row are ignored.

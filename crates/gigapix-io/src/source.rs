@@ -104,58 +104,6 @@ impl Layout {
     }
 }
 
-/// Warnings raised by a reader, waiting for the source to report them
-/// through [`Inputs::warn`](gigapix_core::Inputs::warn).
-pub(crate) type Warnings = Arc<Mutex<Vec<String>>>;
-
-/// Moves the `warnings` a reader raised to the run's report.
-pub(crate) fn report(warnings: &Warnings, inputs: &gigapix_core::Inputs<'_>) {
-    let pending = std::mem::take(&mut *warnings.lock().unwrap_or_else(|p| p.into_inner()));
-    for w in pending {
-        inputs.warn(w);
-    }
-}
-
-/// A reader that, when `lenient` (`fail_on=none`), turns its first error
-/// into a warning and fills that row and every later one with zeros, for
-/// readers that cannot keep a partly decoded file themselves. It then reads
-/// row by row, so the rows before the error are kept; otherwise it passes
-/// everything through.
-pub(crate) struct Lenient<R> {
-    pub(crate) inner: R,
-    pub(crate) lenient: bool,
-    pub(crate) row_bytes: usize,
-    pub(crate) warnings: Warnings,
-    pub(crate) failed: bool,
-}
-
-impl<R: RowReader> RowReader for Lenient<R> {
-    fn read_rows(&mut self, buf: &mut [u8]) -> Result<()> {
-        if !self.lenient {
-            return self.inner.read_rows(buf);
-        }
-        for row in buf.chunks_exact_mut(self.row_bytes) {
-            if !self.failed {
-                match self.inner.read_rows(row) {
-                    Ok(()) => continue,
-                    Err(e) => {
-                        self.failed = true;
-                        self.warnings
-                            .lock()
-                            .unwrap_or_else(|p| p.into_inner())
-                            .push(format!(
-                                "{}; the rows that could not be decoded are filled with zeros",
-                                e.message()
-                            ));
-                    }
-                }
-            }
-            row.fill(0);
-        }
-        Ok(())
-    }
-}
-
 /// Converts 16-bit samples between big-endian and native order (the same
 /// permutation both ways). `src` and `dst` have the same length.
 pub(crate) fn swap_be16(src: &[u8], dst: &mut [u8]) {

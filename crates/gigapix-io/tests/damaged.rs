@@ -215,7 +215,7 @@ fn bad_headers() {
     // Raw header fields.
     let good = gigapix_io::raw::header_bytes(&Header::new(1, 1, 1, BandFormat::U8));
     let edits: [(usize, u8, &str); 4] = [
-        (20, 4, "band format code 4"),
+        (20, 8, "band format code 8"),
         (21, 9, "interpretation code 9"),
         (40, 1, "reserved byte 40"),
         (16, 0, ""),

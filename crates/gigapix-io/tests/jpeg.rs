@@ -638,6 +638,7 @@ fn flat_narrow_tall_images_are_not_taken_for_damaged() {
 /// `data` (packed rows of `w` x `h` pixels, `bands` bands) averaged over
 /// `n` x `n` boxes, partial boxes at the edges included: what a DCT-scaled
 /// decode approximates.
+#[cfg(feature = "mozjpeg")]
 fn box_shrink(data: &[u8], w: usize, h: usize, bands: usize, n: usize) -> Vec<u8> {
     let (ow, oh) = (w.div_ceil(n), h.div_ceil(n));
     let mut out = Vec::with_capacity(ow * oh * bands);

@@ -105,11 +105,18 @@ fn failed_save_leaves_an_existing_target_untouched() {
 fn unsupported_outputs_create_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let rgb = Header::new(2, 2, 3, BandFormat::U8);
-    for name in ["out.bmp", "out", "out.ppm.bak"] {
+    for name in ["out.bmp", "out", "out.ppm.bak", "out.GIF"] {
         let e = writer_err(&dir.path().join(name), &rgb);
         assert_eq!(e.kind(), ErrorKind::Unsupported, "{e}");
-        assert!(e.message().contains(".ppm, .pgm, .pnm, .gpx"), "{e}");
+        assert!(
+            e.message()
+                .contains("PPM/PGM (.ppm, .pgm, .pnm), gpx (.gpx)"),
+            "{e}"
+        );
     }
+    // Formats gigapix knows but does not write are named.
+    let e = writer_err(&dir.path().join("out.bmp"), &rgb);
+    assert!(e.message().contains("BMP is not supported"), "{e}");
     for header in [
         Header::new(2, 2, 4, BandFormat::U8),
         Header::new(2, 2, 2, BandFormat::U16),

@@ -14,10 +14,15 @@
 //!   `ref-palette*.ppm`, made by libvips), and 4-bit PackBits (not
 //!   supported).
 //! * `ref-rgb8.ppm`, `ref-rgb16.ppm`: the pixels, 37x23.
+//! * `tifffile-*` (Python's tifffile, see `make_signed.py`) and
+//!   `vips-f64-*`: signed 8, 16 and 32-bit and 64-bit float samples, one
+//!   big-endian, in strips, tiles and separate planes, with the horizontal
+//!   and floating-point predictors; their pixels are formulas repeated
+//!   here.
 
 use std::path::PathBuf;
 
-use gigapix_core::{Ctx, ErrorKind, Image, Rect};
+use gigapix_core::{BandFormat, Ctx, ErrorKind, Image, Rect};
 use gigapix_io::{OpenOptions, open};
 
 fn fixture(name: &str) -> PathBuf {
@@ -98,6 +103,95 @@ fn unsupported_variants_are_clear_errors() {
         match open(fixture(name), &OpenOptions::default()) {
             Err(e) => assert_eq!(e.kind(), ErrorKind::Unsupported, "{name}: {e}"),
             Ok(image) => panic!("{name}: opened as {}", image.header()),
+        }
+    }
+}
+
+/// Pixel `(x, y)` of band `b` of a `tifffile-*` or `vips-f64-*` fixture,
+/// as the script that made it computes it.
+fn formula(name: &str, x: i64, y: i64, b: i64) -> f64 {
+    match name {
+        "tifffile-i16-be-deflate-pred.tif" => {
+            ((x * 1777 - y * 2999 + x * y * 7).rem_euclid(65536) - 32768) as f64
+        }
+        "tifffile-i32-deflate-tiled.tif" => {
+            ((x * 123456789 - y * 987654321).rem_euclid(1 << 32) - (1 << 31)) as f64
+        }
+        "tifffile-i8-planar.tif" => ((x * 11 - y * 13 + b * 50).rem_euclid(256) - 128) as f64,
+        "tifffile-f64-deflate-tiled.tif" => x as f64 / 7.0 - y as f64 * 0.5 + b as f64 * 1000.25,
+        "vips-f64-deflate-fpred-tiled.tif" => {
+            0.25 * x as f64 - 0.5 * y as f64 + if b == 1 { 1000.125 } else { 0.0 }
+        }
+        _ => unreachable!("{name}"),
+    }
+}
+
+/// The native bytes of `v` as a sample of `format`.
+fn sample_bytes(format: BandFormat, v: f64) -> Vec<u8> {
+    match format {
+        BandFormat::I8 => (v as i8).to_ne_bytes().to_vec(),
+        BandFormat::I16 => (v as i16).to_ne_bytes().to_vec(),
+        BandFormat::I32 => (v as i32).to_ne_bytes().to_vec(),
+        BandFormat::F64 => v.to_ne_bytes().to_vec(),
+        f => unreachable!("{f}"),
+    }
+}
+
+#[test]
+fn signed_and_double_files_from_other_tools() {
+    for (name, format, bands, compression, predictor) in [
+        (
+            "tifffile-i16-be-deflate-pred.tif",
+            BandFormat::I16,
+            1,
+            "deflate",
+            "horizontal",
+        ),
+        (
+            "tifffile-i32-deflate-tiled.tif",
+            BandFormat::I32,
+            1,
+            "deflate",
+            "horizontal",
+        ),
+        ("tifffile-i8-planar.tif", BandFormat::I8, 2, "none", "none"),
+        (
+            "tifffile-f64-deflate-tiled.tif",
+            BandFormat::F64,
+            3,
+            "deflate",
+            "none",
+        ),
+        (
+            "vips-f64-deflate-fpred-tiled.tif",
+            BandFormat::F64,
+            2,
+            "deflate",
+            "float",
+        ),
+    ] {
+        let image = load(name);
+        let h = *image.header();
+        assert_eq!(
+            (h.width, h.height, h.bands, h.format),
+            (37, 23, bands, format),
+            "{name}"
+        );
+        let m = image.metadata();
+        assert_eq!(m.field("compression"), Some(compression), "{name}");
+        assert_eq!(m.field("predictor"), Some(predictor), "{name}");
+        let mut ctx = Ctx::standalone();
+        for rect in [h.rect(), Rect::new(15, 4, 3, 15), Rect::new(30, 20, 7, 3)] {
+            let region = ctx
+                .region(&image, rect)
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            for y in rect.y..rect.bottom() {
+                let want: Vec<u8> = (rect.x..rect.right())
+                    .flat_map(|x| (0..i64::from(bands)).map(move |b| (x, b)))
+                    .flat_map(|(x, b)| sample_bytes(format, formula(name, x, y, b)))
+                    .collect();
+                assert_eq!(region.row_bytes(y), &want[..], "{name}: row {y} of {rect}");
+            }
         }
     }
 }

@@ -18,10 +18,9 @@
 //!
 //! Metadata goes in APPn segments after jpeg-encoder's own (JFIF APP0,
 //! Adobe APP14): the EXIF block as APP1 `Exif\0\0`, its orientation tag
-//! made to agree with the image's ([`exif_for_save`]), then the ICC
+//! made to agree with the image's (`crate::exif::for_save`), then the ICC
 //! profile as APP2 `ICC_PROFILE` chunks ([`app_segments`]).
 
-use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -30,15 +29,14 @@ use std::rc::Rc;
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::thread::JoinHandle;
 
-use gigapix_core::{
-    BandFormat, BandWriter, Error, ErrorKind, Header, Interpretation, Metadata, Result,
-};
+use gigapix_core::{BandWriter, Error, ErrorKind, Header, Interpretation, Metadata, Result};
 use jpeg_encoder::{ChromaSubsamplingMethod, Encoder, ImageBuffer, JpegColorType, SamplingFactor};
 use tempfile::TempPath;
 
 use super::convert;
-use crate::params::Params;
+use crate::formats::opt_bool;
 use crate::save::{RowCheck, create_temp, persist};
+use gigapix_core::desc::Args;
 
 /// Bands queued between the sink and the encoder.
 const QUEUE: usize = 2;
@@ -49,9 +47,6 @@ const OUT_BUFFER: usize = 256 << 10;
 /// Largest payload of an APPn segment (its length field counts itself).
 const MAX_APP_PAYLOAD: usize = 65533;
 
-/// The signature of an APP1 EXIF segment.
-const EXIF_SIGNATURE: &[u8] = b"Exif\0\0";
-
 /// The signature of an APP2 ICC profile chunk (followed by the chunk's
 /// sequence number and the chunk count).
 const ICC_SIGNATURE: &[u8] = b"ICC_PROFILE\0";
@@ -59,93 +54,17 @@ const ICC_SIGNATURE: &[u8] = b"ICC_PROFILE\0";
 /// Largest piece of an ICC profile in one APP2 segment: 65519 bytes.
 const ICC_CHUNK: usize = MAX_APP_PAYLOAD - ICC_SIGNATURE.len() - 2;
 
-/// The EXIF block of `metadata` as it should be saved, or `None` if there
-/// is none. When [`Metadata::orientation`] is 1 to 8 and the block's
-/// orientation tag (0x0112 in its first directory) says otherwise, a copy
-/// with the tag's value replaced is returned, so that the file agrees
-/// with the pixels (after `autorotate`, orientation 1). A block without
-/// the tag is kept as it is.
-pub(crate) fn exif_for_save(metadata: &Metadata) -> Option<Cow<'_, [u8]>> {
-    let exif = metadata.exif.as_deref().filter(|e| !e.is_empty())?;
-    let want = metadata.orientation;
-    if !(1..=8).contains(&want) || super::exif_orientation(exif) == want {
-        return Some(Cow::Borrowed(exif));
-    }
-    let mut copy = exif.to_vec();
-    Some(if set_exif_orientation(&mut copy, want) {
-        Cow::Owned(copy)
-    } else {
-        Cow::Borrowed(exif)
-    })
-}
-
-/// Sets the value of the orientation tag (0x0112, a SHORT) of the first
-/// directory of a TIFF-structured EXIF block, in the block's byte order.
-/// `false` (and `exif` unchanged) if the block has no such tag.
-fn set_exif_orientation(exif: &mut [u8], orientation: u16) -> bool {
-    let be = match exif.get(0..2) {
-        Some(b"MM") => true,
-        Some(b"II") => false,
-        _ => return false,
-    };
-    let u16_at = |exif: &[u8], o: usize| {
-        exif.get(o..o.checked_add(2)?).map(|b| {
-            if be {
-                u16::from_be_bytes([b[0], b[1]])
-            } else {
-                u16::from_le_bytes([b[0], b[1]])
-            }
-        })
-    };
-    let ifd = exif.get(4..8).map(|b| {
-        let b = [b[0], b[1], b[2], b[3]];
-        if be {
-            u32::from_be_bytes(b)
-        } else {
-            u32::from_le_bytes(b)
-        }
-    });
-    if u16_at(exif, 2) != Some(42) {
-        return false;
-    }
-    let Some(ifd) = ifd.and_then(|o| usize::try_from(o).ok()) else {
-        return false;
-    };
-    let Some(count) = u16_at(exif, ifd) else {
-        return false;
-    };
-    for i in 0..usize::from(count) {
-        let Some(entry) = ifd.checked_add(2 + 12 * i) else {
-            return false;
-        };
-        if u16_at(exif, entry) != Some(0x0112) {
-            continue;
-        }
-        if u16_at(exif, entry + 2) != Some(3) || u16_at(exif, entry + 8).is_none() {
-            return false;
-        }
-        let bytes = if be {
-            orientation.to_be_bytes()
-        } else {
-            orientation.to_le_bytes()
-        };
-        exif[entry + 8..entry + 10].copy_from_slice(&bytes);
-        return true;
-    }
-    false
-}
-
 /// The APPn segments carrying `metadata`, as (n, payload): the EXIF block
 /// as APP1 (left out if it does not fit one segment), then the ICC profile
 /// as APP2 chunks of at most [`ICC_CHUNK`] bytes numbered from 1 (left
 /// out if it needs more than 255).
 pub(super) fn app_segments(metadata: &Metadata) -> Vec<(u8, Vec<u8>)> {
     let mut segments = Vec::new();
-    if let Some(exif) = exif_for_save(metadata)
-        && EXIF_SIGNATURE.len() + exif.len() <= MAX_APP_PAYLOAD
+    if let Some(exif) = crate::exif::for_save(metadata)
+        && crate::exif::SIGNATURE.len() + exif.len() <= MAX_APP_PAYLOAD
     {
-        let mut payload = Vec::with_capacity(EXIF_SIGNATURE.len() + exif.len());
-        payload.extend_from_slice(EXIF_SIGNATURE);
+        let mut payload = Vec::with_capacity(crate::exif::SIGNATURE.len() + exif.len());
+        payload.extend_from_slice(crate::exif::SIGNATURE);
         payload.extend_from_slice(&exif);
         segments.push((1, payload));
     }
@@ -197,15 +116,16 @@ enum Subsample {
     S420,
 }
 
-impl std::str::FromStr for Subsample {
-    type Err = String;
-    fn from_str(s: &str) -> std::result::Result<Subsample, String> {
-        match s.to_ascii_lowercase().replace(':', "").as_str() {
-            "auto" => Ok(Subsample::Auto),
-            "444" | "off" => Ok(Subsample::S444),
-            "422" => Ok(Subsample::S422),
-            "420" | "on" => Ok(Subsample::S420),
-            _ => Err("expected auto, 444, 422 or 420".to_string()),
+impl Subsample {
+    /// The setting of `subsample` (`auto`, `444`, `422`, `420`) or
+    /// libvips' `subsample_mode` (`auto`, `on`, `off`), as the format
+    /// table spells them.
+    fn from_name(s: &str) -> Subsample {
+        match s {
+            "444" | "off" => Subsample::S444,
+            "422" => Subsample::S422,
+            "420" | "on" => Subsample::S420,
+            _ => Subsample::Auto,
         }
     }
 }
@@ -236,29 +156,18 @@ pub(crate) fn writer(
     name: &str,
     header: &Header,
     metadata: &Metadata,
-    params: &mut Params,
+    args: &Args,
 ) -> Result<Box<dyn BandWriter>> {
-    let quality = params.take::<u8>("Q")?.unwrap_or(75);
-    let subsample = params
-        .take::<Subsample>("subsample")?
-        .or(params.take::<Subsample>("subsample_mode")?)
-        .unwrap_or(Subsample::Auto);
-    let optimize = params.flag("optimize")?.or(params.flag("optimize_coding")?);
+    // The table's descriptors checked the values; `crate::writer` checked
+    // the band format (u8).
+    let quality = args.opt_int("Q")?.map_or(75, |q| q.clamp(1, 100) as u8);
+    let subsample = args
+        .opt_choice("subsample")?
+        .or(args.opt_choice("subsample_mode")?)
+        .map_or(Subsample::Auto, Subsample::from_name);
+    let optimize = opt_bool(args, "optimize")?.or(opt_bool(args, "optimize_coding")?);
     let optimize = optimize.unwrap_or(false);
-    params.finish(
-        &format!("{name}: jpeg save"),
-        &["Q", "subsample", "optimize", "strip"],
-    )?;
     let invalid = |msg: String| Error::new(ErrorKind::InvalidArgument, format!("{name}: {msg}"));
-    if !(1..=100).contains(&quality) {
-        return Err(invalid(format!("Q must be 1 to 100, got {quality}")));
-    }
-    if header.format != BandFormat::U8 {
-        return Err(invalid(format!(
-            "JPEG holds u8 samples only, not {}: cast the image first",
-            header.format
-        )));
-    }
     let color = match (header.bands, header.interpretation) {
         (1, _) => JpegColorType::Luma,
         (3, _) => JpegColorType::Ycbcr,

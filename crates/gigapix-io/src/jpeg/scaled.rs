@@ -30,7 +30,8 @@ use gigapix_core::{Error, ErrorKind, Result};
 
 use mozjpeg::ColorSpaceExt;
 
-use super::{DecoderThread, Kind, bad};
+use super::bad;
+use super::load::{DecoderThread, Kind};
 
 /// Rows per band sent by the decoder thread.
 const BAND_ROWS: usize = 16;

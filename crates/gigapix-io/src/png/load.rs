@@ -1,20 +1,19 @@
 //! The PNG loader: a [`RowReader`] over `png::Reader`, served through a
-//! [`SequentialSource`]; Adam7 files through a store of decoded passes.
+//! [`SequentialSource`](gigapix_core::sequential::SequentialSource) (a
+//! [`WarnedSource`]); Adam7 files through a store of decoded passes.
 
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 use std::sync::Arc;
 
-use gigapix_core::sequential::{ReaderFactory, RowReader, SequentialSource};
-use gigapix_core::{
-    Access, BandFormat, DemandHint, Error, ErrorKind, Header, Image, Inputs, Metadata, Operation,
-    PlanInfo, Rect, Region, Result,
-};
+use gigapix_core::desc::Args;
+use gigapix_core::sequential::{ReaderFactory, RowReader};
+use gigapix_core::{BandFormat, DemandHint, Error, ErrorKind, Header, Image, Metadata, Result};
 use png::{BitDepth, ColorType, Decoder, DecodingError, Transformations};
 
-use crate::params::Params;
 use crate::source::MAX_STREAM_ROW;
+use crate::warn::{WarnedSource, Warnings};
 use crate::{FailOn, OpenOptions};
 
 /// Largest decoded Adam7 image (bytes) held in memory; larger ones are
@@ -27,8 +26,6 @@ const READ_BUFFER: usize = 256 << 10;
 /// Memory the `png` decoder may allocate for itself (row buffers, `iCCP`
 /// and text chunks): enough for the longest row we stream, twice.
 const DECODER_LIMIT: usize = 2 * MAX_STREAM_ROW + (16 << 20);
-
-use crate::source::Warnings;
 
 /// The engine's error for a decoding error of file `name`.
 fn decode_error(name: &str, e: DecodingError) -> Error {
@@ -76,12 +73,7 @@ fn band_format(depth: BitDepth) -> BandFormat {
 }
 
 /// Opens a PNG file, reading its header and the chunks before the pixels.
-pub(crate) fn open(
-    path: &Path,
-    name: &str,
-    options: &OpenOptions,
-    _params: &mut Params,
-) -> Result<Image> {
+pub(crate) fn open(path: &Path, name: &str, options: &OpenOptions, _args: &Args) -> Result<Image> {
     let file = File::open(path).map_err(|e| Error::io(name, e))?;
     let mut dec = decoder(&file, name)?;
     // The limits first, on IHDR alone: before the decoder sizes buffers.
@@ -120,9 +112,13 @@ pub(crate) fn open(
     }
     let mut metadata = Metadata::new();
     metadata.icc = info.icc_profile.as_deref().map(Arc::from);
-    metadata.exif = info.exif_metadata.as_deref().map(exif_body).map(Arc::from);
+    metadata.exif = info
+        .exif_metadata
+        .as_deref()
+        .map(crate::exif::strip_signature)
+        .map(Arc::from);
     if let Some(exif) = &metadata.exif {
-        metadata.orientation = crate::jpeg::exif_orientation(exif);
+        metadata.orientation = crate::exif::orientation(exif);
     }
     metadata.set_field("bit-depth", info.bit_depth as u8);
     if info.color_type == ColorType::Indexed {
@@ -161,65 +157,14 @@ pub(crate) fn open(
             })
         })
     };
-    Ok(Image::new(
-        PngSource {
-            inner: SequentialSource::new("pngload", header, open),
-            metadata: Arc::new(metadata),
-            warnings,
-        },
-        vec![],
+    Ok(WarnedSource::image(
+        "pngload",
+        header,
+        metadata,
+        warnings,
+        DemandHint::Any,
+        open,
     ))
-}
-
-/// The EXIF block without the `Exif\0\0` prefix some writers put in eXIf.
-fn exif_body(data: &[u8]) -> &[u8] {
-    data.strip_prefix(b"Exif\0\0").unwrap_or(data)
-}
-
-/// The PNG source: a [`SequentialSource`] that also carries the file's
-/// metadata and reports its reader's warnings.
-struct PngSource {
-    inner: SequentialSource<PngRows>,
-    metadata: Arc<Metadata>,
-    warnings: Warnings,
-}
-
-impl Operation for PngSource {
-    type State = ();
-
-    fn name(&self) -> &'static str {
-        self.inner.name()
-    }
-
-    fn header(&self, inputs: &[Header]) -> Result<Header> {
-        self.inner.header(inputs)
-    }
-
-    fn metadata(&self, _: &[Arc<Metadata>]) -> Arc<Metadata> {
-        self.metadata.clone()
-    }
-
-    fn demand(&self) -> DemandHint {
-        self.inner.demand()
-    }
-
-    fn access(&self) -> Access {
-        Access::Sequential
-    }
-
-    fn configure(&self, plan: &PlanInfo) {
-        self.inner.configure(plan);
-    }
-
-    fn start(&self) -> Result<()> {
-        self.inner.start()
-    }
-
-    fn generate(&self, state: &mut (), out: Rect, inputs: &mut Inputs<'_>) -> Result<Region> {
-        let region = self.inner.generate(state, out, inputs);
-        crate::source::report(&self.warnings, inputs);
-        region
-    }
 }
 
 /// Reads the rows of one run.
@@ -292,14 +237,7 @@ impl PngRows {
     }
 
     fn warn(&self, e: &Error) {
-        let message = format!(
-            "{}; the rows that could not be decoded are filled with zeros",
-            e.message()
-        );
-        self.warnings
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(message);
+        self.warnings.rows_lost(e);
     }
 }
 

@@ -2,7 +2,7 @@
 //! `png::StreamWriter`, into a temporary file renamed on `finish`. The
 //! image's ICC profile goes in an `iCCP` chunk and its EXIF block in an
 //! `eXIf` chunk (orientation patched to the image's, see
-//! `jpeg::exif_for_save`), both before the image data.
+//! `exif::for_save`), both before the image data.
 
 use std::borrow::Cow;
 use std::fs::File;
@@ -14,8 +14,8 @@ use gigapix_core::{BandFormat, BandWriter, Error, ErrorKind, Header, Metadata, R
 use png::{BitDepth, ColorType, DeflateCompression, Encoder, Filter, Info, StreamWriter};
 use tempfile::TempPath;
 
-use crate::params::Params;
 use crate::save::{RowCheck, create_temp, persist};
+use gigapix_core::desc::Args;
 
 /// The compression level used when none is given: zlib level 5 with the
 /// adaptive filter. On natural-looking 4000x4000 RGB test images (smooth
@@ -35,9 +35,6 @@ const OUT_BUFFER: usize = 256 << 10;
 /// Largest piece of a 16-bit band converted to big-endian at a time.
 const SCRATCH: usize = 1 << 20;
 
-/// The options understood, for error messages.
-const KNOWN: [&str; 4] = ["compression", "filter", "interlace", "strip"];
-
 /// The deflate setting of `compression=level`: 0 stores, 1 is the very
 /// fast `fdeflate`, 2 to 9 are zlib levels.
 fn deflate(level: u8) -> DeflateCompression {
@@ -48,17 +45,16 @@ fn deflate(level: u8) -> DeflateCompression {
     }
 }
 
-/// The filter named `name`.
-fn filter(name: &str) -> Option<Filter> {
-    Some(match name.to_ascii_lowercase().as_str() {
+/// The filter named `name` (one of the names of the table's `filter`).
+fn filter(name: &str) -> Filter {
+    match name {
         "none" => Filter::NoFilter,
         "sub" => Filter::Sub,
         "up" => Filter::Up,
-        "avg" | "average" => Filter::Avg,
+        "avg" => Filter::Avg,
         "paeth" => Filter::Paeth,
-        "adaptive" | "all" => Filter::Adaptive,
-        _ => return None,
-    })
+        _ => Filter::Adaptive,
+    }
 }
 
 /// The output file, shared between the encoder (which owns a handle) and
@@ -121,42 +117,26 @@ pub(crate) fn writer(
     name: &str,
     header: &Header,
     metadata: &Metadata,
-    params: &mut Params,
+    args: &Args,
 ) -> Result<Box<dyn BandWriter>> {
     let invalid = |msg: String| Error::new(ErrorKind::InvalidArgument, format!("{name}: {msg}"));
-    let level = params
-        .take::<u8>("compression")?
-        .unwrap_or(DEFAULT_COMPRESSION);
-    if level > 9 {
-        return Err(invalid(format!(
-            "PNG compression must be 0 to 9, not {level}"
-        )));
-    }
-    let filter_name = params.take::<String>("filter")?;
-    let filter = match filter_name.as_deref() {
-        None => Filter::Adaptive,
-        Some(f) => filter(f).ok_or_else(|| {
-            invalid(format!(
-                "unknown PNG filter `{f}` (expected none, sub, up, avg, paeth or adaptive)"
-            ))
-        })?,
-    };
-    if params.flag("interlace")? == Some(true) {
+    // The table's descriptors checked the values.
+    let level = args
+        .opt_int("compression")?
+        .map_or(DEFAULT_COMPRESSION, |l| l.clamp(0, 9) as u8);
+    let filter = filter(args.opt_choice("filter")?.unwrap_or("adaptive"));
+    if args.bool("interlace")? {
         return Err(Error::new(
             ErrorKind::Unsupported,
             format!("{name}: interlaced PNG cannot be written"),
         ));
     }
-    params.finish(&format!("{name}: png save"), &KNOWN)?;
-
-    let depth = match header.format {
-        BandFormat::U8 => BitDepth::Eight,
-        BandFormat::U16 => BitDepth::Sixteen,
-        f => {
-            return Err(invalid(format!(
-                "PNG holds u8 or u16 samples, not {f}: cast the image first"
-            )));
-        }
+    // `crate::writer` checked the band format against the table: u8 or
+    // u16.
+    let depth = if header.format == BandFormat::U16 {
+        BitDepth::Sixteen
+    } else {
+        BitDepth::Eight
     };
     let color = match header.bands {
         1 => ColorType::Grayscale,
@@ -184,8 +164,7 @@ pub(crate) fn writer(
         .as_deref()
         .filter(|icc| !icc.is_empty())
         .map(|icc| Cow::Owned(icc.to_vec()));
-    info.exif_metadata =
-        crate::jpeg::exif_for_save(metadata).map(|exif| Cow::Owned(exif.into_owned()));
+    info.exif_metadata = crate::exif::for_save(metadata).map(|exif| Cow::Owned(exif.into_owned()));
     let mut encoder =
         Encoder::with_info(output.clone(), info).map_err(|e| encoding_error(name, &output, e))?;
     encoder.set_color(color);
@@ -296,5 +275,21 @@ impl Drop for PngWriter {
         if let Some(out) = self.output.state().file.take() {
             drop(out.into_parts());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The format table documents the default this saver uses.
+    #[test]
+    fn table_default_is_the_default_compression() {
+        let desc = crate::FileFormat::Png.desc();
+        let d = desc.save_options.iter().find(|d| d.name == "compression");
+        assert_eq!(
+            d.and_then(|d| d.default),
+            Some(DEFAULT_COMPRESSION.to_string().as_str())
+        );
     }
 }

@@ -9,13 +9,18 @@
 //! scoped threads, written in order) and the chunk offset table (16 bytes
 //! per chunk).
 //!
-//! Options: `compression=none|lzw|deflate` (default none), `predictor=
-//! none|horizontal` (horizontal by default for lzw and deflate on integer
-//! samples), `level=1..9` (deflate, default 6), `tile` with `tile-width`
-//! and `tile-height` (multiples of 16, default 256; either size alone also
-//! selects tiles), `rows-per-strip`
-//! (default: strips of about 256 KiB), `bigtiff` (default: only when the
-//! file could pass 4 GiB). The ICC profile of the image's metadata is
+//! Every band format is written, its SampleFormat tag 1 (unsigned), 2
+//! (signed) or 3 (float); the horizontal predictor applies to the integer
+//! formats, signed or not (the floating-point predictor is not written).
+//!
+//! Options (their types, ranges and defaults are the TIFF entry of
+//! `crate::formats::FORMATS`, which checked them): `compression=
+//! none|lzw|deflate` (default none), `predictor=none|horizontal`
+//! (horizontal by default for lzw and deflate on integer samples),
+//! `level=1..9` (deflate, default 6), `tile` with `tile_width` and
+//! `tile_height` (multiples of 16, default 256; either size alone also
+//! selects tiles), `rows_per_strip` (default: strips of about 256 KiB),
+//! `bigtiff` (default: only when the file could pass 4 GiB). The ICC profile of the image's metadata is
 //! written as tag 34675 (InterColorProfile, `UNDEFINED`), its orientation
 //! as tag 274; the EXIF block is not written (it would need an EXIF
 //! sub-directory of its own); `strip` (taken by `crate::writer`) leaves
@@ -26,52 +31,21 @@ use std::io::{BufWriter, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use gigapix_core::{BandFormat, BandWriter, Error, ErrorKind, Header, Metadata, Result};
+use gigapix_core::{BandWriter, Error, ErrorKind, Header, Metadata, Result};
 use tempfile::TempPath;
 
-use crate::params::Params;
+use super::MAX_CHUNK;
+use super::codec::{Compression, compress, predict};
+use super::ifd::sample_format_code;
+use crate::formats::opt_bool;
 use crate::save::{RowCheck, create_temp, persist};
+use gigapix_core::desc::Args;
 
-/// Options the writer understands.
-const KNOWN: &[&str] = &[
-    "compression",
-    "predictor",
-    "level",
-    "tile",
-    "tile-width",
-    "tile-height",
-    "rows-per-strip",
-    "bigtiff",
-    "strip",
-];
-
-/// Size strips aim at when `rows-per-strip` is not given.
+/// Size strips aim at when `rows_per_strip` is not given.
 const STRIP_BYTES: usize = 256 << 10;
 
 /// Buffer of the output file.
 const OUT_BUFFER: usize = 256 << 10;
-
-/// Largest chunk (strip or tile) written, in bytes: what the loader reads.
-const MAX_CHUNK: u64 = 256 << 20;
-
-/// How chunk data is compressed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Compression {
-    None,
-    Lzw,
-    Deflate(u32),
-}
-
-impl Compression {
-    /// The TIFF code.
-    fn code(self) -> u16 {
-        match self {
-            Compression::None => 1,
-            Compression::Lzw => 5,
-            Compression::Deflate(_) => 8,
-        }
-    }
-}
 
 /// Builds the writer after checking every option.
 pub(crate) fn writer(
@@ -79,18 +53,23 @@ pub(crate) fn writer(
     name: &str,
     header: &Header,
     metadata: &Metadata,
-    params: &mut Params,
+    args: &Args,
 ) -> Result<Box<dyn BandWriter>> {
     let invalid = |msg: String| Error::new(ErrorKind::InvalidArgument, format!("{name}: {msg}"));
-    let compression: Option<String> = params.take("compression")?;
-    let predictor: Option<String> = params.take("predictor")?;
-    let level: Option<u32> = params.take("level")?;
-    let tile_flag = params.flag("tile")?;
-    let tile_width: Option<u32> = params.take("tile-width")?;
-    let tile_height: Option<u32> = params.take("tile-height")?;
-    let rows_per_strip: Option<u32> = params.take("rows-per-strip")?;
-    let bigtiff = params.flag("bigtiff")?;
-    params.finish(&format!("{name}: tiff save"), KNOWN)?;
+    // Ranges and values are checked by the format table's descriptors.
+    let opt_u32 = |key: &str| -> Result<Option<u32>> {
+        Ok(args
+            .opt_int(key)?
+            .map(|v| v.clamp(0, i64::from(u32::MAX)) as u32))
+    };
+    let compression = args.choice("compression")?;
+    let predictor = args.opt_choice("predictor")?;
+    let level = opt_u32("level")?.unwrap_or(6);
+    let tile_flag = args.bool("tile")?;
+    let tile_width = opt_u32("tile_width")?;
+    let tile_height = opt_u32("tile_height")?;
+    let rows_per_strip = opt_u32("rows_per_strip")?;
+    let bigtiff = opt_bool(args, "bigtiff")?;
 
     let row_bytes =
         u128::from(header.width) * u128::from(header.bands) * header.format.size() as u128;
@@ -104,30 +83,14 @@ pub(crate) fn writer(
     }
     let row_bytes = row_bytes as usize;
 
-    let level = level.unwrap_or(6);
-    if !(1..=9).contains(&level) {
-        return Err(invalid(format!(
-            "option `level`: expected 1 to 9, got {level}"
-        )));
-    }
-    let compression = match compression
-        .as_deref()
-        .map(str::to_ascii_lowercase)
-        .as_deref()
-    {
-        None | Some("none") => Compression::None,
-        Some("lzw") => Compression::Lzw,
-        Some("deflate" | "zip") => Compression::Deflate(level),
-        Some(other) => {
-            return Err(invalid(format!(
-                "option `compression`: expected none, lzw or deflate, got `{other}`"
-            )));
-        }
+    let compression = match compression {
+        "lzw" => Compression::Lzw,
+        "deflate" => Compression::Deflate(level),
+        _ => Compression::None,
     };
-    let predictor = match predictor.as_deref().map(str::to_ascii_lowercase).as_deref() {
+    let predictor = match predictor {
         None => compression != Compression::None && header.format.is_integer(),
-        Some("none" | "false" | "no") => false,
-        Some("horizontal" | "true" | "yes") => {
+        Some("horizontal") => {
             if compression == Compression::None {
                 return Err(invalid(
                     "option `predictor`: the horizontal predictor needs compression=lzw or deflate"
@@ -143,19 +106,15 @@ pub(crate) fn writer(
             }
             true
         }
-        Some(other) => {
-            return Err(invalid(format!(
-                "option `predictor`: expected none or horizontal, got `{other}`"
-            )));
-        }
+        Some(_) => false,
     };
 
     let px = header.pixel_bytes() as u64;
-    let tiled = tile_flag.unwrap_or(false) || tile_width.is_some() || tile_height.is_some();
+    let tiled = tile_flag || tile_width.is_some() || tile_height.is_some();
     let layout = if tiled {
         let tw = tile_width.unwrap_or(256);
         let th = tile_height.unwrap_or(256);
-        for (what, v) in [("tile-width", tw), ("tile-height", th)] {
+        for (what, v) in [("tile_width", tw), ("tile_height", th)] {
             if v == 0 || v % 16 != 0 {
                 return Err(invalid(format!(
                     "option `{what}`: tile sizes must be positive multiples of 16, got {v}"
@@ -170,7 +129,6 @@ pub(crate) fn writer(
         Layout::Tiles { tw, th }
     } else {
         let rps = match rows_per_strip {
-            Some(0) => return Err(invalid("option `rows-per-strip` must be positive".into())),
             Some(n) => n.min(header.height),
             None => ((STRIP_BYTES / row_bytes.max(1)).max(1) as u32).min(header.height),
         };
@@ -316,63 +274,6 @@ struct TiffWriter {
     threads: usize,
 }
 
-/// Compresses one chunk.
-fn compress(compression: Compression, data: &[u8]) -> std::io::Result<Vec<u8>> {
-    match compression {
-        Compression::None => Ok(data.to_vec()),
-        Compression::Lzw => {
-            let mut out = Vec::with_capacity(data.len() / 2);
-            let mut enc = weezl::encode::Encoder::with_tiff_size_switch(weezl::BitOrder::Msb, 8);
-            enc.into_vec(&mut out)
-                .encode_all(data)
-                .status
-                .map_err(std::io::Error::other)?;
-            Ok(out)
-        }
-        Compression::Deflate(level) => {
-            let mut enc = flate2::write::ZlibEncoder::new(
-                Vec::with_capacity(data.len() / 2),
-                flate2::Compression::new(level),
-            );
-            enc.write_all(data)?;
-            enc.finish()
-        }
-    }
-}
-
-/// Applies the horizontal predictor (TIFF predictor 2) to `rows` of
-/// `row_len` bytes: each sample becomes its difference from the same band
-/// of the pixel to its left.
-fn predict(data: &mut [u8], row_len: usize, bands: usize, format: BandFormat) {
-    for row in data.chunks_exact_mut(row_len) {
-        match format {
-            BandFormat::U8 => {
-                for i in (bands..row.len()).rev() {
-                    row[i] = row[i].wrapping_sub(row[i - bands]);
-                }
-            }
-            BandFormat::U16 => {
-                let step = bands * 2;
-                for i in (step..row.len()).step_by(2).rev() {
-                    let a = u16::from_ne_bytes([row[i], row[i + 1]]);
-                    let b = u16::from_ne_bytes([row[i - step], row[i - step + 1]]);
-                    row[i..i + 2].copy_from_slice(&a.wrapping_sub(b).to_ne_bytes());
-                }
-            }
-            BandFormat::U32 | BandFormat::F32 => {
-                let step = bands * 4;
-                for i in (step..row.len()).step_by(4).rev() {
-                    let a = u32::from_ne_bytes(row[i..i + 4].try_into().expect("4 bytes"));
-                    let b = u32::from_ne_bytes(
-                        row[i - step..i - step + 4].try_into().expect("4 bytes"),
-                    );
-                    row[i..i + 4].copy_from_slice(&a.wrapping_sub(b).to_ne_bytes());
-                }
-            }
-        }
-    }
-}
-
 impl TiffWriter {
     fn io(&self, e: std::io::Error) -> Error {
         Error::io(&self.name, e)
@@ -413,7 +314,7 @@ impl TiffWriter {
                 &mut job,
                 row_len,
                 self.header.bands as usize,
-                self.header.format,
+                self.header.format.size(),
             );
         }
         self.jobs.push(job);
@@ -539,7 +440,7 @@ impl TiffWriter {
             }
         };
         let bits = (h.format.size() * 8) as u16;
-        let sample_format = if h.format.is_integer() { 1 } else { 3 };
+        let sample_format = sample_format_code(h.format);
         let photometric = if (3..=4).contains(&bands) { 2 } else { 1 };
         let extra: Vec<u16> = match bands {
             1 | 3 => vec![],
@@ -707,6 +608,7 @@ impl Drop for TiffWriter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use gigapix_core::BandFormat;
 
     #[test]
     fn bigtiff_when_the_file_may_pass_4_gib() {
@@ -725,30 +627,5 @@ mod tests {
         assert!(!may_pass_4gib(&h, strips, Compression::None));
         let h = Header::new(37900, 37900, 3, BandFormat::U8); // 4.309 GB
         assert!(may_pass_4gib(&h, strips, Compression::None));
-    }
-
-    #[test]
-    fn predictor_round_trip() {
-        for format in BandFormat::ALL {
-            let mut data: Vec<u8> = (0..96u32).map(|i| (i * 37 % 251) as u8).collect();
-            let orig = data.clone();
-            predict(&mut data, 48, 3, format);
-            assert_ne!(data, orig);
-            // Undo by hand: a running sum per band and sample size.
-            let size = format.size();
-            for row in data.chunks_exact_mut(48) {
-                for i in (3 * size..48).step_by(size) {
-                    let mut a = [0u8; 8];
-                    let mut b = [0u8; 8];
-                    a[..size].copy_from_slice(&row[i..i + size]);
-                    b[..size].copy_from_slice(&row[i - 3 * size..i - 2 * size]);
-                    let sum = u64::from_le_bytes(a).wrapping_add(u64::from_le_bytes(b));
-                    row[i..i + size].copy_from_slice(&sum.to_le_bytes()[..size]);
-                }
-            }
-            if cfg!(target_endian = "little") {
-                assert_eq!(data, orig, "{format}");
-            }
-        }
     }
 }

@@ -1,0 +1,282 @@
+//! Chunk codecs: LZW (weezl) and deflate (flate2), each way, the
+//! horizontal predictor (TIFF predictor 2) each way, and byte-order swaps.
+//!
+//! The loader decodes uncompressed, LZW and deflate chunks here; other
+//! variants go through the `tiff` crate ([`Codec::Crate`]). The writer
+//! compresses with [`compress`] after [`predict`].
+
+use std::io::{self, Read, Write};
+
+/// Who decodes a file's chunks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Codec {
+    /// Uncompressed: read as is.
+    None,
+    /// LZW, decoded here with weezl.
+    Lzw,
+    /// Deflate, decoded here with flate2.
+    Deflate,
+    /// The `tiff` crate's decoder (PackBits, the floating-point predictor,
+    /// WhiteIsZero).
+    Crate,
+}
+
+impl Codec {
+    /// The decoder of chunks of TIFF compression `compression` (one of
+    /// the supported: none, LZW, deflate, PackBits), with `predictor`,
+    /// for photometric interpretation `photometric`.
+    pub(super) fn choose(compression: u16, predictor: u16, photometric: u16) -> Codec {
+        match (compression, predictor, photometric) {
+            (_, 3, _) | (_, _, 0) | (32773, ..) => Codec::Crate,
+            (1, ..) => Codec::None,
+            (5, ..) => Codec::Lzw,
+            _ => Codec::Deflate,
+        }
+    }
+}
+
+/// How the writer compresses chunk data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Compression {
+    None,
+    Lzw,
+    /// Deflate at a zlib level, 1 to 9.
+    Deflate(u32),
+}
+
+impl Compression {
+    /// The TIFF code.
+    pub(super) fn code(self) -> u16 {
+        match self {
+            Compression::None => 1,
+            Compression::Lzw => 5,
+            Compression::Deflate(_) => 8,
+        }
+    }
+}
+
+/// The name of a TIFF compression code.
+pub(super) fn compression_name(code: u16) -> String {
+    match code {
+        1 => "none".into(),
+        2 => "ccitt-rle".into(),
+        3 => "ccitt-fax3".into(),
+        4 => "ccitt-fax4".into(),
+        5 => "lzw".into(),
+        6 | 7 => "jpeg".into(),
+        8 | 32946 => "deflate".into(),
+        32773 => "packbits".into(),
+        34887 => "lerc".into(),
+        34925 => "lzma".into(),
+        50000 => "zstd".into(),
+        50001 => "webp".into(),
+        c => format!("code {c}"),
+    }
+}
+
+/// Compresses one chunk.
+pub(super) fn compress(compression: Compression, data: &[u8]) -> io::Result<Vec<u8>> {
+    match compression {
+        Compression::None => Ok(data.to_vec()),
+        Compression::Lzw => {
+            let mut out = Vec::with_capacity(data.len() / 2);
+            let mut enc = weezl::encode::Encoder::with_tiff_size_switch(weezl::BitOrder::Msb, 8);
+            enc.into_vec(&mut out)
+                .encode_all(data)
+                .status
+                .map_err(io::Error::other)?;
+            Ok(out)
+        }
+        Compression::Deflate(level) => {
+            let mut enc = flate2::write::ZlibEncoder::new(
+                Vec::with_capacity(data.len() / 2),
+                flate2::Compression::new(level),
+            );
+            enc.write_all(data)?;
+            enc.finish()
+        }
+    }
+}
+
+/// Decodes LZW `src` into `dst`, filling it exactly. Data past what `dst`
+/// holds is ignored (some writers add junk after the end code).
+pub(super) fn lzw_decode(src: &[u8], dst: &mut [u8]) -> Result<(), String> {
+    let mut dec = weezl::decode::Decoder::with_tiff_size_switch(weezl::BitOrder::Msb, 8);
+    let (mut inp, mut got) = (src, 0);
+    while got < dst.len() {
+        let r = dec.decode_bytes(inp, &mut dst[got..]);
+        inp = &inp[r.consumed_in..];
+        got += r.consumed_out;
+        match r.status {
+            Ok(weezl::LzwStatus::Ok) => {}
+            Ok(weezl::LzwStatus::Done | weezl::LzwStatus::NoProgress) => {
+                if got < dst.len() {
+                    return Err(format!("LZW data ends after {got} of {} bytes", dst.len()));
+                }
+            }
+            Err(e) => return Err(format!("bad LZW data: {e}")),
+        }
+    }
+    Ok(())
+}
+
+/// Decodes zlib `src` into `dst`, filling it exactly.
+pub(super) fn deflate_decode(src: &[u8], dst: &mut [u8]) -> Result<(), String> {
+    let mut dec = flate2::read::ZlibDecoder::new(src);
+    dec.read_exact(dst).map_err(|e| match e.kind() {
+        io::ErrorKind::UnexpectedEof => format!("deflate data ends before {} bytes", dst.len()),
+        _ => format!("bad deflate data: {e}"),
+    })
+}
+
+/// A sample of `N` bytes in native order, as an integer the predictor
+/// adds and subtracts with wrap-around (the same for signed and unsigned
+/// samples, and what TIFF asks of float samples under predictor 2).
+trait Word: Copy {
+    fn load(b: &[u8]) -> Self;
+    fn store(self, b: &mut [u8]);
+    fn add(self, o: Self) -> Self;
+    fn sub(self, o: Self) -> Self;
+}
+
+macro_rules! word {
+    ($t:ty) => {
+        impl Word for $t {
+            #[inline(always)]
+            fn load(b: &[u8]) -> Self {
+                <$t>::from_ne_bytes(b.try_into().expect("sample size"))
+            }
+            #[inline(always)]
+            fn store(self, b: &mut [u8]) {
+                b.copy_from_slice(&self.to_ne_bytes());
+            }
+            #[inline(always)]
+            fn add(self, o: Self) -> Self {
+                self.wrapping_add(o)
+            }
+            #[inline(always)]
+            fn sub(self, o: Self) -> Self {
+                self.wrapping_sub(o)
+            }
+        }
+    };
+}
+
+word!(u8);
+word!(u16);
+word!(u32);
+word!(u64);
+
+/// Runs `f::<W>` for the word of `size` bytes.
+macro_rules! by_size {
+    ($size:expr, $f:ident($($arg:expr),*)) => {
+        match $size {
+            1 => $f::<u8>($($arg),*),
+            2 => $f::<u16>($($arg),*),
+            4 => $f::<u32>($($arg),*),
+            8 => $f::<u64>($($arg),*),
+            s => unreachable!("no band format has {s}-byte samples"),
+        }
+    };
+}
+
+fn predict_rows<W: Word>(data: &mut [u8], row_len: usize, bands: usize) {
+    let size = std::mem::size_of::<W>();
+    let step = bands * size;
+    for row in data.chunks_exact_mut(row_len) {
+        for i in (step..row.len()).step_by(size).rev() {
+            let d = W::load(&row[i..i + size]).sub(W::load(&row[i - step..i - step + size]));
+            d.store(&mut row[i..i + size]);
+        }
+    }
+}
+
+fn unpredict_rows<W: Word>(data: &mut [u8], row_len: usize, bands: usize) {
+    let size = std::mem::size_of::<W>();
+    let step = bands * size;
+    for row in data.chunks_exact_mut(row_len) {
+        for i in (step..row.len()).step_by(size) {
+            let v = W::load(&row[i..i + size]).add(W::load(&row[i - step..i - step + size]));
+            v.store(&mut row[i..i + size]);
+        }
+    }
+}
+
+/// Applies the horizontal predictor (TIFF predictor 2) to rows of
+/// `row_len` bytes holding native-order samples of `size` bytes, `bands`
+/// per pixel: each sample becomes its difference from the same band of
+/// the pixel to its left.
+pub(super) fn predict(data: &mut [u8], row_len: usize, bands: usize, size: usize) {
+    by_size!(size, predict_rows(data, row_len, bands))
+}
+
+/// Undoes [`predict`].
+pub(super) fn unpredict(data: &mut [u8], row_len: usize, bands: usize, size: usize) {
+    by_size!(size, unpredict_rows(data, row_len, bands))
+}
+
+/// Reverses the bytes of every `size`-byte sample.
+pub(super) fn swap_samples(data: &mut [u8], size: usize) {
+    if size > 1 {
+        for s in data.chunks_exact_mut(size) {
+            s.reverse();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gigapix_core::BandFormat;
+
+    #[test]
+    fn predictor_round_trip() {
+        for format in BandFormat::ALL {
+            let size = format.size();
+            let row = 48 * size / size.min(4);
+            let mut data: Vec<u8> = (0..2 * row as u32).map(|i| (i * 37 % 251) as u8).collect();
+            let orig = data.clone();
+            predict(&mut data, row, 3, size);
+            assert_ne!(data, orig, "{format}");
+            // Undo by hand: a running sum per band and sample size.
+            let mut by_hand = data.clone();
+            for r in by_hand.chunks_exact_mut(row) {
+                for i in (3 * size..row).step_by(size) {
+                    let mut a = [0u8; 8];
+                    let mut b = [0u8; 8];
+                    a[..size].copy_from_slice(&r[i..i + size]);
+                    b[..size].copy_from_slice(&r[i - 3 * size..i - 2 * size]);
+                    let sum = u64::from_le_bytes(a).wrapping_add(u64::from_le_bytes(b));
+                    r[i..i + size].copy_from_slice(&sum.to_le_bytes()[..size]);
+                }
+            }
+            if cfg!(target_endian = "little") {
+                assert_eq!(by_hand, orig, "{format}");
+            }
+            unpredict(&mut data, row, 3, size);
+            assert_eq!(data, orig, "{format}");
+        }
+    }
+
+    #[test]
+    fn lzw_and_deflate_round_trip() {
+        let data: Vec<u8> = (0..5000u32).map(|i| (i * i % 253) as u8).collect();
+        for c in [Compression::Lzw, Compression::Deflate(6)] {
+            let packed = compress(c, &data).unwrap();
+            let mut out = vec![0; data.len()];
+            match c {
+                Compression::Lzw => lzw_decode(&packed, &mut out).unwrap(),
+                _ => deflate_decode(&packed, &mut out).unwrap(),
+            }
+            assert_eq!(out, data);
+            let mut longer = vec![0; data.len() + 1];
+            assert!(
+                match c {
+                    Compression::Lzw => lzw_decode(&packed, &mut longer),
+                    _ => deflate_decode(&packed, &mut longer),
+                }
+                .is_err()
+            );
+        }
+    }
+}

@@ -1,0 +1,646 @@
+//! The TIFF source: a random-access operation decoding strips or tiles on
+//! demand, with a cache of decoded chunks shared by every thread.
+//!
+//! Uncompressed, LZW and deflate chunks (with or without the horizontal
+//! predictor, either byte order, bands interleaved or in separate planes)
+//! are read here with positional reads of the shared file handle, so
+//! threads never disturb each other; other variants (PackBits, the
+//! floating-point predictor, WhiteIsZero) go through a `tiff` crate
+//! decoder each worker thread keeps. Chunks that a region only partly
+//! covers go into a small cache shared by every thread (a thread needing a
+//! chunk another is decoding waits for it); a region inside one chunk is a
+//! zero-copy view of it, and uncompressed strips wholly inside a region
+//! are read straight into it.
+
+use std::collections::VecDeque;
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use gigapix_core::{
+    DemandHint, Error, ErrorKind, Header, Image, Inputs, Metadata, Operation, Rect, Region, Result,
+    SharedPixels,
+};
+
+use super::codec::{Codec, deflate_decode, lzw_decode, swap_samples, unpredict};
+use super::ifd::{TiffDecoder, decoder, tiff_error};
+use crate::FailOn;
+
+/// Bytes of decoded chunks the shared cache keeps at least (more for wide
+/// images: two rows of chunks). Strips are read in order, so a few chunks
+/// per thread suffice; operations that revisit areas (rotations) have a
+/// tile cache of their own. 48 MiB here was a third of vips-bench's RSS.
+const CACHE_BYTES: usize = 16 << 20;
+
+/// Most chunks the shared cache keeps at least (more for wide images).
+const CACHE_ENTRIES: usize = 64;
+
+/// A reader over a shared file with its own position: reads are positional
+/// (`pread`), so any number of threads can read the same handle.
+pub(super) struct PosReader {
+    file: Arc<File>,
+    pos: u64,
+    len: u64,
+}
+
+impl PosReader {
+    /// A reader of `file` (`len` bytes long) at offset `pos`.
+    pub(super) fn new(file: Arc<File>, pos: u64, len: u64) -> PosReader {
+        PosReader { file, pos, len }
+    }
+}
+
+impl Read for PosReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        #[cfg(unix)]
+        let n = std::os::unix::fs::FileExt::read_at(&*self.file, buf, self.pos)?;
+        #[cfg(windows)]
+        let n = std::os::windows::fs::FileExt::seek_read(&*self.file, buf, self.pos)?;
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl Seek for PosReader {
+    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+        let target = match to {
+            SeekFrom::Start(n) => Some(n),
+            SeekFrom::End(d) => self.len.checked_add_signed(d),
+            SeekFrom::Current(d) => self.pos.checked_add_signed(d),
+        };
+        self.pos = target.ok_or_else(|| {
+            io::Error::new(io::ErrorKind::InvalidInput, "seek before the file start")
+        })?;
+        Ok(self.pos)
+    }
+}
+
+/// What every thread needs to know about the file and its page.
+pub(super) struct Info {
+    pub(super) name: String,
+    pub(super) file: Arc<File>,
+    pub(super) len: u64,
+    pub(super) page: usize,
+    pub(super) header: Header,
+    /// Strips (full width, `chunk_h` rows) or tiles.
+    pub(super) tiled: bool,
+    pub(super) chunk_w: u32,
+    pub(super) chunk_h: u32,
+    /// Chunks per row of chunks.
+    pub(super) across: u32,
+    /// File offset and byte count of every chunk.
+    pub(super) offsets: Vec<u64>,
+    pub(super) counts: Vec<u64>,
+    /// How chunks are decoded: by us, or through the `tiff` crate.
+    pub(super) codec: Codec,
+    /// The file's samples are big-endian.
+    pub(super) big_endian: bool,
+    /// The horizontal predictor was applied.
+    pub(super) predictor: bool,
+    /// Bands are stored in separate planes (chunks), one after another.
+    pub(super) planar: bool,
+    /// Pixels are indices into this palette, expanded to RGB.
+    pub(super) palette: Option<Palette>,
+    pub(super) fail_on: FailOn,
+    pub(super) metadata: Arc<Metadata>,
+}
+
+/// The colours of a palette image.
+pub(super) struct Palette {
+    /// Bits per index: 1, 2, 4 or 8.
+    pub(super) bits: u8,
+    /// The colours, `2^bits` of them.
+    pub(super) colours: Vec<[u8; 3]>,
+}
+
+impl Info {
+    /// Bytes between rows of a decoded chunk: tiles keep their padding.
+    fn stride(&self) -> usize {
+        self.chunk_w as usize * self.header.pixel_bytes()
+    }
+
+    /// Rows stored in chunk `(_, cy)`: tiles are always whole, the last
+    /// strip may be shorter.
+    fn stored_rows(&self, cy: u32) -> u32 {
+        if self.tiled {
+            self.chunk_h
+        } else {
+            self.chunk_h.min(self.header.height - cy * self.chunk_h)
+        }
+    }
+
+    /// The rectangle chunk `(cx, cy)` covers in the image (clipped at the
+    /// right and bottom edges, as the decoder delivers it).
+    fn chunk_rect(&self, cx: u32, cy: u32) -> Rect {
+        let x = i64::from(cx) * i64::from(self.chunk_w);
+        let y = i64::from(cy) * i64::from(self.chunk_h);
+        let w = i64::from(self.chunk_w).min(i64::from(self.header.width) - x);
+        let h = i64::from(self.chunk_h).min(i64::from(self.header.height) - y);
+        Rect::new(x, y, w, h)
+    }
+}
+
+/// A decoded chunk, rows [`Info::stride`] bytes apart, shared by the
+/// cache and the regions viewing it.
+type Chunk = Arc<Vec<u8>>;
+
+/// A cache slot: filled once by the first thread that needs the chunk;
+/// threads needing it meanwhile wait instead of decoding it again.
+type Slot = Arc<OnceLock<Result<Chunk>>>;
+
+/// Buffers of evicted chunks kept for reuse.
+const SPARE_BUFFERS: usize = 4;
+
+/// The last few decoded chunks, least recently used first.
+#[derive(Default)]
+struct Cache {
+    /// Chunk index, slot, bytes charged.
+    entries: VecDeque<(u32, Slot, usize)>,
+    bytes: usize,
+    /// Buffers of evicted chunks no region uses any more.
+    spare: Vec<Vec<u8>>,
+    /// Most bytes kept.
+    budget: usize,
+    /// Most chunks kept.
+    max_entries: usize,
+}
+
+impl Cache {
+    /// The slot of chunk `index`, made (empty) if missing, charged
+    /// `bytes`.
+    fn slot(&mut self, index: u32, bytes: usize) -> Slot {
+        if let Some(i) = self.entries.iter().position(|(k, ..)| *k == index) {
+            let entry = self.entries.remove(i).expect("found");
+            let slot = entry.1.clone();
+            self.entries.push_back(entry);
+            return slot;
+        }
+        let slot = Slot::default();
+        self.bytes += bytes;
+        self.entries.push_back((index, slot.clone(), bytes));
+        while self.entries.len() > 1
+            && (self.bytes > self.budget || self.entries.len() > self.max_entries)
+        {
+            if let Some((_, old, charged)) = self.entries.pop_front() {
+                self.bytes -= charged;
+                self.recycle(old);
+            }
+        }
+        slot
+    }
+
+    /// A filled slot, if chunk `index` is cached.
+    fn get(&mut self, index: u32) -> Option<Chunk> {
+        let (_, slot, _) = self.entries.iter().find(|(k, ..)| *k == index)?;
+        slot.get()?.as_ref().ok().cloned()
+    }
+
+    /// Forgets chunk `index` (its decoding failed).
+    fn remove(&mut self, index: u32) {
+        if let Some(i) = self.entries.iter().position(|(k, ..)| *k == index) {
+            let (_, _, charged) = self.entries.remove(i).expect("found");
+            self.bytes -= charged;
+        }
+    }
+
+    /// Keeps the buffer of an evicted slot if nothing else holds it.
+    fn recycle(&mut self, slot: Slot) {
+        if self.spare.len() < SPARE_BUFFERS
+            && let Ok(cell) = Arc::try_unwrap(slot)
+            && let Some(Ok(chunk)) = cell.into_inner()
+            && let Ok(buf) = Arc::try_unwrap(chunk)
+        {
+            self.spare.push(buf);
+        }
+    }
+
+    /// A spare buffer, or a new one.
+    fn buffer(&mut self) -> Vec<u8> {
+        self.spare.pop().unwrap_or_default()
+    }
+}
+
+/// The loader operation.
+pub(super) struct TiffSource {
+    info: Info,
+    cache: Mutex<Cache>,
+}
+
+impl TiffSource {
+    /// The source image of a page described by `info`.
+    pub(super) fn image(info: Info) -> Image {
+        let chunk_bytes = info.stride() as u64 * u64::from(info.chunk_h);
+        let across = info.across;
+        Image::new(
+            TiffSource {
+                info,
+                cache: Mutex::new(Cache {
+                    // Two rows of chunks: regions in a band of the image
+                    // never decode a chunk twice, however wide the image.
+                    budget: CACHE_BYTES
+                        .max((2 * u64::from(across) * chunk_bytes).min(isize::MAX as u64) as usize),
+                    max_entries: CACHE_ENTRIES.max(2 * across as usize + 8),
+                    ..Cache::default()
+                }),
+            },
+            vec![],
+        )
+    }
+}
+
+/// Per-thread state: a `tiff` decoder (opened on first use, for the
+/// chunks we do not decode ourselves) and scratch space.
+#[derive(Default)]
+pub(super) struct Worker {
+    decoder: Option<TiffDecoder>,
+    scratch: Vec<u8>,
+    compressed: Vec<u8>,
+    /// A chunk wholly inside the request being decoded.
+    whole: Vec<u8>,
+    /// One plane of a chunk with separate planes.
+    plane: Vec<u8>,
+}
+
+impl TiffSource {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Cache> {
+        self.cache.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Decodes chunk `index` (`(cx, cy)`) into `buf` (resized to fit), rows
+    /// [`Info::stride`] apart. A decoding error fails, or with
+    /// `fail_on=none` gives zeros and a warning.
+    fn decode(
+        &self,
+        worker: &mut Worker,
+        (cx, cy): (u32, u32),
+        buf: &mut Vec<u8>,
+        inputs: &Inputs<'_>,
+    ) -> Result<()> {
+        let info = &self.info;
+        let index = cy * info.across + cx;
+        let rect = info.chunk_rect(cx, cy);
+        let stride = info.stride();
+        let rows = info.stored_rows(cy) as usize;
+        // Every byte is overwritten: only new space needs zeroing.
+        buf.truncate(stride * rows);
+        buf.resize(stride * rows, 0);
+        let result = match info.codec {
+            Codec::Crate => self.decode_with_crate(worker, index, rect, buf),
+            _ => self.decode_here(worker, index, buf),
+        };
+        match result {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                if info.fail_on == FailOn::None && e.kind() != ErrorKind::Io {
+                    buf.fill(0);
+                    inputs.warn(format!(
+                        "{}; {} {index} filled with zeros",
+                        e.message(),
+                        if info.tiled { "tile" } else { "strip" }
+                    ));
+                    Ok(())
+                } else {
+                    Err(e)
+                }
+            }
+        }
+    }
+
+    /// Reads and decodes a chunk ourselves: uncompressed, LZW or deflate,
+    /// with or without the horizontal predictor.
+    fn decode_here(&self, worker: &mut Worker, index: u32, buf: &mut [u8]) -> Result<()> {
+        let info = &self.info;
+        if let Some(palette) = &info.palette {
+            // Indices, packed `bits` to a byte, rows starting on bytes.
+            let bits = usize::from(palette.bits);
+            let width = info.chunk_w as usize;
+            let packed_row = (width * bits).div_ceil(8);
+            let rows = buf.len() / info.stride();
+            let mut plane = std::mem::take(&mut worker.plane);
+            plane.resize(packed_row * rows, 0);
+            let result = self.decode_plane(worker, index, &mut plane, 1);
+            if result.is_ok() {
+                let per_byte = 8 / bits;
+                let mask = ((1u16 << bits) - 1) as u8;
+                for (dst, src) in buf
+                    .chunks_exact_mut(width * 3)
+                    .zip(plane.chunks_exact(packed_row))
+                {
+                    for (x, px) in dst.chunks_exact_mut(3).enumerate() {
+                        let byte = src[x / per_byte];
+                        let shift = 8 - bits * (x % per_byte + 1);
+                        let i = if bits == 8 {
+                            byte
+                        } else {
+                            (byte >> shift) & mask
+                        };
+                        px.copy_from_slice(&palette.colours[usize::from(i)]);
+                    }
+                }
+            }
+            worker.plane = plane;
+            return result;
+        }
+        if !info.planar {
+            return self.decode_plane(worker, index, buf, info.header.bands as usize);
+        }
+        // Separate planes: one chunk per band, interleaved here.
+        let bands = info.header.bands as usize;
+        let size = info.header.format.size();
+        let plane_chunks = info.offsets.len() as u32 / info.header.bands;
+        let mut plane = std::mem::take(&mut worker.plane);
+        plane.resize(buf.len() / bands, 0);
+        let mut result = Ok(());
+        for b in 0..bands {
+            result = self.decode_plane(worker, index + b as u32 * plane_chunks, &mut plane, 1);
+            if result.is_err() {
+                break;
+            }
+            for (dst, src) in buf
+                .chunks_exact_mut(bands * size)
+                .zip(plane.chunks_exact(size))
+            {
+                dst[b * size..(b + 1) * size].copy_from_slice(src);
+            }
+        }
+        worker.plane = plane;
+        result
+    }
+
+    /// Reads and decodes chunk `index` holding `bands` samples a pixel.
+    fn decode_plane(
+        &self,
+        worker: &mut Worker,
+        index: u32,
+        buf: &mut [u8],
+        bands: usize,
+    ) -> Result<()> {
+        let info = &self.info;
+        let name = &info.name;
+        let kind = if info.tiled { "tile" } else { "strip" };
+        let (offset, count) = (info.offsets[index as usize], info.counts[index as usize]);
+        let end = offset.saturating_add(count);
+        if end > info.len {
+            return Err(Error::format(format!(
+                "{name}: file is truncated: {kind} {index} lies at bytes {offset}..{end}, past the end of the file ({} bytes)",
+                info.len
+            )));
+        }
+        // A count can only be trusted so far: compressed data larger than
+        // twice the decoded chunk (plus slack) is not plausible.
+        let plausible = 2 * buf.len() as u64 + 4096;
+        let mut reader = PosReader::new(info.file.clone(), offset, info.len);
+        let io_err = |e: io::Error| Error::io(format_args!("{name}: {kind} {index}"), e);
+        if info.codec == Codec::None {
+            if count < buf.len() as u64 {
+                return Err(Error::format(format!(
+                    "{name}: {kind} {index} holds {count} bytes, {} are needed",
+                    buf.len()
+                )));
+            }
+            reader.read_exact(buf).map_err(io_err)?;
+        } else {
+            let count = count.min(plausible) as usize;
+            worker.compressed.clear();
+            worker.compressed.resize(count, 0);
+            reader.read_exact(&mut worker.compressed).map_err(io_err)?;
+            let done = if info.codec == Codec::Lzw {
+                lzw_decode(&worker.compressed, buf)
+            } else {
+                deflate_decode(&worker.compressed, buf)
+            };
+            done.map_err(|m| Error::format(format!("{name}: {kind} {index}: {m}")))?;
+        }
+        let format = info.header.format;
+        if info.big_endian != cfg!(target_endian = "big") {
+            swap_samples(buf, format.size());
+        }
+        if info.predictor {
+            let row = info.chunk_w as usize * bands * format.size();
+            unpredict(buf, row, bands, format.size());
+        }
+        Ok(())
+    }
+
+    /// Reads uncompressed strip `cy` straight into the rows of `region`
+    /// (which covers `out`, the strip's full width and all its rows).
+    fn read_strip_into(
+        &self,
+        region: &mut Region,
+        out: Rect,
+        cy: u32,
+        inputs: &Inputs<'_>,
+    ) -> Result<()> {
+        let info = &self.info;
+        let name = &info.name;
+        let index = cy as usize;
+        let rect = info.chunk_rect(0, cy);
+        let row_len = info.stride();
+        let need = row_len as u64 * rect.height as u64;
+        let (offset, count) = (info.offsets[index], info.counts[index]);
+        let result = if offset.saturating_add(need) > info.len {
+            Err(Error::format(format!(
+                "{name}: file is truncated: strip {index} lies at bytes {offset}..{}, past the end of the file ({} bytes)",
+                offset.saturating_add(need),
+                info.len
+            )))
+        } else if count < need {
+            Err(Error::format(format!(
+                "{name}: strip {index} holds {count} bytes, {need} are needed"
+            )))
+        } else {
+            let mut reader = PosReader::new(info.file.clone(), offset, info.len);
+            let swap = info.big_endian != cfg!(target_endian = "big");
+            let size = info.header.format.size();
+            let dst_x = (rect.x - out.x) as usize * info.header.pixel_bytes();
+            (rect.y..rect.bottom()).try_for_each(|y| {
+                let row = &mut region.row_bytes_mut(y)[dst_x..dst_x + row_len];
+                reader
+                    .read_exact(row)
+                    .map_err(|e| Error::io(format_args!("{name}: strip {index}"), e))?;
+                if swap {
+                    swap_samples(row, size);
+                }
+                Ok(())
+            })
+        };
+        match result {
+            Err(e) if info.fail_on == FailOn::None && e.kind() != ErrorKind::Io => {
+                for y in rect.y..rect.bottom() {
+                    region.row_bytes_mut(y)[..row_len].fill(0);
+                }
+                inputs.warn(format!("{}; strip {index} filled with zeros", e.message()));
+                Ok(())
+            }
+            other => other,
+        }
+    }
+
+    /// Decodes a chunk through the `tiff` crate, padding tiles back to
+    /// their full width.
+    fn decode_with_crate(
+        &self,
+        worker: &mut Worker,
+        index: u32,
+        rect: Rect,
+        buf: &mut [u8],
+    ) -> Result<()> {
+        let info = &self.info;
+        let px = info.header.pixel_bytes();
+        let row = rect.width as usize * px;
+        let mut tmp = std::mem::take(&mut worker.scratch);
+        tmp.clear();
+        tmp.resize(row * rect.height as usize, 0);
+        let result = match worker.decoder.as_mut() {
+            Some(dec) => Ok(dec),
+            None => decoder(&info.file, info.len, &info.name, info.page)
+                .map(|d| worker.decoder.insert(d)),
+        }
+        .and_then(|dec| {
+            dec.read_chunk_bytes(index, &mut tmp)
+                .map_err(|e| tiff_error(&info.name, e))
+        });
+        if result.is_err() {
+            // The decoder may be left anywhere: start afresh next time.
+            worker.decoder = None;
+        } else {
+            let stride = info.stride();
+            for (dst, src) in buf.chunks_mut(stride).zip(tmp.chunks_exact(row)) {
+                dst[..row].copy_from_slice(src);
+            }
+        }
+        worker.scratch = tmp;
+        result
+    }
+
+    /// Chunk `(cx, cy)` through the cache.
+    fn cached(&self, worker: &mut Worker, at: (u32, u32), inputs: &Inputs<'_>) -> Result<Chunk> {
+        let info = &self.info;
+        let index = at.1 * info.across + at.0;
+        let bytes = info.stride() * info.stored_rows(at.1) as usize;
+        let slot = self.lock().slot(index, bytes);
+        let result = slot.get_or_init(|| {
+            let mut buf = self.lock().buffer();
+            self.decode(worker, at, &mut buf, inputs)?;
+            Ok(Arc::new(buf))
+        });
+        match result {
+            Ok(chunk) => Ok(chunk.clone()),
+            Err(e) => {
+                self.lock().remove(index);
+                Err(e.clone())
+            }
+        }
+    }
+}
+
+/// Copies the part `inter` of a decoded chunk covering `chunk` (rows
+/// `stride` bytes apart) into `region`, which covers `out`.
+fn copy_into(
+    region: &mut Region,
+    out: Rect,
+    data: &[u8],
+    stride: usize,
+    chunk: Rect,
+    inter: Rect,
+    px: usize,
+) {
+    let len = inter.width as usize * px;
+    let src_x = (inter.x - chunk.x) as usize * px;
+    let dst_x = (inter.x - out.x) as usize * px;
+    for y in inter.y..inter.bottom() {
+        let s = (y - chunk.y) as usize * stride + src_x;
+        region.row_bytes_mut(y)[dst_x..dst_x + len].copy_from_slice(&data[s..s + len]);
+    }
+}
+
+impl Operation for TiffSource {
+    type State = Worker;
+
+    fn name(&self) -> &'static str {
+        "tiffload"
+    }
+
+    fn header(&self, _: &[Header]) -> Result<Header> {
+        Ok(self.info.header)
+    }
+
+    fn metadata(&self, _: &[Arc<Metadata>]) -> Arc<Metadata> {
+        self.info.metadata.clone()
+    }
+
+    fn demand(&self) -> DemandHint {
+        if self.info.tiled {
+            DemandHint::Any
+        } else {
+            DemandHint::ThinStrip
+        }
+    }
+
+    fn start(&self) -> Result<Worker> {
+        Ok(Worker::default())
+    }
+
+    fn generate(&self, worker: &mut Worker, out: Rect, inputs: &mut Inputs<'_>) -> Result<Region> {
+        let info = &self.info;
+        let h = &info.header;
+        if out.is_empty() {
+            return Ok(inputs.alloc(out));
+        }
+        let px = h.pixel_bytes();
+        let (cw, ch) = (i64::from(info.chunk_w), i64::from(info.chunk_h));
+        let (cx0, cx1) = ((out.x / cw) as u32, ((out.right() - 1) / cw) as u32);
+        let (cy0, cy1) = ((out.y / ch) as u32, ((out.bottom() - 1) / ch) as u32);
+
+        let stride = info.stride();
+        // Inside one chunk: a view of the cached chunk, no copy.
+        if cx0 == cx1 && cy0 == cy1 {
+            let rect = info.chunk_rect(cx0, cy0);
+            let chunk = self.cached(worker, (cx0, cy0), inputs)?;
+            let offset = (out.y - rect.y) as usize * stride + (out.x - rect.x) as usize * px;
+            let shared: Arc<dyn SharedPixels> = chunk.clone();
+            if let Ok(region) = Region::view(shared, offset, stride, out, h.bands, h.format) {
+                return Ok(region);
+            }
+            let mut region = inputs.alloc(out);
+            copy_into(&mut region, out, &chunk, stride, rect, out, px);
+            return Ok(region);
+        }
+
+        let mut region = inputs.alloc(out);
+        for cy in cy0..=cy1 {
+            for cx in cx0..=cx1 {
+                let index = cy * info.across + cx;
+                let rect = info.chunk_rect(cx, cy);
+                let inter = out.intersect(&rect);
+                let hit = self.lock().get(index);
+                if let Some(chunk) = hit {
+                    copy_into(&mut region, out, &chunk, stride, rect, inter, px);
+                } else if inter == rect
+                    && info.codec == Codec::None
+                    && !info.tiled
+                    && !info.planar
+                    && info.palette.is_none()
+                {
+                    // An uncompressed strip wholly inside the request:
+                    // straight from the file into the region.
+                    self.read_strip_into(&mut region, out, cy, inputs)?;
+                } else if inter == rect {
+                    // Wholly inside the request: nobody else needs it.
+                    let mut buf = std::mem::take(&mut worker.whole);
+                    let done = self.decode(worker, (cx, cy), &mut buf, inputs);
+                    if done.is_ok() {
+                        copy_into(&mut region, out, &buf, stride, rect, inter, px);
+                    }
+                    worker.whole = buf;
+                    done?;
+                } else {
+                    let chunk = self.cached(worker, (cx, cy), inputs)?;
+                    copy_into(&mut region, out, &chunk, stride, rect, inter, px);
+                }
+            }
+            inputs.check_stop()?;
+        }
+        Ok(region)
+    }
+}
