@@ -96,6 +96,9 @@ pub(crate) fn operation(name: &str) -> Result<&'static OpDesc, UsageError> {
     )
 }
 
+/// The positional words and the `(name, value)` pairs of one step.
+type Words<'a> = (Vec<&'a str>, Vec<(&'a str, &'a str)>);
+
 /// Splits the words of one step into positional words and `(name, value)`
 /// pairs: `name=value` and `--name value` (`--name` alone for a bool) where
 /// `name` is one of the operation's arguments; anything else is positional
@@ -103,7 +106,7 @@ pub(crate) fn operation(name: &str) -> Result<&'static OpDesc, UsageError> {
 pub(crate) fn split_words<'a>(
     op: &OpDesc,
     words: &'a [String],
-) -> Result<(Vec<&'a str>, Vec<(&'a str, &'a str)>), UsageError> {
+) -> Result<Words<'a>, UsageError> {
     let known = |n: &str| {
         op.args
             .iter()
