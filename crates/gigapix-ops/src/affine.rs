@@ -203,7 +203,6 @@ pub fn affine(image: &Image, matrix: [f64; 4], options: &AffineOptions) -> Image
         offsets: [options.idx, options.idy, options.odx, options.ody],
         interpolate: options.interpolate,
         background,
-        input: (h.width as i64, h.height as i64),
         error,
     };
     let cached = tilecache(image, &TileCacheOptions::default());
@@ -275,8 +274,6 @@ pub struct Affine {
     interpolate: Interpolate,
     /// One value per band.
     background: Vec<f64>,
-    /// Input width and height.
-    input: (i64, i64),
     /// Why the arguments are invalid.
     error: Option<String>,
 }
@@ -317,7 +314,7 @@ impl Operation for Affine {
         }
     }
 
-    fn need(&self, out: Rect, _: usize, _inputs: &[Header]) -> Rect {
+    fn need(&self, out: Rect, _: usize, inputs: &[Header]) -> Rect {
         if out.is_empty() {
             return Rect::default();
         }
@@ -343,7 +340,7 @@ impl Operation for Affine {
         let t = clampf(y0) - before - 1;
         let r = clampf(x1) + after + 2;
         let b = clampf(y1) + after + 2;
-        Rect::new(l, t, r - l, b - t).intersect(&Rect::of_size(self.input.0, self.input.1))
+        Rect::new(l, t, r - l, b - t).intersect(&inputs[0].rect())
     }
 
     fn keeps_row_order(&self) -> bool {

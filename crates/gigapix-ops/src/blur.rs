@@ -398,13 +398,11 @@ impl Operation for Sharpen {
 }
 
 fn box_node(image: &Image, name: &'static str, vy: Vec<BoxWeights>, vx: Vec<BoxWeights>) -> Image {
-    let h = image.header();
     Image::new(
         BoxBlur {
             name,
             vy,
             vx,
-            input: (h.width as i64, h.height as i64),
             level: gigapix_simd::level(),
         },
         vec![image.clone()],
@@ -418,7 +416,6 @@ pub struct BoxBlur {
     name: &'static str,
     vy: Vec<BoxWeights>,
     vx: Vec<BoxWeights>,
-    input: (i64, i64),
     level: Level,
 }
 
@@ -607,17 +604,19 @@ impl BoxBlur {
                 .all(|w| w.radius <= U8_MAX_RADIUS)
     }
 
-    /// The cascades on a strip whose row `i` (of `r`) is `first(i)`,
-    /// ending with the output rows, row major, in `st.next`.
+    /// The cascades on a strip whose row `i` (of `r`) is `first(i)`, of an
+    /// input of `size` (width, height), ending with the output rows, row
+    /// major, in `st.next`.
     fn cascades<'s, T: Lane>(
         &self,
         st: &mut Bufs<T>,
         first: &dyn Fn(usize) -> &'s [T],
         out: Rect,
         r: Rect,
+        size: (i64, i64),
         bands: usize,
     ) {
-        let (w_img, h_img) = self.input;
+        let (w_img, h_img) = size;
         let rl = r.width as usize * bands;
         let (ow, rows) = (out.width as usize, out.height as usize);
         let ys = ((r.y, r.bottom()), (out.y, out.bottom()));
@@ -635,7 +634,8 @@ impl BoxBlur {
         st.next = t;
     }
 
-    fn run(&self, st: &mut BoxState, out: Rect, src: &Region, dst: &mut Region) {
+    /// The cascades on an input of `size` (width, height).
+    fn run(&self, st: &mut BoxState, out: Rect, size: (i64, i64), src: &Region, dst: &mut Region) {
         let bands = src.bands() as usize;
         let r = src.rect();
         let rl = r.width as usize * bands;
@@ -643,7 +643,7 @@ impl BoxBlur {
         if self.narrow(src.format()) {
             let st = &mut st.narrow;
             let first = |i: usize| src.row::<u8>(r.y + i as i64);
-            self.cascades(st, &first, out, r, bands);
+            self.cascades(st, &first, out, r, size, bands);
             for (i, y) in (out.y..out.bottom()).enumerate() {
                 dst.row_mut::<u8>(y)
                     .copy_from_slice(&st.next[i * n..(i + 1) * n]);
@@ -664,12 +664,12 @@ impl BoxBlur {
             {
                 let conv = &conv;
                 let first = |i: usize| &conv[i * rl..(i + 1) * rl];
-                self.cascades(st, &first, out, r, bands);
+                self.cascades(st, &first, out, r, size, bands);
             }
             st.t1 = conv;
         } else {
             let first = |i: usize| src.row::<u16>(r.y + i as i64);
-            self.cascades(st, &first, out, r, bands);
+            self.cascades(st, &first, out, r, size, bands);
         }
         for (i, y) in (out.y..out.bottom()).enumerate() {
             let s = &st.next[i * n..(i + 1) * n];
@@ -704,9 +704,10 @@ impl Operation for BoxBlur {
         DemandHint::FatStrip
     }
 
-    fn need(&self, out: Rect, _: usize, _inputs: &[Header]) -> Rect {
-        let (x0, x1) = grown(out.x, out.right(), reach(&self.vx), self.input.0);
-        let (y0, y1) = grown(out.y, out.bottom(), reach(&self.vy), self.input.1);
+    fn need(&self, out: Rect, _: usize, inputs: &[Header]) -> Rect {
+        let (w, h) = (inputs[0].width as i64, inputs[0].height as i64);
+        let (x0, x1) = grown(out.x, out.right(), reach(&self.vx), w);
+        let (y0, y1) = grown(out.y, out.bottom(), reach(&self.vy), h);
         Rect::new(x0, y0, x1 - x0, y1 - y0)
     }
 
@@ -715,9 +716,11 @@ impl Operation for BoxBlur {
     }
 
     fn generate(&self, st: &mut BoxState, out: Rect, inputs: &mut Inputs<'_>) -> Result<Region> {
+        let h = inputs.header(0);
+        let size = (h.width as i64, h.height as i64);
         let src = inputs.get(0, inputs.need(out, 0))?;
         let mut dst = inputs.alloc(out);
-        self.run(st, out, &src, &mut dst);
+        self.run(st, out, size, &src, &mut dst);
         Ok(dst)
     }
 }

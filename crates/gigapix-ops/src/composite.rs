@@ -72,14 +72,11 @@ pub fn unpremultiply(image: &Image) -> Image {
 /// assert_eq!((out.width(), out.height(), out.bands()), (64, 64, 3));
 /// ```
 pub fn composite(base: &Image, overlay: &Image, x: i64, y: i64) -> Image {
-    let bh = base.header();
-    let oh = overlay.header();
-    let overlay = cast_scaled(overlay, bh.format);
+    let overlay = cast_scaled(overlay, base.header().format);
     Image::new(
         Composite {
             x,
             y,
-            overlay: (oh.width as i64, oh.height as i64),
             level: gigapix_simd::level(),
         },
         vec![base.clone(), overlay],
@@ -187,8 +184,6 @@ fn alpha_row<T: Sample>(src: &[T], dst: &mut [T], bands: usize, premultiply: boo
 pub struct Composite {
     x: i64,
     y: i64,
-    /// Overlay width and height.
-    overlay: (i64, i64),
     level: Level,
 }
 
@@ -227,12 +222,11 @@ impl Operation for Composite {
         Ok(b)
     }
 
-    fn need(&self, out: Rect, index: usize, _inputs: &[Header]) -> Rect {
+    fn need(&self, out: Rect, index: usize, inputs: &[Header]) -> Rect {
         if index == 0 {
             return out;
         }
-        out.translate(-self.x, -self.y)
-            .intersect(&Rect::of_size(self.overlay.0, self.overlay.1))
+        out.translate(-self.x, -self.y).intersect(&inputs[1].rect())
     }
 
     fn generate(&self, _: &mut (), out: Rect, inputs: &mut Inputs<'_>) -> Result<Region> {

@@ -355,35 +355,10 @@ pub fn sobel(image: &Image) -> Image {
     build(image, "sobel", &gx, taps, Combine::AbsSum)
 }
 
-/// A node that carries `error` (named `name`) instead of an image.
+/// A node that carries `error` (named `name` unless it names an operation
+/// already) instead of an image, with its kind and cause kept.
 pub(crate) fn invalid(image: &Image, name: &'static str, error: Error) -> Image {
-    Image::new(
-        Invalid {
-            name,
-            message: error.message().to_string(),
-        },
-        vec![image.clone()],
-    )
-}
-
-/// The operation of an invalid image: its header is the error.
-#[derive(Debug)]
-pub(crate) struct Invalid {
-    name: &'static str,
-    message: String,
-}
-
-impl Operation for Invalid {
-    type State = ();
-    fn name(&self) -> &'static str {
-        self.name
-    }
-    fn header(&self, _: &[Header]) -> Result<Header> {
-        Err(Error::invalid(self.name, self.message.clone()))
-    }
-    fn generate(&self, _: &mut (), _: Rect, _: &mut Inputs<'_>) -> Result<Region> {
-        Err(Error::invalid(self.name, self.message.clone()))
-    }
+    Image::from_error(name, error, vec![image.clone()])
 }
 
 /// libvips' 8-bit fixed-point form of an integer mask, as measured on
@@ -454,10 +429,10 @@ fn build(
     taps: Vec<Taps>,
     combine: Combine,
 ) -> Image {
-    let h = image.header();
+    let format = image.header().format;
     // u8 images and integer masks: libvips' 8-bit fixed point where it
     // applies, else exact integer sums divided by the scale.
-    let integer = h.format == BandFormat::U8
+    let integer = format == BandFormat::U8
         && combine == Combine::Single
         && mask
             .coefficients
@@ -498,7 +473,6 @@ fn build(
             combine,
             div: mask.scale as f32,
             offset: mask.offset as f32,
-            input: (h.width as i64, h.height as i64),
             level: gigapix_simd::level(),
         },
         vec![image.clone()],
@@ -519,7 +493,6 @@ pub struct Conv {
     combine: Combine,
     div: f32,
     offset: f32,
-    input: (i64, i64),
     level: Level,
 }
 
@@ -537,12 +510,14 @@ impl Conv {
         ((self.width / 2) as i64, (self.height / 2) as i64)
     }
 
-    /// The fixed-point path for `u8` images and integer masks.
+    /// The fixed-point path for `u8` images and integer masks, on an input
+    /// `height` rows high.
     fn run_u8(
         &self,
         (q, finish): (&[i16], Finish),
         st: &mut ConvState,
         out: Rect,
+        height: i64,
         src: &Region,
         dst: &mut Region,
     ) {
@@ -568,7 +543,7 @@ impl Conv {
         let n = out.width as usize * bands;
         let rows = &st.rows8;
         let row_at = |yy: i64| {
-            let yy = (yy.clamp(0, self.input.1 - 1) - r.y) as usize;
+            let yy = (yy.clamp(0, height - 1) - r.y) as usize;
             &rows[yy * row_len..(yy + 1) * row_len]
         };
         let mut srcs: Vec<&[u8]> = Vec::with_capacity(q.len());
@@ -582,10 +557,12 @@ impl Conv {
         }
     }
 
+    /// The float path, on an input `height` rows high.
     fn run<T: Sample + ConvSample>(
         &self,
         st: &mut ConvState,
         out: Rect,
+        height: i64,
         src: &Region,
         dst: &mut Region,
     ) {
@@ -605,7 +582,7 @@ impl Conv {
         st.sums2.resize(n, 0.0);
         let rows = &st.rows;
         let row_at = |yy: i64| {
-            let yy = yy.clamp(0, self.input.1 - 1) - r.y;
+            let yy = yy.clamp(0, height - 1) - r.y;
             &rows[yy as usize * row_len..(yy as usize + 1) * row_len]
         };
         let mut srcs: Vec<&[f32]> = Vec::new();
@@ -662,7 +639,7 @@ impl Operation for Conv {
         }
     }
 
-    fn need(&self, out: Rect, _: usize, _inputs: &[Header]) -> Rect {
+    fn need(&self, out: Rect, _: usize, inputs: &[Header]) -> Rect {
         let (cx, cy) = self.centre();
         let grown = out.expand(
             cx,
@@ -670,7 +647,7 @@ impl Operation for Conv {
             self.width as i64 - 1 - cx,
             self.height as i64 - 1 - cy,
         );
-        grown.intersect(&Rect::of_size(self.input.0, self.input.1))
+        grown.intersect(&inputs[0].rect())
     }
 
     fn start(&self) -> Result<ConvState> {
@@ -678,12 +655,13 @@ impl Operation for Conv {
     }
 
     fn generate(&self, st: &mut ConvState, out: Rect, inputs: &mut Inputs<'_>) -> Result<Region> {
+        let height = inputs.header(0).height as i64;
         let src = inputs.get(0, inputs.need(out, 0))?;
         let mut dst = inputs.alloc(out);
         if let Some((q, finish)) = &self.fixed {
-            self.run_u8((q, *finish), st, out, &src, &mut dst);
+            self.run_u8((q, *finish), st, out, height, &src, &mut dst);
         } else {
-            dispatch_format!(src.format(), T => self.run::<T>(st, out, &src, &mut dst));
+            dispatch_format!(src.format(), T => self.run::<T>(st, out, height, &src, &mut dst));
         }
         Ok(dst)
     }

@@ -50,15 +50,13 @@ pub fn crop(img: &Image, left: u32, top: u32, width: u32, height: u32) -> Image 
 /// assert_eq!((framed.width(), framed.height()), (120, 120));
 /// ```
 pub fn embed(img: &Image, x: i64, y: i64, width: u32, height: u32, extend: Extend) -> Image {
-    let h = img.header();
     let op = Embed {
         x,
         y,
         width,
         height,
         extend,
-        input: (h.width as i64, h.height as i64),
-        fill: fill_pixel(h, extend),
+        fill: fill_pixel(img.header(), extend),
     };
     Image::new(op, vec![img.clone()])
 }
@@ -66,14 +64,7 @@ pub fn embed(img: &Image, x: i64, y: i64, width: u32, height: u32, extend: Exten
 /// `img` mirrored left-right ([`Direction::Horizontal`]) or top-bottom
 /// ([`Direction::Vertical`]).
 pub fn flip(img: &Image, direction: Direction) -> Image {
-    let h = img.header();
-    Image::new(
-        Flip {
-            direction,
-            input: (h.width as i64, h.height as i64),
-        },
-        vec![img.clone()],
-    )
+    Image::new(Flip { direction }, vec![img.clone()])
 }
 
 /// `img` rotated clockwise by `angle`.
@@ -83,14 +74,7 @@ pub fn flip(img: &Image, direction: Direction) -> Image {
 /// assert_eq!((image.width(), image.height()), (20, 30));
 /// ```
 pub fn rot(img: &Image, angle: Angle) -> Image {
-    let h = img.header();
-    Image::new(
-        Rot {
-            angle,
-            input: (h.width as i64, h.height as i64),
-        },
-        vec![img.clone()],
-    )
+    Image::new(Rot { angle }, vec![img.clone()])
 }
 
 /// An axis to [`flip`] across.
@@ -272,8 +256,6 @@ pub struct Embed {
     width: u32,
     height: u32,
     extend: Extend,
-    /// Input width and height.
-    input: (i64, i64),
     /// One pixel of canvas for `Black` and `White`.
     fill: Vec<u8>,
 }
@@ -377,8 +359,8 @@ impl Operation for Embed {
         Ok(inputs[0].with_size(self.width, self.height))
     }
 
-    fn need(&self, out: Rect, _: usize, _inputs: &[Header]) -> Rect {
-        let (w, h) = self.input;
+    fn need(&self, out: Rect, _: usize, inputs: &[Header]) -> Rect {
+        let (w, h) = (inputs[0].width as i64, inputs[0].height as i64);
         let (x0, x1) = axis_need(out.x - self.x, out.right() - self.x, w, self.extend);
         let (y0, y1) = axis_need(out.y - self.y, out.bottom() - self.y, h, self.extend);
         if x1 <= x0 || y1 <= y0 {
@@ -396,7 +378,8 @@ impl Operation for Embed {
     }
 
     fn generate(&self, xmap: &mut Vec<u32>, out: Rect, inputs: &mut Inputs<'_>) -> Result<Region> {
-        let (w, h) = self.input;
+        let input = inputs.header(0);
+        let (w, h) = (input.width as i64, input.height as i64);
         let local = out.translate(-self.x, -self.y);
         if Rect::of_size(w, h).contains(&local) {
             return Ok(inputs.get(0, local)?.moved_to(out.x, out.y));
@@ -454,8 +437,6 @@ impl Operation for Embed {
 #[derive(Debug)]
 pub struct Flip {
     direction: Direction,
-    /// Input width and height.
-    input: (i64, i64),
 }
 
 impl Operation for Flip {
@@ -469,8 +450,8 @@ impl Operation for Flip {
         Ok(inputs[0])
     }
 
-    fn need(&self, out: Rect, _: usize, _inputs: &[Header]) -> Rect {
-        let (w, h) = self.input;
+    fn need(&self, out: Rect, _: usize, inputs: &[Header]) -> Rect {
+        let (w, h) = (inputs[0].width as i64, inputs[0].height as i64);
         match self.direction {
             Direction::Horizontal => Rect::new(w - out.right(), out.y, out.width, out.height),
             Direction::Vertical => Rect::new(out.x, h - out.bottom(), out.width, out.height),
@@ -482,6 +463,7 @@ impl Operation for Flip {
     }
 
     fn generate(&self, _: &mut (), out: Rect, inputs: &mut Inputs<'_>) -> Result<Region> {
+        let h = inputs.header(0).height as i64;
         let src = inputs.get(0, inputs.need(out, 0))?;
         let pb = inputs.output_header().pixel_bytes();
         let mut dst = inputs.alloc(out);
@@ -492,7 +474,7 @@ impl Operation for Flip {
                 }
                 Direction::Vertical => dst
                     .row_bytes_mut(y)
-                    .copy_from_slice(src.row_bytes(self.input.1 - 1 - y)),
+                    .copy_from_slice(src.row_bytes(h - 1 - y)),
             }
         }
         Ok(dst)
@@ -503,8 +485,6 @@ impl Operation for Flip {
 #[derive(Debug)]
 pub struct Rot {
     angle: Angle,
-    /// Input width and height.
-    input: (i64, i64),
 }
 
 impl Operation for Rot {
@@ -529,8 +509,8 @@ impl Operation for Rot {
         }
     }
 
-    fn need(&self, out: Rect, _: usize, _inputs: &[Header]) -> Rect {
-        let (w, h) = self.input;
+    fn need(&self, out: Rect, _: usize, inputs: &[Header]) -> Rect {
+        let (w, h) = (inputs[0].width as i64, inputs[0].height as i64);
         match self.angle {
             // Output (x, y) reads input (y, h − 1 − x).
             Angle::D90 => Rect::new(out.y, h - out.right(), out.height, out.width),
@@ -546,13 +526,14 @@ impl Operation for Rot {
     }
 
     fn generate(&self, _: &mut (), out: Rect, inputs: &mut Inputs<'_>) -> Result<Region> {
+        let h = inputs.header(0).height as i64;
         let need = inputs.need(out, 0);
         let src = inputs.get(0, need)?;
         let pb = inputs.output_header().pixel_bytes();
         let mut dst = inputs.alloc(out);
         if self.angle == Angle::D180 {
             for y in out.y..out.bottom() {
-                let s = src.row_bytes(self.input.1 - 1 - y);
+                let s = src.row_bytes(h - 1 - y);
                 with_pixel_size!(pb, reverse_row(dst.row_bytes_mut(y), s, pb));
             }
             return Ok(dst);

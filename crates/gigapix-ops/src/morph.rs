@@ -49,14 +49,12 @@ fn morph(image: &Image, name: &'static str, width: u32, height: u32, max: bool) 
             ),
         );
     }
-    let h = image.header();
     Image::new(
         Morph {
             name,
             width,
             height,
             max,
-            input: (h.width as i64, h.height as i64),
             level: gigapix_simd::level(),
         },
         vec![image.clone()],
@@ -70,7 +68,6 @@ pub struct Morph {
     width: u32,
     height: u32,
     max: bool,
-    input: (i64, i64),
     level: Level,
 }
 
@@ -100,7 +97,14 @@ fn doubling<T: RankSample>(
 }
 
 impl Morph {
-    fn run<T: Sample + RankSample>(&self, out: Rect, src: &Region, dst: &mut Region) {
+    /// The window on an input of `size` (width, height).
+    fn run<T: Sample + RankSample>(
+        &self,
+        out: Rect,
+        size: (i64, i64),
+        src: &Region,
+        dst: &mut Region,
+    ) {
         let bands = src.bands() as usize;
         let r = src.rect();
         let (w, h) = (self.width as i64, self.height as i64);
@@ -111,9 +115,9 @@ impl Morph {
         // The padded window: rows and columns clamped into the image.
         let mut a: Vec<T> = Vec::with_capacity(rl * ph);
         for yy in out.y - cy..out.y - cy + ph as i64 {
-            let row = src.row::<T>(yy.clamp(0, self.input.1 - 1));
+            let row = src.row::<T>(yy.clamp(0, size.1 - 1));
             for xx in out.x - cx..out.x - cx + pw as i64 {
-                let x = (xx.clamp(0, self.input.0 - 1) - r.x) as usize * bands;
+                let x = (xx.clamp(0, size.0 - 1) - r.x) as usize * bands;
                 a.extend_from_slice(&row[x..x + bands]);
             }
         }
@@ -166,17 +170,19 @@ impl Operation for Morph {
         }
     }
 
-    fn need(&self, out: Rect, _: usize, _inputs: &[Header]) -> Rect {
+    fn need(&self, out: Rect, _: usize, inputs: &[Header]) -> Rect {
         let (w, h) = (self.width as i64, self.height as i64);
         let (cx, cy) = (w / 2, h / 2);
         out.expand(cx, cy, w - 1 - cx, h - 1 - cy)
-            .intersect(&Rect::of_size(self.input.0, self.input.1))
+            .intersect(&inputs[0].rect())
     }
 
     fn generate(&self, _: &mut (), out: Rect, inputs: &mut Inputs<'_>) -> Result<Region> {
+        let h = inputs.header(0);
+        let size = (h.width as i64, h.height as i64);
         let src = inputs.get(0, inputs.need(out, 0))?;
         let mut dst = inputs.alloc(out);
-        dispatch_format!(src.format(), T => self.run::<T>(out, &src, &mut dst));
+        dispatch_format!(src.format(), T => self.run::<T>(out, size, &src, &mut dst));
         Ok(dst)
     }
 }
