@@ -54,6 +54,7 @@ pub mod affine;
 pub mod arith;
 pub mod assembly;
 pub mod bands;
+pub mod binary;
 pub mod catalogue;
 pub mod blur;
 pub mod colour;

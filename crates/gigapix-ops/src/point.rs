@@ -17,7 +17,11 @@
 
 use std::sync::OnceLock;
 
+use crate::arith::{ArithOp, BoolOp, Math2Op, MathOp, RelOp, RoundOp};
 use crate::catalogue::prelude::*;
+
+mod num;
+pub(crate) use num::branch_const;
 
 use gigapix_core::{
     BandFormat, Error, Header, Image, Inputs, Operation, Rect, Region, Result, Sample,
@@ -95,7 +99,7 @@ pub fn cast(img: &Image, format: BandFormat) -> Image {
 
 /// Appends `stage` to `img`: fused into `img`'s chain when `img` is a valid
 /// [`PointChain`], else as a new one-stage chain.
-fn push_stage(img: &Image, stage: Stage) -> Image {
+pub(crate) fn push_stage(img: &Image, stage: Stage) -> Image {
     if img.check().is_ok()
         && let Some(chain) = img.operation().as_any().downcast_ref::<PointChain>()
     {
@@ -134,6 +138,65 @@ pub enum Stage {
     Invert,
     /// See [`cast`].
     Cast(BandFormat),
+    /// `add`, `subtract`, `multiply` or `divide` with constants: libvips'
+    /// `linear` (`x + c` is `linear(1, c)`, `x / c` is `linear(1 / c, 0)`),
+    /// whose result is `f32` (`f64` for `f64` input), computed in `f32` when
+    /// every band has the same constant, as libvips does.
+    Arith {
+        /// Which operation.
+        op: ArithOp,
+        /// One constant for every band, or one per band.
+        c: Vec<f64>,
+    },
+    /// `remainder` with constants (truncated to integers, as libvips).
+    Remainder(Vec<f64>),
+    /// A comparison with constants: `u8` 0/255.
+    Relational {
+        /// Which comparison.
+        op: RelOp,
+        /// One constant for every band, or one per band.
+        c: Vec<f64>,
+    },
+    /// A bitwise operation with constants (truncated to integers).
+    Boolean {
+        /// Which operation.
+        op: BoolOp,
+        /// One constant for every band, or one per band.
+        c: Vec<f64>,
+    },
+    /// `pow`, `wop` or `atan2` with constants.
+    Math2 {
+        /// Which function.
+        op: Math2Op,
+        /// One constant for every band, or one per band.
+        c: Vec<f64>,
+    },
+    /// Absolute value, format kept.
+    Abs,
+    /// −1, 0 or 1 as `i8`.
+    Sign,
+    /// Rounding of float formats (integer formats are kept as they are).
+    Round(RoundOp),
+    /// A function of one value, in degrees where angles are involved.
+    Math(MathOp),
+    /// Bitwise not: `x ^ -1` (libvips' `eorimage_const(-1)`).
+    Not,
+    /// Values clamped to `min..=max`, format kept.
+    Clamp {
+        /// Smallest value.
+        min: f64,
+        /// Largest value.
+        max: f64,
+    },
+    /// `ifthenelse` on this condition with constant branches.
+    IfThenElse {
+        /// Values where the condition is true.
+        in1: Vec<f64>,
+        /// Values where the condition is false.
+        in2: Vec<f64>,
+        /// Blend by `condition / 255` instead of selecting.
+        blend: bool,
+    },
 }
 
 impl Stage {
@@ -143,30 +206,69 @@ impl Stage {
             Stage::Linear { .. } => "linear",
             Stage::Invert => "invert",
             Stage::Cast(_) => "cast",
+            Stage::Arith { op, .. } => op.name(),
+            Stage::Remainder(_) => "remainder",
+            Stage::Relational { op, .. } => op.name(),
+            Stage::Boolean { op, .. } => op.name(),
+            Stage::Math2 { .. } => "math2",
+            Stage::Abs => "abs",
+            Stage::Sign => "sign",
+            Stage::Round(r) => r.name(),
+            Stage::Math(_) => "math",
+            Stage::Not => "not",
+            Stage::Clamp { .. } => "clamp",
+            Stage::IfThenElse { .. } => "ifthenelse",
         }
     }
 
     /// The stage's output format for input format `input`.
     pub fn output_format(&self, input: BandFormat) -> BandFormat {
+        let float = if input == BandFormat::F64 {
+            BandFormat::F64
+        } else {
+            BandFormat::F32
+        };
         match self {
             Stage::Linear { format, .. } => format.unwrap_or(input),
             Stage::Invert => input,
             Stage::Cast(f) => *f,
+            Stage::Arith { .. } | Stage::Math2 { .. } | Stage::Math(_) => float,
+            Stage::Relational { .. } => BandFormat::U8,
+            Stage::Boolean { .. } | Stage::Not if input.is_float() => BandFormat::I32,
+            Stage::Sign => BandFormat::I8,
+            _ => input,
         }
     }
 
+    /// The constant vectors of the stage, with their names.
+    fn constants(&self) -> Vec<(&'static str, &[f64])> {
+        match self {
+            Stage::Linear { a, b, .. } => vec![("a", a), ("b", b)],
+            Stage::Arith { c, .. }
+            | Stage::Relational { c, .. }
+            | Stage::Boolean { c, .. }
+            | Stage::Math2 { c, .. }
+            | Stage::Remainder(c) => vec![("c", c)],
+            Stage::IfThenElse { in1, in2, .. } => vec![("in1", in1), ("in2", in2)],
+            _ => vec![],
+        }
+    }
+
+    /// `true` if some constant differs between bands.
+    fn per_band(&self) -> bool {
+        self.constants().iter().any(|(_, v)| v.len() > 1)
+    }
+
     fn check(&self, bands: u32) -> Result<()> {
-        if let Stage::Linear { a, b, .. } = self {
-            for (name, v) in [("a", a), ("b", b)] {
-                if v.len() != 1 && v.len() != bands as usize {
-                    return Err(Error::invalid(
-                        "linear",
-                        format!(
-                            "`{name}` has {} values; it needs 1 or one per band ({bands})",
-                            v.len()
-                        ),
-                    ));
-                }
+        for (name, v) in self.constants() {
+            if v.is_empty() || (v.len() != 1 && v.len() != bands as usize) {
+                return Err(Error::invalid(
+                    self.name(),
+                    format!(
+                        "`{name}` has {} values; it needs 1 or one per band ({bands})",
+                        v.len()
+                    ),
+                ));
             }
         }
         Ok(())
@@ -193,6 +295,7 @@ impl Stage {
             Stage::Cast(format) => {
                 dispatch_format!(*format, T => buf.iter_mut().for_each(|v| *v = T::from_f64(*v).to_f64()))
             }
+            _ => num::apply(self, input, bands, buf),
         }
     }
 }
@@ -214,8 +317,12 @@ fn linear_kernel<T: Sample>(buf: &mut [f64], bands: usize, a: &[f64], b: &[f64])
     }
 }
 
-/// Runs every stage over `buf`, whose values are in format `input`.
-fn run_stages(stages: &[Stage], mut input: BandFormat, bands: usize, buf: &mut [f64]) {
+/// Runs every stage over `buf` (`bands` interleaved values per pixel, each
+/// representable in format `input`); afterwards every value is
+/// representable in the last stage's output format. For nodes that run
+/// fused constant stages after a computation of their own (the two-image
+/// node can), bit-identical to a [`PointChain`] of the same stages.
+pub fn run_stages(stages: &[Stage], mut input: BandFormat, bands: usize, buf: &mut [f64]) {
     for stage in stages {
         stage.apply(input, bands, buf);
         input = stage.output_format(input);
@@ -311,10 +418,7 @@ impl PointChain {
             BandFormat::U16 => 65536,
             _ => return None,
         };
-        let per_band = self
-            .stages
-            .iter()
-            .any(|s| matches!(s, Stage::Linear { a, b, .. } if a.len() > 1 || b.len() > 1));
+        let per_band = self.stages.iter().any(Stage::per_band);
         let bands = if per_band {
             self.input.bands as usize
         } else {
@@ -430,7 +534,6 @@ fn map_rows<I: Sample + Into<usize>, O: TableOf>(
 
 /// The operations of this module, for the [catalogue](crate::catalogue).
 pub static OPS: &[&OpDesc] = &[&LINEAR, &INVERT, &CAST];
-
 
 /// [`linear`] in the catalogue.
 pub static LINEAR: OpDesc = OpDesc::new(

@@ -880,39 +880,6 @@ impl Shrink {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_round_trip() {
-        for k in Kernel::ALL {
-            assert_eq!(Kernel::from_name(k.name()), Some(k));
-            assert_eq!(k.name().parse::<Kernel>(), Ok(k));
-        }
-        assert_eq!(Kernel::from_name("bogus"), None);
-        assert_eq!(Kernel::default(), Kernel::Lanczos3);
-    }
-
-    #[test]
-    fn tables_are_normalised_and_inside() {
-        for k in Kernel::ALL {
-            for &(i, o, f) in &[
-                (100u32, 13u32, 100.0 / 13.0),
-                (10, 37, 10.0 / 37.0),
-                (9, 8, 1.125),
-            ] {
-                let a = axis(i, o, f, k);
-                for j in 0..o as usize {
-                    let w = a.taps.weights_of(j);
-                    assert_eq!(w.iter().map(|&v| v as i32).sum::<i32>(), WEIGHT_ONE);
-                    assert!(a.taps.start(j) + a.taps.count(j) <= i);
-                }
-            }
-        }
-    }
-}
-
 use crate::catalogue::prelude::*;
 
 /// The operations of this module, for the [catalogue](crate::catalogue).
@@ -1031,3 +998,36 @@ pub static RESIZE_TO: OpDesc = OpDesc::new(
     },
 )
 .example("40 30");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for k in Kernel::ALL {
+            assert_eq!(Kernel::from_name(k.name()), Some(k));
+            assert_eq!(k.name().parse::<Kernel>(), Ok(k));
+        }
+        assert_eq!(Kernel::from_name("bogus"), None);
+        assert_eq!(Kernel::default(), Kernel::Lanczos3);
+    }
+
+    #[test]
+    fn tables_are_normalised_and_inside() {
+        for k in Kernel::ALL {
+            for &(i, o, f) in &[
+                (100u32, 13u32, 100.0 / 13.0),
+                (10, 37, 10.0 / 37.0),
+                (9, 8, 1.125),
+            ] {
+                let a = axis(i, o, f, k);
+                for j in 0..o as usize {
+                    let w = a.taps.weights_of(j);
+                    assert_eq!(w.iter().map(|&v| v as i32).sum::<i32>(), WEIGHT_ONE);
+                    assert!(a.taps.start(j) + a.taps.count(j) <= i);
+                }
+            }
+        }
+    }
+}
