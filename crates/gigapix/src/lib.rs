@@ -70,7 +70,9 @@ pub use gigapix_ops::geometry::{Angle, Direction, Extend};
 pub use gigapix_ops::point::LinearOptions;
 pub use gigapix_ops::resample::{Kernel, ResizeOptions};
 pub use gigapix_ops::stats::{BandStats, Histogram, Stats};
+pub use gigapix_ops::{bands::{BandBool, FoldOptions}, hist::{HistLocalOptions, HistOptions}};
 pub use thumbnail::ThumbnailOptions;
+pub use arith::{BoolOp, ClampOptions, IfThenElseOptions, IntoOperand, Math2Op, MathOp, Operand, RelOp, RoundOp};
 
 mod arith;
 mod assembly;
