@@ -291,9 +291,12 @@ impl Reduction {
                     Ok(())
                 })?;
                 if self.kind == Kind::HistCum {
-                    // Cumulative along each row (libvips sums along x; a
-                    // one-row histogram is the usual case).
-                    let w = h.width as usize;
+                    // A one-column histogram is summed down the column.
+                    let w = if h.width == 1 {
+                        h.height as usize
+                    } else {
+                        h.width as usize
+                    };
                     for row in all.chunks_exact_mut(w * bands) {
                         for x in 1..w {
                             for b in 0..bands {
@@ -368,8 +371,10 @@ pub fn hist_find(img: &Image, band: Option<u32>) -> Image {
     reduction(Kind::HistFind(band), img)
 }
 
-/// The cumulative histogram (sums along each row): u32 for unsigned
-/// integer input, i32 for signed, f64 for floats (as libvips).
+/// The cumulative histogram: u32 for unsigned integer input, i32 for
+/// signed, f64 for floats (as libvips). A one-row histogram is summed along
+/// the row, a one-column one down the column. libvips refuses images with
+/// more than one row and column; here each row is summed on its own.
 pub fn hist_cum(hist: &Image) -> Image {
     reduction(Kind::HistCum, hist)
 }
@@ -598,27 +603,28 @@ impl Operation for HistLocal {
             for hb in hist.iter_mut() {
                 hb.fill(0);
             }
+            // The window's rows, looked up once per output row.
+            let rows: Vec<&[u8]> = (0..wh as i64).map(|wy| src.row::<u8>(y + wy)).collect();
             // The first window of the row.
-            for wy in 0..wh as i64 {
-                let row = src.row::<u8>(y + wy);
+            for row in &rows {
                 for px in row[..ww * bands].chunks_exact(bands) {
                     for (b, &v) in px.iter().enumerate() {
                         hist[b][v as usize] += 1;
                     }
                 }
             }
-            let centre_dy = (self.height / 2) as i64;
+            let centre_dy = (self.height / 2) as usize;
             let centre_dx = (self.width / 2) as usize;
-            let crow = src.row::<u8>(y + centre_dy);
+            let crow = rows[centre_dy];
             let orow = dst.row_mut::<u8>(y);
             for x in 0..out.width as usize {
                 if x > 0 {
-                    // Slide right: drop column x-1, add column x+ww-1.
-                    for wy in 0..wh as i64 {
-                        let row = src.row::<u8>(y + wy);
-                        for b in 0..bands {
-                            hist[b][row[(x - 1) * bands + b] as usize] -= 1;
-                            hist[b][row[(x + ww - 1) * bands + b] as usize] += 1;
+                    // Slide right: drop column x - 1, add column x + ww - 1.
+                    let (drop, add) = ((x - 1) * bands, (x + ww - 1) * bands);
+                    for row in &rows {
+                        for (b, hb) in hist.iter_mut().enumerate() {
+                            hb[row[drop + b] as usize] -= 1;
+                            hb[row[add + b] as usize] += 1;
                         }
                     }
                 }

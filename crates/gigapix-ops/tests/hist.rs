@@ -233,6 +233,12 @@ fn hist_cum_and_norm_every_format() {
             engine_property(&n);
         }
     }
+    // A one-column histogram is summed down the column.
+    let col = mem(1, 4, 1, BandFormat::U8, &[1., 2., 3., 4.]);
+    assert_eq!(pixels(&hist_cum(&col)), [1., 3., 6., 10.]);
+    // libvips: a 3x2 hist_norm scales to 5 (pixels - 1), truncating.
+    let two = mem(3, 2, 1, BandFormat::U8, &[1., 2., 3., 4., 5., 6.]);
+    assert_eq!(pixels(&hist_norm(&two)), [0., 1., 2., 3., 4., 5.]);
     // 65536 columns: u16.
     let h = hist_find(
         &mem(4, 4, 1, BandFormat::U16, &values(16, 0, 65535, 1)),
