@@ -148,8 +148,9 @@ pub struct OpDesc {
 
 impl OpDesc {
     /// A descriptor of an operation on one input image with an image
-    /// result (use the struct update syntax with [`OpDesc::DEFAULTS`] for
-    /// the rest).
+    /// result; [`doc`](OpDesc::doc), [`example`](OpDesc::example),
+    /// [`generator`](OpDesc::generator) and [`values`](OpDesc::values)
+    /// change the rest.
     pub const fn new(
         name: &'static str,
         category: Category,
