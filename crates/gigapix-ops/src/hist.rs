@@ -333,21 +333,25 @@ impl Reduction {
                 } else {
                     max_v + 1
                 };
-                let threshold = p * h.pixels() as f64 / 100.0;
+                // libvips' rule: the cumulative histogram normalised to
+                // 0..width−1 (truncated), the first bin above p % of the
+                // width, averaged over the bands and truncated.
+                let total = h.pixels() as f64;
+                let threshold = p / 100.0 * width as f64;
                 let mut sum = 0.0;
                 for b in &hist {
                     let mut cum = 0u64;
                     let mut at = width;
                     for (x, &c) in b.iter().enumerate().take(width) {
                         cum += c;
-                        if cum as f64 > threshold {
+                        if (cum as f64 * (width - 1) as f64 / total).floor() > threshold {
                             at = x;
                             break;
                         }
                     }
                     sum += at as f64;
                 }
-                Ok(encode(&[sum / hist.len() as f64], BandFormat::F64))
+                Ok(encode(&[(sum / hist.len() as f64).trunc()], BandFormat::F64))
             }
         }
     }

@@ -73,6 +73,7 @@ pub use gigapix_ops::stats::{BandStats, Histogram, Stats};
 pub use gigapix_ops::{bands::{BandBool, FoldOptions}, hist::{HistLocalOptions, HistOptions}};
 pub use thumbnail::ThumbnailOptions;
 pub use arith::{BoolOp, ClampOptions, IfThenElseOptions, IntoOperand, Math2Op, MathOp, Operand, RelOp, RoundOp};
+pub use gigapix_ops::assembly::{Align, ArrayjoinOptions, Compass, FindTrimOptions, GravityOptions, InsertOptions, Interesting, JoinOptions, SmartcropOptions, SubsampleOptions};
 
 mod arith;
 mod assembly;
