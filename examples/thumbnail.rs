@@ -31,7 +31,8 @@ fn run() -> gigapix::Result<()> {
     // ANCHOR_END: thumbnail
 
     // ANCHOR: resize
-    let half = Image::open(&photo)?.resize_with(0.5, &ResizeOptions::default().kernel(Kernel::Mitchell));
+    let half =
+        Image::open(&photo)?.resize_with(0.5, &ResizeOptions::default().kernel(Kernel::Mitchell));
     let soft = half.gaussblur(2.0).sharpen();
     soft.save(dir.join("gigapix-half.png"))?;
     // ANCHOR_END: resize

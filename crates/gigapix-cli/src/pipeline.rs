@@ -103,10 +103,7 @@ type Words<'a> = (Vec<&'a str>, Vec<(&'a str, &'a str)>);
 /// pairs: `name=value` and `--name value` (`--name` alone for a bool) where
 /// `name` is one of the operation's arguments; anything else is positional
 /// (so `in.tif[page=1]` and `-10` stay positional).
-pub(crate) fn split_words<'a>(
-    op: &OpDesc,
-    words: &'a [String],
-) -> Result<Words<'a>, UsageError> {
+pub(crate) fn split_words<'a>(op: &OpDesc, words: &'a [String]) -> Result<Words<'a>, UsageError> {
     let known = |n: &str| {
         op.args
             .iter()

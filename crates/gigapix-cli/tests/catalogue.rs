@@ -124,10 +124,25 @@ fn every_operation_answers_help_with_all_its_arguments() {
         let help = String::from_utf8_lossy(&o.stdout);
         assert!(help.starts_with(&format!("{}: ", op.name)), "{help}");
         for a in op.args {
-            assert!(help.contains(&format!("  {} (", a.name)), "{}: {} missing in\n{help}", op.name, a.name);
-            assert!(help.contains(a.ty.name()), "{}: type of {}", op.name, a.name);
+            assert!(
+                help.contains(&format!("  {} (", a.name)),
+                "{}: {} missing in\n{help}",
+                op.name,
+                a.name
+            );
+            assert!(
+                help.contains(a.ty.name()),
+                "{}: type of {}",
+                op.name,
+                a.name
+            );
             if let Some(d) = a.default {
-                assert!(help.contains(&format!("default {d}")), "{}: default of {}", op.name, a.name);
+                assert!(
+                    help.contains(&format!("default {d}")),
+                    "{}: default of {}",
+                    op.name,
+                    a.name
+                );
             }
         }
         assert!(help.contains("Example:\n  gigapix "), "{}", op.name);
@@ -141,7 +156,11 @@ fn every_operation_runs_its_example_as_a_command_and_as_a_pipe_step() {
         let cmd = run_command(op, d.path());
         assert!(!cmd.is_empty(), "{}: empty result", op.name);
         if op.input {
-            assert!(run_pipe(op, d.path()) == cmd, "{}: pipe and command differ", op.name);
+            assert!(
+                run_pipe(op, d.path()) == cmd,
+                "{}: pipe and command differ",
+                op.name
+            );
         }
     }
 }
@@ -155,7 +174,9 @@ fn out_of_range_values_name_the_argument_and_its_range() {
     let out = d.path().join("bad.tif");
     for op in catalogue::all() {
         let example = words(op.example);
-        let positional: Vec<usize> = (0..example.len()).filter(|&i| !example[i].contains('=')).collect();
+        let positional: Vec<usize> = (0..example.len())
+            .filter(|&i| !example[i].contains('='))
+            .collect();
         let mut required = 0;
         for a in op.args {
             let below = match a.ty {
@@ -201,11 +222,22 @@ fn out_of_range_values_name_the_argument_and_its_range() {
 /// The text between `<!-- NAME:begin -->` and `<!-- NAME:end -->` in
 /// `path` must be `want`; with `GIGAPIX_BLESS=1` it is rewritten instead.
 fn generated_section(path: &str, name: &str, want: &str) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(path);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(path);
     let doc = std::fs::read_to_string(&path).unwrap();
-    let (begin, end) = (format!("<!-- {name}:begin -->\n"), format!("<!-- {name}:end -->"));
-    let a = doc.find(&begin).unwrap_or_else(|| panic!("no {begin} in {path:?}")) + begin.len();
-    let b = doc[a..].find(&end).unwrap_or_else(|| panic!("no {end} in {path:?}")) + a;
+    let (begin, end) = (
+        format!("<!-- {name}:begin -->\n"),
+        format!("<!-- {name}:end -->"),
+    );
+    let a = doc
+        .find(&begin)
+        .unwrap_or_else(|| panic!("no {begin} in {path:?}"))
+        + begin.len();
+    let b = doc[a..]
+        .find(&end)
+        .unwrap_or_else(|| panic!("no {end} in {path:?}"))
+        + a;
     if doc[a..b] == *want {
         return;
     }
@@ -223,11 +255,23 @@ fn generated_section(path: &str, name: &str, want: &str) {
 fn readme_and_book_tables_are_the_catalogues() {
     let list = gigapix(&["list", "--markdown"]);
     assert!(list.status.success());
-    generated_section("README.md", "operations", &String::from_utf8_lossy(&list.stdout));
+    generated_section(
+        "README.md",
+        "operations",
+        &String::from_utf8_lossy(&list.stdout),
+    );
     let formats = gigapix(&["list", "formats", "--markdown"]);
     assert!(formats.status.success());
-    generated_section("README.md", "formats", &String::from_utf8_lossy(&formats.stdout));
-    generated_section("book/src/catalogue.md", "reference", &catalogue::reference_markdown());
+    generated_section(
+        "README.md",
+        "formats",
+        &String::from_utf8_lossy(&formats.stdout),
+    );
+    generated_section(
+        "book/src/catalogue.md",
+        "reference",
+        &catalogue::reference_markdown(),
+    );
 }
 
 #[test]
@@ -235,12 +279,21 @@ fn list_and_completions() {
     let o = gigapix(&["list"]);
     let listed = String::from_utf8_lossy(&o.stdout);
     for op in catalogue::all() {
-        assert!(listed.lines().any(|l| l.trim_start().starts_with(&format!("{} ", op.name))), "{}", op.name);
+        assert!(
+            listed
+                .lines()
+                .any(|l| l.trim_start().starts_with(&format!("{} ", op.name))),
+            "{}",
+            op.name
+        );
     }
     for shell in ["bash", "zsh", "fish"] {
         let o = gigapix(&["completions", shell]);
         assert!(o.status.success(), "{}", text(&o));
         let script = String::from_utf8_lossy(&o.stdout);
-        assert!(script.contains("gaussblur") && script.contains("min_ampl"), "{shell}");
+        assert!(
+            script.contains("gaussblur") && script.contains("min_ampl"),
+            "{shell}"
+        );
     }
 }

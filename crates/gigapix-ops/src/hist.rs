@@ -351,7 +351,10 @@ impl Reduction {
                     }
                     sum += at as f64;
                 }
-                Ok(encode(&[(sum / hist.len() as f64).trunc()], BandFormat::F64))
+                Ok(encode(
+                    &[(sum / hist.len() as f64).trunc()],
+                    BandFormat::F64,
+                ))
             }
         }
     }

@@ -52,6 +52,9 @@
 
 use std::path::Path;
 
+pub use arith::{
+    BoolOp, ClampOptions, IfThenElseOptions, IntoOperand, Math2Op, MathOp, Operand, RelOp, RoundOp,
+};
 pub use gigapix_core::desc;
 pub use gigapix_core::{
     BandFormat, CancelToken, DemandHint, Error, ErrorKind, Header, Interpretation, Limits,
@@ -63,6 +66,10 @@ pub use gigapix_io::{
     formats_markdown, formats_text,
 };
 pub use gigapix_ops::affine::{AffineOptions, Interpolate};
+pub use gigapix_ops::assembly::{
+    Align, ArrayjoinOptions, Compass, FindTrimOptions, GravityOptions, InsertOptions, Interesting,
+    JoinOptions, SmartcropOptions, SubsampleOptions,
+};
 pub use gigapix_ops::blur::{GaussOptions, SharpenOptions};
 pub use gigapix_ops::catalogue;
 pub use gigapix_ops::conv::Matrix;
@@ -70,10 +77,11 @@ pub use gigapix_ops::geometry::{Angle, Direction, Extend};
 pub use gigapix_ops::point::LinearOptions;
 pub use gigapix_ops::resample::{Kernel, ResizeOptions};
 pub use gigapix_ops::stats::{BandStats, Histogram, Stats};
-pub use gigapix_ops::{bands::{BandBool, FoldOptions}, hist::{HistLocalOptions, HistOptions}};
+pub use gigapix_ops::{
+    bands::{BandBool, FoldOptions},
+    hist::{HistLocalOptions, HistOptions},
+};
 pub use thumbnail::ThumbnailOptions;
-pub use arith::{BoolOp, ClampOptions, IfThenElseOptions, IntoOperand, Math2Op, MathOp, Operand, RelOp, RoundOp};
-pub use gigapix_ops::assembly::{Align, ArrayjoinOptions, Compass, FindTrimOptions, GravityOptions, InsertOptions, Interesting, JoinOptions, SmartcropOptions, SubsampleOptions};
 
 mod arith;
 mod assembly;

@@ -125,9 +125,7 @@ fn thumbnail_fits_the_upright_image_in_the_box() {
     // Shrink-on-load (300 / 16 >= 16: a 1/8 decode) gives the same size
     // and nearly the same pixels as resizing the full decode.
     let small = Image::thumbnail(&jpg, 16, &ThumbnailOptions::new()).unwrap();
-    let full = Image::open(&jpg)
-        .unwrap()
-        .resize_to(16, 11);
+    let full = Image::open(&jpg).unwrap().resize_to(16, 11);
     assert_eq!((small.width(), small.height()), (16, 11));
     let (a, b) = (small.to_vec().unwrap(), full.to_vec().unwrap());
     let mad = a
