@@ -424,6 +424,9 @@ fn hist_local_matches_window_reference() {
     );
 }
 
+/// libvips' `percent`: per band, the first bin whose cumulative count,
+/// normalised to 0..width−1 and truncated, exceeds p % of the width; the
+/// mean over the bands, truncated.
 fn ref_percent(v: &[f64], bands: usize, width: usize, p: f64) -> f64 {
     let n = (v.len() / bands) as f64;
     let mut sum = 0.0;
@@ -436,14 +439,14 @@ fn ref_percent(v: &[f64], bands: usize, width: usize, p: f64) -> f64 {
         let mut at = width;
         for (x, c) in hist.iter().enumerate() {
             cum += c;
-            if cum > p * n / 100.0 {
+            if (cum * (width - 1) as f64 / n).floor() > p / 100.0 * width as f64 {
                 at = x;
                 break;
             }
         }
         sum += at as f64;
     }
-    sum / bands as f64
+    (sum / bands as f64).trunc()
 }
 
 #[test]
