@@ -307,6 +307,9 @@ impl Operation for Binary {
         let bands = o.bands() as usize;
         let of = o.format();
         let cf = BandFormat::common(a.format(), b.format());
+        if a.bands() == b.bands() && a.format() == b.format() && kernel(self.op, &a, &b, &mut o) {
+            return Ok(o);
+        }
         let (mut ra, mut rb) = (Vec::new(), Vec::new());
         for y in out.y..out.y + out.height {
             read_row(&a, y, bands, &mut ra);
@@ -317,6 +320,49 @@ impl Operation for Binary {
             write_row(&mut o, y, &ra);
         }
         Ok(o)
+    }
+}
+
+/// The SIMD kernels of `gigapix_simd::arith` for the common cases (same
+/// format and bands: u8, u16 and f32 add, subtract and multiply; u8 and f32
+/// comparisons), bit-identical to the f64 path (f32 sums and products of
+/// f32 values rounded once from f64 are correctly rounded). `false` if
+/// there is none for this case.
+fn kernel(op: BinaryOp, a: &Region, b: &Region, o: &mut Region) -> bool {
+    use BinaryOp::*;
+    use gigapix_simd::arith as k;
+    let level = gigapix_simd::level();
+    let cmp = match op {
+        Equal => Some(k::Cmp::Equal),
+        NotEqual => Some(k::Cmp::NotEqual),
+        Less => Some(k::Cmp::Less),
+        LessEq => Some(k::Cmp::LessEq),
+        More => Some(k::Cmp::More),
+        MoreEq => Some(k::Cmp::MoreEq),
+        _ => None,
+    };
+    let r = o.rect();
+    macro_rules! rows {
+        ($in:ty, $out:ty, $f:expr) => {{
+            for y in r.y..r.bottom() {
+                $f(a.row::<$in>(y), b.row::<$in>(y), o.row_mut::<$out>(y));
+            }
+            true
+        }};
+    }
+    match (a.format(), op, cmp) {
+        (BandFormat::U8, Add, _) => rows!(u8, u16, |x, y, z| k::add_u8(level, x, y, z)),
+        (BandFormat::U8, Subtract, _) => rows!(u8, i16, |x, y, z| k::sub_u8(level, x, y, z)),
+        (BandFormat::U8, Multiply, _) => rows!(u8, u16, |x, y, z| k::mul_u8(level, x, y, z)),
+        (BandFormat::U16, Add, _) => rows!(u16, u32, |x, y, z| k::add_u16(level, x, y, z)),
+        (BandFormat::U16, Subtract, _) => rows!(u16, i32, |x, y, z| k::sub_u16(level, x, y, z)),
+        (BandFormat::U16, Multiply, _) => rows!(u16, u32, |x, y, z| k::mul_u16(level, x, y, z)),
+        (BandFormat::F32, Add, _) => rows!(f32, f32, |x, y, z| k::add_f32(level, x, y, z)),
+        (BandFormat::F32, Subtract, _) => rows!(f32, f32, |x, y, z| k::sub_f32(level, x, y, z)),
+        (BandFormat::F32, Multiply, _) => rows!(f32, f32, |x, y, z| k::mul_f32(level, x, y, z)),
+        (BandFormat::U8, _, Some(c)) => rows!(u8, u8, |x, y, z| k::cmp_u8(level, c, x, y, z)),
+        (BandFormat::F32, _, Some(c)) => rows!(f32, u8, |x, y, z| k::cmp_f32(level, c, x, y, z)),
+        _ => false,
     }
 }
 

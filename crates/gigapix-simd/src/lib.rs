@@ -28,6 +28,7 @@
 
 use std::sync::OnceLock;
 
+pub mod arith;
 pub mod blur;
 pub mod conv;
 pub mod pixel;
