@@ -247,8 +247,9 @@ fn mask(b: bool) -> f64 {
 
 /// libvips' pow: 0 where the base is 0 and the exponent negative.
 #[inline(always)]
+/// libvips' `POW`: 0 to any power is 0 (0⁰ included).
 fn pow(x: f64, y: f64) -> f64 {
-    if x == 0.0 && y < 0.0 { 0.0 } else { x.powf(y) }
+    if x == 0.0 { 0.0 } else { x.powf(y) }
 }
 
 /// Reads row `y` of `r` as `f64`, broadcast to `bands` per pixel.

@@ -184,13 +184,10 @@ fn reference(op: BinaryOp, x: f64, y: f64, c: BandFormat, o: BandFormat) -> f64 
                 q(x - y * (x / y).floor())
             }
         }
+        // libvips: 0 to any power (0⁰ included) is 0.
         Pow | Wop => {
             let (base, e) = if op == Pow { (x, y) } else { (y, x) };
-            if base == 0.0 && e < 0.0 {
-                0.0
-            } else {
-                q(base.powf(e))
-            }
+            if base == 0.0 { 0.0 } else { q(base.powf(e)) }
         }
         Atan2 => {
             let d = x.atan2(y) * 180.0 / std::f64::consts::PI;
