@@ -413,6 +413,28 @@ impl Operation for IfThenElse {
         let mut o = inputs.alloc(out);
         let bands = o.bands() as usize;
         let cf = o.format();
+        // The common case: u8 condition and branches of the output's bands,
+        // no blend: the AVX2 select kernel.
+        if !self.blend
+            && [c.format(), a.format(), b.format(), cf]
+                .iter()
+                .all(|f| *f == BandFormat::U8)
+            && [c.bands(), a.bands(), b.bands()]
+                .iter()
+                .all(|&n| n as usize == bands)
+        {
+            let level = gigapix_simd::level();
+            for y in out.y..out.bottom() {
+                gigapix_simd::arith::select_u8(
+                    level,
+                    c.row::<u8>(y),
+                    a.row::<u8>(y),
+                    b.row::<u8>(y),
+                    o.row_mut::<u8>(y),
+                );
+            }
+            return Ok(o);
+        }
         let (mut rc, mut ra, mut rb) = (Vec::new(), Vec::new(), Vec::new());
         for y in out.y..out.y + out.height {
             read_row(&c, y, bands, &mut rc);
