@@ -5,58 +5,12 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{decode, encode, engine_property, pixels};
+use common::{decode, encode, engine_property, mem, pixels};
 use gigapix_core::sequential::{RowReader, SequentialSource};
-use gigapix_core::{BandFormat, Header, Image, Inputs, Operation, Rect, Region, Result};
+use gigapix_core::{BandFormat, Header, Image, Result};
 use gigapix_ops::hist::{hist_cum, hist_equal, hist_find, hist_local, hist_norm, maplut, percent};
 
-const ALL: [BandFormat; 8] = [
-    BandFormat::U8,
-    BandFormat::I8,
-    BandFormat::U16,
-    BandFormat::I16,
-    BandFormat::U32,
-    BandFormat::I32,
-    BandFormat::F32,
-    BandFormat::F64,
-];
-
-/// An in-memory random-access source.
-struct Mem {
-    header: Header,
-    data: Arc<Vec<u8>>,
-}
-
-impl Operation for Mem {
-    type State = ();
-    fn name(&self) -> &'static str {
-        "mem"
-    }
-    fn header(&self, _: &[Header]) -> Result<Header> {
-        Ok(self.header)
-    }
-    fn generate(&self, _: &mut (), out: Rect, inputs: &mut Inputs<'_>) -> Result<Region> {
-        let mut dst = inputs.alloc(out);
-        let px = self.header.pixel_bytes();
-        for y in out.y..out.bottom() {
-            let s = (y as usize * self.header.width as usize + out.x as usize) * px;
-            let row = dst.row_bytes_mut(y);
-            let n = row.len();
-            row.copy_from_slice(&self.data[s..s + n]);
-        }
-        Ok(dst)
-    }
-}
-
-fn mem(w: u32, h: u32, bands: u32, f: BandFormat, vals: &[f64]) -> Image {
-    Image::new(
-        Mem {
-            header: Header::new(w, h, bands, f),
-            data: Arc::new(encode(vals, f)),
-        },
-        vec![],
-    )
-}
+const ALL: [BandFormat; 8] = BandFormat::ALL;
 
 struct Replay {
     data: Arc<Vec<u8>>,

@@ -424,6 +424,18 @@ impl Operation for ViewSource {
     }
 }
 
+/// A `w`×`h` image of `bands` bands of `format` holding `values` (packed
+/// rows), served as zero-copy views.
+pub fn mem(w: u32, h: u32, bands: u32, format: BandFormat, values: &[f64]) -> Image {
+    Image::new(
+        ViewSource {
+            header: Header::new(w, h, bands, format),
+            data: Arc::new(encode(values, format)),
+        },
+        vec![],
+    )
+}
+
 /// A view source of `w`×`h` `u8` pixels of `bands` bands, byte `i` = `i % 251`.
 pub fn view_source(w: u32, h: u32, bands: u32) -> Image {
     let header = Header::new(w, h, bands, BandFormat::U8);
