@@ -11,10 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use common::{RefImg, Rng, assert_matches, engine_property, quantise, to_ref};
 use gigapix_core::sequential::{RowReader, SequentialSource};
-use gigapix_core::{
-    BandFormat, Ctx, Error, ErrorKind, Header, Image, Inputs, Operation, Rect, Region, Result,
-    SharedPixels,
-};
+use gigapix_core::{BandFormat, Ctx, Error, ErrorKind, Header, Image, Rect, Result};
 use gigapix_exec::{RunOptions, write_into};
 use gigapix_ops::assembly::{
     Align, ArrayjoinOptions, Compass, FindTrimOptions, GravityOptions, InsertOptions, Interesting,
@@ -28,46 +25,9 @@ use BandFormat::*;
 
 // ---- sources ----
 
-/// A source serving zero-copy views of packed samples.
-struct Mem {
-    header: Header,
-    data: Arc<Vec<u8>>,
-}
-
-impl Operation for Mem {
-    type State = ();
-    fn name(&self) -> &'static str {
-        "mem"
-    }
-    fn header(&self, _: &[Header]) -> Result<Header> {
-        Ok(self.header)
-    }
-    fn generate(&self, _: &mut (), out: Rect, _: &mut Inputs<'_>) -> Result<Region> {
-        let pb = self.header.pixel_bytes();
-        let stride = self.header.width as usize * pb;
-        let offset = out.y as usize * stride + out.x as usize * pb;
-        let data: Arc<dyn SharedPixels> = self.data.clone();
-        Region::view(
-            data,
-            offset,
-            stride,
-            out,
-            self.header.bands,
-            self.header.format,
-        )
-    }
-}
-
 /// `r` as an image (zero-copy views of its samples).
 fn image_of(r: &RefImg) -> Image {
-    let header = Header::new(r.w as u32, r.h as u32, r.bands as u32, r.format);
-    Image::new(
-        Mem {
-            header,
-            data: Arc::new(common::encode(&r.data, r.format)),
-        },
-        vec![],
-    )
+    common::mem(r.w as u32, r.h as u32, r.bands as u32, r.format, &r.data)
 }
 
 /// Replays packed bytes row by row (a streaming decoder).
