@@ -895,6 +895,13 @@ const KERNEL: ArgDesc = ArgDesc::optional(
     "The interpolation kernel.",
 );
 
+const GAP: ArgDesc = ArgDesc::optional(
+    "gap",
+    ArgType::float(0.0, 1e6),
+    "2",
+    "Box pre-shrink beyond this factor (libvips' gap); 0 for one exact convolution.",
+);
+
 fn kernel(a: &gigapix_core::desc::Args) -> Result<Kernel> {
     let k = a.choice("kernel")?;
     Kernel::from_name(k).ok_or_else(|| Error::invalid("resize", format!("unknown kernel `{k}`")))
@@ -950,12 +957,7 @@ pub static RESIZE: OpDesc = OpDesc::new(
             "The vertical scale (default: the horizontal one).",
         ),
         KERNEL,
-        ArgDesc::optional(
-            "gap",
-            ArgType::float(0.0, 1e6),
-            "2",
-            "Box pre-shrink beyond this factor (libvips' gap); 0 for one exact convolution.",
-        ),
+        GAP,
     ],
     |input, a| {
         let mut o = ResizeOptions::default()
@@ -978,12 +980,7 @@ pub static RESIZE_TO: OpDesc = OpDesc::new(
         ArgDesc::required("width", ArgType::int(1, 10_000_000), "Output width."),
         ArgDesc::required("height", ArgType::int(1, 10_000_000), "Output height."),
         KERNEL,
-        ArgDesc::optional(
-            "gap",
-            ArgType::float(0.0, 1e6),
-            "2",
-            "Box pre-shrink beyond this factor (libvips' gap); 0 for one exact convolution.",
-        ),
+        GAP,
     ],
     |input, a| {
         let o = ResizeOptions::default()
