@@ -12,7 +12,7 @@
 //! Comparisons give `255` for true and `0` for false; with a NaN every
 //! comparison is false except [`Cmp::NotEqual`].
 
-use crate::Level;
+use crate::{Level, dispatch};
 
 /// A comparison of two samples.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -60,15 +60,7 @@ macro_rules! binary_kernel {
         /// Panics if the slices differ in length.
         pub fn $name(level: Level, a: &[$in], b: &[$in], out: &mut [$out]) {
             same_len(a.len(), &[b.len(), out.len()]);
-            let mut done = 0;
-            #[cfg(target_arch = "x86_64")]
-            if level >= Level::Avx2 {
-                // SAFETY: `level` is at most the detected level (callers
-                // get it from `level()`/`levels()`), so the CPU has AVX2;
-                // the lengths are equal (checked above).
-                done = unsafe { avx2::$avx(a, b, out) };
-            }
-            let _ = level;
+            let done = dispatch!(level, Avx2 => avx2::$avx(a, b, out), _ => 0);
             let f = $op;
             for ((o, &x), &y) in out[done..].iter_mut().zip(&a[done..]).zip(&b[done..]) {
                 *o = f(x, y);
@@ -119,13 +111,7 @@ binary_kernel!(
 /// Panics if the slices differ in length.
 pub fn cmp_u8(level: Level, op: Cmp, a: &[u8], b: &[u8], out: &mut [u8]) {
     same_len(a.len(), &[b.len(), out.len()]);
-    let mut done = 0;
-    #[cfg(target_arch = "x86_64")]
-    if level >= Level::Avx2 {
-        // SAFETY: as in `add_u8`.
-        done = unsafe { avx2::cmp_u8(op, a, b, out) };
-    }
-    let _ = level;
+    let done = dispatch!(level, Avx2 => avx2::cmp_u8(op, a, b, out), _ => 0);
     for ((o, &x), &y) in out[done..].iter_mut().zip(&a[done..]).zip(&b[done..]) {
         *o = if op.test(x, y) { 255 } else { 0 };
     }
@@ -136,13 +122,7 @@ pub fn cmp_u8(level: Level, op: Cmp, a: &[u8], b: &[u8], out: &mut [u8]) {
 /// Panics if the slices differ in length.
 pub fn cmp_f32(level: Level, op: Cmp, a: &[f32], b: &[f32], out: &mut [u8]) {
     same_len(a.len(), &[b.len(), out.len()]);
-    let mut done = 0;
-    #[cfg(target_arch = "x86_64")]
-    if level >= Level::Avx2 {
-        // SAFETY: as in `add_u8`.
-        done = unsafe { avx2::cmp_f32(op, a, b, out) };
-    }
-    let _ = level;
+    let done = dispatch!(level, Avx2 => avx2::cmp_f32(op, a, b, out), _ => 0);
     for ((o, &x), &y) in out[done..].iter_mut().zip(&a[done..]).zip(&b[done..]) {
         *o = if op.test(x, y) { 255 } else { 0 };
     }
@@ -155,13 +135,7 @@ pub fn cmp_f32(level: Level, op: Cmp, a: &[f32], b: &[f32], out: &mut [u8]) {
 /// Panics if the slices differ in length.
 pub fn select_u8(level: Level, cond: &[u8], a: &[u8], b: &[u8], out: &mut [u8]) {
     same_len(cond.len(), &[a.len(), b.len(), out.len()]);
-    let mut done = 0;
-    #[cfg(target_arch = "x86_64")]
-    if level >= Level::Avx2 {
-        // SAFETY: as in `add_u8`.
-        done = unsafe { avx2::select_u8(cond, a, b, out) };
-    }
-    let _ = level;
+    let done = dispatch!(level, Avx2 => avx2::select_u8(cond, a, b, out), _ => 0);
     for (((o, &c), &x), &y) in out[done..]
         .iter_mut()
         .zip(&cond[done..])
@@ -437,42 +411,42 @@ mod tests {
                 let mut s = vec![0i16; n];
                 let (mut w0, mut s0) = (w.clone(), s.clone());
                 add_u8(level, &a, &b, &mut w);
-                add_u8(Level::Scalar, &a, &b, &mut w0);
+                add_u8(Level::SCALAR, &a, &b, &mut w0);
                 assert_eq!(w, w0, "add_u8 {level:?} {n}");
                 mul_u8(level, &a, &b, &mut w);
-                mul_u8(Level::Scalar, &a, &b, &mut w0);
+                mul_u8(Level::SCALAR, &a, &b, &mut w0);
                 assert_eq!(w, w0, "mul_u8 {level:?} {n}");
                 sub_u8(level, &a, &b, &mut s);
-                sub_u8(Level::Scalar, &a, &b, &mut s0);
+                sub_u8(Level::SCALAR, &a, &b, &mut s0);
                 assert_eq!(s, s0, "sub_u8 {level:?} {n}");
                 let mut u = vec![0u32; n];
                 let mut i = vec![0i32; n];
                 let (mut u0, mut i0) = (u.clone(), i.clone());
                 add_u16(level, &c, &d, &mut u);
-                add_u16(Level::Scalar, &c, &d, &mut u0);
+                add_u16(Level::SCALAR, &c, &d, &mut u0);
                 assert_eq!(u, u0, "add_u16 {level:?} {n}");
                 mul_u16(level, &c, &d, &mut u);
-                mul_u16(Level::Scalar, &c, &d, &mut u0);
+                mul_u16(Level::SCALAR, &c, &d, &mut u0);
                 assert_eq!(u, u0, "mul_u16 {level:?} {n}");
                 sub_u16(level, &c, &d, &mut i);
-                sub_u16(Level::Scalar, &c, &d, &mut i0);
+                sub_u16(Level::SCALAR, &c, &d, &mut i0);
                 assert_eq!(i, i0, "sub_u16 {level:?} {n}");
                 for op in CMPS {
                     let mut m = vec![7u8; n];
                     let mut m0 = vec![9u8; n];
                     cmp_u8(level, op, &a, &b, &mut m);
-                    cmp_u8(Level::Scalar, op, &a, &b, &mut m0);
+                    cmp_u8(Level::SCALAR, op, &a, &b, &mut m0);
                     assert_eq!(m, m0, "cmp_u8 {op:?} {level:?} {n}");
                     // Equal inputs too.
                     cmp_u8(level, op, &a, &a, &mut m);
-                    cmp_u8(Level::Scalar, op, &a, &a, &mut m0);
+                    cmp_u8(Level::SCALAR, op, &a, &a, &mut m0);
                     assert_eq!(m, m0, "cmp_u8 {op:?} {level:?} {n} (equal)");
                 }
                 let cond = bytes(n, 3 + n as u64);
                 let mut o = vec![1u8; n];
                 let mut o0 = vec![2u8; n];
                 select_u8(level, &cond, &a, &b, &mut o);
-                select_u8(Level::Scalar, &cond, &a, &b, &mut o0);
+                select_u8(Level::SCALAR, &cond, &a, &b, &mut o0);
                 assert_eq!(o, o0, "select_u8 {level:?} {n}");
             }
         }
@@ -488,7 +462,7 @@ mod tests {
                     let mut o = vec![0f32; n];
                     let mut o0 = vec![0f32; n];
                     k(level, &a, &b, &mut o);
-                    k(Level::Scalar, &a, &b, &mut o0);
+                    k(Level::SCALAR, &a, &b, &mut o0);
                     let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
                     // NaN payloads may differ; compare NaN-ness, else bits.
                     for (x, y) in o.iter().zip(&o0) {
@@ -505,10 +479,10 @@ mod tests {
                     let mut m = vec![7u8; n];
                     let mut m0 = vec![9u8; n];
                     cmp_f32(level, op, &a, &b, &mut m);
-                    cmp_f32(Level::Scalar, op, &a, &b, &mut m0);
+                    cmp_f32(Level::SCALAR, op, &a, &b, &mut m0);
                     assert_eq!(m, m0, "cmp_f32 {op:?} {level:?} {n}");
                     cmp_f32(level, op, &a, &a, &mut m);
-                    cmp_f32(Level::Scalar, op, &a, &a, &mut m0);
+                    cmp_f32(Level::SCALAR, op, &a, &a, &mut m0);
                     assert_eq!(m, m0, "cmp_f32 {op:?} {level:?} {n} (equal)");
                 }
             }
@@ -518,14 +492,14 @@ mod tests {
     #[test]
     fn known_values() {
         let mut w = [0u16; 2];
-        add_u8(Level::Scalar, &[255, 1], &[255, 2], &mut w);
+        add_u8(Level::SCALAR, &[255, 1], &[255, 2], &mut w);
         assert_eq!(w, [510, 3]);
         let mut s = [0i16; 2];
-        sub_u8(Level::Scalar, &[0, 9], &[255, 2], &mut s);
+        sub_u8(Level::SCALAR, &[0, 9], &[255, 2], &mut s);
         assert_eq!(s, [-255, 7]);
         let mut m = [0u8; 3];
         cmp_f32(
-            Level::Scalar,
+            Level::SCALAR,
             Cmp::NotEqual,
             &[f32::NAN, 1.0, 2.0],
             &[f32::NAN, 1.0, 3.0],
@@ -533,7 +507,7 @@ mod tests {
         );
         assert_eq!(m, [255, 0, 255]);
         cmp_f32(
-            Level::Scalar,
+            Level::SCALAR,
             Cmp::MoreEq,
             &[f32::NAN, 1.0, 2.0],
             &[0.0, 1.0, 3.0],

@@ -17,7 +17,7 @@
 //! (12 (2r+1+2a))`.
 
 use crate::Level;
-use crate::conv::dispatch;
+use crate::dispatch;
 
 /// The weights of an extended box: `k1` for the central samples, `k2` for
 /// the two end ones, both already divided by the box's total weight.
@@ -85,12 +85,7 @@ pub fn box_v_step(
 ) {
     let n = out.len();
     assert!(acc.len() == n && first.len() == n && last.len() == n && leaving.len() == n);
-    dispatch!(
-        level,
-        box_v_step_scalar,
-        box_v_step_avx2,
-        (acc, first, last, leaving, w, out)
-    )
+    dispatch!(level, Avx2 => box_v_step_avx2(acc, first, last, leaving, w, out), _ => box_v_step_scalar(acc, first, last, leaving, w, out))
 }
 
 #[inline(always)]
@@ -204,12 +199,7 @@ pub fn box_v_step_u8(
     assert!(acc.len() == n && first.len() == n && last.len() == n && leaving.len() == n);
     assert!(w.radius <= U8_MAX_RADIUS);
     let q = w.fixed;
-    dispatch!(
-        level,
-        box_v_step_u8_scalar,
-        box_v_step_u8_avx2,
-        (acc, first, last, leaving, q, out)
-    )
+    dispatch!(level, Avx2 => box_v_step_u8_avx2(acc, first, last, leaving, q, out), _ => box_v_step_u8_scalar(acc, first, last, leaving, q, out))
 }
 
 fn box_v_step_u8_scalar(
@@ -289,7 +279,7 @@ fn box_v_step_u8_avx2(
 /// `acc[i] += row[i]` for `u8` rows and `u16` sums.
 pub fn accumulate_u8(level: Level, acc: &mut [u16], row: &[u8]) {
     assert_eq!(acc.len(), row.len());
-    dispatch!(level, accumulate_u8_scalar, accumulate_u8_avx2, (acc, row))
+    dispatch!(level, Avx2 => accumulate_u8_avx2(acc, row), _ => accumulate_u8_scalar(acc, row))
 }
 
 #[inline(always)]
@@ -308,7 +298,7 @@ fn accumulate_u8_avx2(acc: &mut [u16], row: &[u8]) {
 /// `acc[i] += row[i]` (to start a vertical running sum).
 pub fn accumulate(level: Level, acc: &mut [i32], row: &[u16]) {
     assert_eq!(acc.len(), row.len());
-    dispatch!(level, accumulate_scalar, accumulate_avx2, (acc, row))
+    dispatch!(level, Avx2 => accumulate_avx2(acc, row), _ => accumulate_scalar(acc, row))
 }
 
 #[inline(always)]
@@ -328,7 +318,7 @@ fn accumulate_avx2(acc: &mut [i32], row: &[u16]) {
 /// major) into `dst` (column major: `cols` runs of `rows` pixels), in
 /// blocks of 16 columns.
 ///
-/// At [`Level::Avx2`], 3-byte pixels (`u8` RGB) move in 8×8 blocks in
+/// At [`Isa::Avx2`](crate::Isa::Avx2), 3-byte pixels (`u8` RGB) move in 8×8 blocks in
 /// registers. Panics if `src` or `dst` is shorter than `rows·cols·bands`.
 pub fn transpose<T: Copy>(
     level: Level,
@@ -364,17 +354,14 @@ fn transpose_px<T: Copy, const B: usize>(
     dst: &mut [T],
 ) {
     let px = B * std::mem::size_of::<T>();
-    #[cfg(target_arch = "x86_64")]
-    if px == 3 && level >= Level::Avx2 && crate::conv::has_avx2() {
-        // SAFETY: AVX2 was just checked; the slices hold rows·cols pixels
-        // of 3 bytes (checked by `transpose`), which is all the kernel
-        // needs.
-        return unsafe {
-            transpose_3byte_avx2(src.as_ptr().cast(), dst.as_mut_ptr().cast(), rows, cols)
-        };
-    }
     if px == 3 {
-        return transpose_wide::<u32>(src, rows, cols, dst, px);
+        // The slices hold rows·cols pixels of 3 bytes (checked by
+        // `transpose`), which is all the AVX2 kernel needs.
+        return dispatch!(
+            level,
+            Avx2 => transpose_3byte_avx2(src.as_ptr().cast(), dst.as_mut_ptr().cast(), rows, cols),
+            _ => transpose_wide::<u32>(src, rows, cols, dst, px),
+        );
     }
     if px == 6 {
         return transpose_wide::<u64>(src, rows, cols, dst, px);
@@ -573,9 +560,9 @@ pub fn pairwise<T: RankSample>(level: Level, a: &[T], b: &[T], max: bool, out: &
     let n = out.len();
     let (a, b) = (&a[..n], &b[..n]);
     if max {
-        dispatch!(level, max_scalar, max_avx2, (a, b, out))
+        dispatch!(level, Avx2 => max_avx2(a, b, out), _ => max_scalar(a, b, out))
     } else {
-        dispatch!(level, min_scalar, min_avx2, (a, b, out))
+        dispatch!(level, Avx2 => min_avx2(a, b, out), _ => min_scalar(a, b, out))
     }
 }
 
@@ -648,7 +635,7 @@ mod tests {
             let mut want_acc = acc0.clone();
             let mut want = vec![0u16; n];
             box_v_step(
-                Level::Scalar,
+                Level::SCALAR,
                 &mut want_acc,
                 &rows[0],
                 &rows[1],
@@ -656,7 +643,7 @@ mod tests {
                 w,
                 &mut want,
             );
-            accumulate(Level::Scalar, &mut want_acc, &rows[0]);
+            accumulate(Level::SCALAR, &mut want_acc, &rows[0]);
             for l in levels() {
                 let mut acc = acc0.clone();
                 let mut got = vec![0u16; n];
@@ -681,7 +668,7 @@ mod tests {
                 let mut want_acc = acc0.clone();
                 let mut want = vec![0u8; n];
                 box_v_step_u8(
-                    Level::Scalar,
+                    Level::SCALAR,
                     &mut want_acc,
                     &rows[0],
                     &rows[1],
@@ -701,7 +688,7 @@ mod tests {
                     let next = acc0[i] as i64 + rows[1][i] as i64 - rows[2][i] as i64;
                     assert_eq!(want_acc[i] as i64, next.rem_euclid(65536));
                 }
-                accumulate_u8(Level::Scalar, &mut want_acc, &rows[0]);
+                accumulate_u8(Level::SCALAR, &mut want_acc, &rows[0]);
                 for l in levels() {
                     let mut acc = acc0.clone();
                     let mut got = vec![0u8; n];
@@ -764,7 +751,7 @@ mod tests {
             let bf: Vec<f32> = (0..n).map(|_| rng.next() as u16 as f32 / 3.0).collect();
             for max in [false, true] {
                 let mut w8 = vec![0u8; n];
-                pairwise(Level::Scalar, &a8, &b8, max, &mut w8);
+                pairwise(Level::SCALAR, &a8, &b8, max, &mut w8);
                 for i in 0..n {
                     assert_eq!(
                         w8[i],
@@ -776,7 +763,7 @@ mod tests {
                     );
                 }
                 let mut wf = vec![0f32; n];
-                pairwise(Level::Scalar, &af, &bf, max, &mut wf);
+                pairwise(Level::SCALAR, &af, &bf, max, &mut wf);
                 for l in levels() {
                     let mut g8 = vec![0u8; n];
                     pairwise(l, &a8, &b8, max, &mut g8);
@@ -788,7 +775,7 @@ mod tests {
                 let mut e = a8.clone();
                 e.extend_from_slice(&b8);
                 let mut d = vec![0u8; n];
-                pairwise_shift(Level::Scalar, &e, n, max, &mut d);
+                pairwise_shift(Level::SCALAR, &e, n, max, &mut d);
                 for i in 0..n {
                     let (x, y) = (e[i], e[i + n]);
                     assert_eq!(d[i], if max { x.max(y) } else { x.min(y) });

@@ -7,42 +7,12 @@
 //! kernel serves horizontal passes (slices of one row), vertical passes
 //! (one slice per input row) and full 2-D masks, for any band count.
 //!
-//! Every kernel has a plain scalar reference (`Level::Scalar`); the AVX2
+//! Every kernel has a plain scalar reference (`Level::SCALAR`); the AVX2
 //! level runs a blocked form of the same arithmetic, in the same order
 //! and without fused multiply-adds, compiled with AVX2 enabled, so its
 //! results are bit-identical to the reference.
 
-use crate::Level;
-
-/// `true` if the running CPU has AVX2 (cached by std, so cheap).
-#[inline]
-pub(crate) fn has_avx2() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::arch::is_x86_feature_detected!("avx2")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
-}
-
-/// Runs `$generic(args)` compiled with AVX2 when `$level` asks for it and
-/// the CPU has it, else `$scalar(args)`.
-macro_rules! dispatch {
-    ($level:expr, $scalar:ident, $avx2:ident, ($($arg:expr),*)) => {{
-        #[cfg(target_arch = "x86_64")]
-        {
-            if $level >= $crate::Level::Avx2 && $crate::conv::has_avx2() {
-                // SAFETY: the AVX2 variant only needs the `avx2` target
-                // feature, which the CPU was just checked to have.
-                return unsafe { $avx2($($arg),*) };
-            }
-        }
-        $scalar($($arg),*)
-    }};
-}
-pub(crate) use dispatch;
+use crate::{Level, dispatch};
 
 /// Block of samples the blocked kernels keep in registers.
 const BLOCK: usize = 32;
@@ -59,12 +29,7 @@ pub fn weighted_sum(level: Level, srcs: &[&[f32]], coeffs: &[f32], out: &mut [f3
         srcs.iter().all(|s| s.len() >= n),
         "sources cover the output"
     );
-    dispatch!(
-        level,
-        weighted_sum_scalar,
-        weighted_sum_avx2,
-        (srcs, coeffs, out)
-    )
+    dispatch!(level, Avx2 => weighted_sum_avx2(srcs, coeffs, out), _ => weighted_sum_scalar(srcs, coeffs, out))
 }
 
 fn weighted_sum_scalar(srcs: &[&[f32]], coeffs: &[f32], out: &mut [f32]) {
@@ -136,12 +101,7 @@ pub fn weighted_sum_u8(level: Level, srcs: &[&[u8]], q: &[i16], finish: Finish, 
         srcs.iter().all(|s| s.len() >= n),
         "sources cover the output"
     );
-    dispatch!(
-        level,
-        weighted_sum_u8_scalar,
-        weighted_sum_u8_avx2,
-        (srcs, q, finish, out)
-    )
+    dispatch!(level, Avx2 => weighted_sum_u8_avx2(srcs, q, finish, out), _ => weighted_sum_u8_scalar(srcs, q, finish, out))
 }
 
 fn weighted_sum_u8_scalar(srcs: &[&[u8]], q: &[i16], finish: Finish, out: &mut [u8]) {
@@ -239,7 +199,7 @@ pub trait ConvSample: Copy + Send + Sync + 'static {
     where
         Self: Sized,
     {
-        dispatch!(level, store_scalar, store_avx2, (src, div, offset, dst))
+        dispatch!(level, Avx2 => store_avx2(src, div, offset, dst), _ => store_scalar(src, div, offset, dst))
     }
 }
 
@@ -255,7 +215,7 @@ impl ConvSample for u8 {
         (v / div + offset + 0.5).clamp(0.0, 255.0) as u8
     }
     fn store(level: Level, src: &[f32], div: f32, offset: f32, dst: &mut [u8]) {
-        dispatch!(level, store_scalar, store_u8_avx2, (src, div, offset, dst))
+        dispatch!(level, Avx2 => store_u8_avx2(src, div, offset, dst), _ => store_scalar(src, div, offset, dst))
     }
 }
 
@@ -351,7 +311,7 @@ pub fn load_padded<T: ConvSample>(
             *d = s.to_f32();
         }
     }
-    dispatch!(level, to_f32_scalar, to_f32_avx2, (src, mid))
+    dispatch!(level, Avx2 => to_f32_avx2(src, mid), _ => to_f32_scalar(src, mid))
 }
 
 fn to_f32_scalar<T: ConvSample>(src: &[T], dst: &mut [f32]) {
@@ -470,7 +430,7 @@ mod tests {
                 let srcs: Vec<&[f32]> = data.iter().map(|d| &d[..]).collect();
                 let coeffs: Vec<f32> = (0..taps).map(|_| rng.f32() / 100.0).collect();
                 let mut want = vec![0f32; n];
-                weighted_sum(Level::Scalar, &srcs, &coeffs, &mut want);
+                weighted_sum(Level::SCALAR, &srcs, &coeffs, &mut want);
                 for i in 0..n {
                     let r: f64 = (0..taps)
                         .map(|k| coeffs[k] as f64 * data[k][i] as f64)
@@ -498,12 +458,12 @@ mod tests {
                 let left = 2;
                 let len = (n + 4) * bands;
                 let mut want = vec![0f32; len];
-                load_padded(Level::Scalar, &src, bands, left, &mut want);
+                load_padded(Level::SCALAR, &src, bands, left, &mut want);
                 assert_eq!(want[0..bands], want[bands..2 * bands]);
                 assert_eq!(want[len - bands..], want[len - 2 * bands..len - bands]);
                 let scaled: Vec<f32> = want.iter().map(|v| v * 3.0 - 7.5).collect();
                 let mut sw = vec![T::from_scaled(0.0, 1.0, 0.0); len];
-                store_scaled(Level::Scalar, &scaled, 3.0, 2.5, &mut sw);
+                store_scaled(Level::SCALAR, &scaled, 3.0, 2.5, &mut sw);
                 for l in levels() {
                     let mut got = vec![0f32; len];
                     load_padded(l, &src, bands, left, &mut got);
@@ -539,7 +499,7 @@ mod tests {
                 let offset = (rng.next() % 21) as i32 - 10;
                 let finish = Finish::Shift8 { offset };
                 let mut want = vec![0u8; n];
-                weighted_sum_u8(Level::Scalar, &srcs, &q, finish, &mut want);
+                weighted_sum_u8(Level::SCALAR, &srcs, &q, finish, &mut want);
                 for i in 0..n {
                     let sum: i64 = (0..taps).map(|k| q[k] as i64 * data[k][i] as i64).sum();
                     let v =
@@ -557,7 +517,7 @@ mod tests {
                     offset: offset as f32,
                 };
                 let mut want = vec![0u8; n];
-                weighted_sum_u8(Level::Scalar, &srcs, &q, finish, &mut want);
+                weighted_sum_u8(Level::SCALAR, &srcs, &q, finish, &mut want);
                 let fdata: Vec<Vec<f32>> = data
                     .iter()
                     .map(|d| d.iter().map(|&v| v as f32).collect())
@@ -565,9 +525,9 @@ mod tests {
                 let fsrcs: Vec<&[f32]> = fdata.iter().map(|d| &d[..]).collect();
                 let fc: Vec<f32> = q.iter().map(|&c| c as f32).collect();
                 let mut sums = vec![0f32; n];
-                weighted_sum(Level::Scalar, &fsrcs, &fc, &mut sums);
+                weighted_sum(Level::SCALAR, &fsrcs, &fc, &mut sums);
                 let mut via_f32 = vec![0u8; n];
-                store_scaled(Level::Scalar, &sums, 7.0, offset as f32, &mut via_f32);
+                store_scaled(Level::SCALAR, &sums, 7.0, offset as f32, &mut via_f32);
                 assert_eq!(want, via_f32);
                 for l in levels() {
                     let mut got = vec![0u8; n];
@@ -582,7 +542,7 @@ mod tests {
     fn store_rounds_and_clamps() {
         let src = [-3.0f32, 0.49, 0.5, 1.5, 254.4, 254.5, 300.0, f32::NAN];
         let mut out = [0u8; 8];
-        store_scaled(Level::Scalar, &src, 1.0, 0.0, &mut out);
+        store_scaled(Level::SCALAR, &src, 1.0, 0.0, &mut out);
         assert_eq!(out, [0, 0, 1, 2, 254, 255, 255, 0]);
     }
 }

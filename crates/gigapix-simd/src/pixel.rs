@@ -16,7 +16,7 @@
 //!   computed in `f32` on exact integer products, dividing through one
 //!   reciprocal per pixel.
 
-use crate::Level;
+use crate::{Level, dispatch};
 
 /// `round(x / 255)` for `x` in `0..=65025`, exactly.
 #[inline(always)]
@@ -117,16 +117,12 @@ fn check(len: usize, dst: usize, bands: usize) {
 /// Panics if `bands < 2` or the rows do not hold the same whole pixels.
 pub fn premultiply_u8(level: Level, src: &[u8], dst: &mut [u8], bands: usize) {
     check(src.len(), dst.len(), bands);
-    #[cfg(target_arch = "x86_64")]
-    if level >= Level::Avx2 && bands == 4 {
-        // SAFETY: `level` is at most the detected level (callers get it from
-        // `level()`/`levels()`), so the CPU has AVX2; lengths checked above.
-        let done = unsafe { avx2::premultiply4(src, dst) };
-        premultiply_scalar(&src[done..], &mut dst[done..], bands);
-        return;
-    }
-    let _ = level;
-    premultiply_scalar(src, dst, bands);
+    let done = if bands == 4 {
+        dispatch!(level, Avx2 => avx2::premultiply4(src, dst), _ => 0)
+    } else {
+        0
+    };
+    premultiply_scalar(&src[done..], &mut dst[done..], bands);
 }
 
 /// Unpremultiplies a row of `u8` pixels of `bands` bands (alpha last):
@@ -136,15 +132,12 @@ pub fn premultiply_u8(level: Level, src: &[u8], dst: &mut [u8], bands: usize) {
 /// Panics like [`premultiply_u8`].
 pub fn unpremultiply_u8(level: Level, src: &[u8], dst: &mut [u8], bands: usize) {
     check(src.len(), dst.len(), bands);
-    #[cfg(target_arch = "x86_64")]
-    if level >= Level::Avx2 && bands == 4 {
-        // SAFETY: as in `premultiply_u8`.
-        let done = unsafe { avx2::unpremultiply4(src, dst) };
-        unpremultiply_scalar(&src[done..], &mut dst[done..], bands);
-        return;
-    }
-    let _ = level;
-    unpremultiply_scalar(src, dst, bands);
+    let done = if bands == 4 {
+        dispatch!(level, Avx2 => avx2::unpremultiply4(src, dst), _ => 0)
+    } else {
+        0
+    };
+    unpremultiply_scalar(&src[done..], &mut dst[done..], bands);
 }
 
 /// Porter-Duff `overlay` over `base`, rows of unpremultiplied `u8` pixels of
@@ -155,15 +148,12 @@ pub fn unpremultiply_u8(level: Level, src: &[u8], dst: &mut [u8], bands: usize) 
 pub fn over_u8(level: Level, base: &[u8], overlay: &[u8], dst: &mut [u8], bands: usize) {
     check(base.len(), dst.len(), bands);
     assert_eq!(base.len(), overlay.len(), "rows must have equal lengths");
-    #[cfg(target_arch = "x86_64")]
-    if level >= Level::Avx2 && bands == 4 {
-        // SAFETY: as in `premultiply_u8`.
-        let done = unsafe { avx2::over4(base, overlay, dst) };
-        over_scalar(&base[done..], &overlay[done..], &mut dst[done..], bands);
-        return;
-    }
-    let _ = level;
-    over_scalar(base, overlay, dst, bands);
+    let done = if bands == 4 {
+        dispatch!(level, Avx2 => avx2::over4(base, overlay, dst), _ => 0)
+    } else {
+        0
+    };
+    over_scalar(&base[done..], &overlay[done..], &mut dst[done..], bands);
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -439,14 +429,14 @@ mod tests {
     #[test]
     fn known_values() {
         let mut d = [0u8; 4];
-        premultiply_u8(Level::Scalar, &[200, 100, 50, 128], &mut d, 4);
+        premultiply_u8(Level::SCALAR, &[200, 100, 50, 128], &mut d, 4);
         assert_eq!(d, [100, 50, 25, 128]);
-        unpremultiply_u8(Level::Scalar, &[100, 50, 25, 128], &mut d, 4);
+        unpremultiply_u8(Level::SCALAR, &[100, 50, 25, 128], &mut d, 4);
         assert_eq!(d, [199, 100, 50, 128]);
-        unpremultiply_u8(Level::Scalar, &[9, 9, 9, 0], &mut d, 4);
+        unpremultiply_u8(Level::SCALAR, &[9, 9, 9, 0], &mut d, 4);
         assert_eq!(d, [0, 0, 0, 0]);
         over_u8(
-            Level::Scalar,
+            Level::SCALAR,
             &[200, 100, 50, 128],
             &[10, 20, 30, 100],
             &mut d,
@@ -454,9 +444,9 @@ mod tests {
         );
         // libvips 8.18 composite2 gives [93, 55, 38, 177] (truncating).
         assert_eq!(d, [93, 55, 39, 178]);
-        over_u8(Level::Scalar, &[1, 2, 3, 0], &[4, 5, 6, 0], &mut d, 4);
+        over_u8(Level::SCALAR, &[1, 2, 3, 0], &[4, 5, 6, 0], &mut d, 4);
         assert_eq!(d, [0, 0, 0, 0]);
-        over_u8(Level::Scalar, &[1, 2, 3, 77], &[4, 5, 6, 255], &mut d, 4);
+        over_u8(Level::SCALAR, &[1, 2, 3, 77], &[4, 5, 6, 255], &mut d, 4);
         assert_eq!(d, [4, 5, 6, 255]);
     }
 
@@ -479,17 +469,17 @@ mod tests {
                 let b = bytes(n, 7 + pixels as u64 * 17 + bands as u64);
                 let mut want = vec![0u8; n];
                 let mut got = vec![0u8; n];
-                premultiply_u8(Level::Scalar, &a, &mut want, bands);
+                premultiply_u8(Level::SCALAR, &a, &mut want, bands);
                 for &l in &levels() {
                     premultiply_u8(l, &a, &mut got, bands);
                     assert_eq!(got, want, "premultiply {l:?} {bands} {pixels}");
                 }
-                unpremultiply_u8(Level::Scalar, &a, &mut want, bands);
+                unpremultiply_u8(Level::SCALAR, &a, &mut want, bands);
                 for &l in &levels() {
                     unpremultiply_u8(l, &a, &mut got, bands);
                     assert_eq!(got, want, "unpremultiply {l:?} {bands} {pixels}");
                 }
-                over_u8(Level::Scalar, &a, &b, &mut want, bands);
+                over_u8(Level::SCALAR, &a, &b, &mut want, bands);
                 for &l in &levels() {
                     over_u8(l, &a, &b, &mut got, bands);
                     assert_eq!(got, want, "over {l:?} {bands} {pixels}");
@@ -519,7 +509,7 @@ mod tests {
             let (b, o) = (&base[start * 4..], &ov[start * 4..]);
             let mut want = vec![0u8; b.len()];
             let mut got = vec![0u8; b.len()];
-            over_u8(Level::Scalar, b, o, &mut want, 4);
+            over_u8(Level::SCALAR, b, o, &mut want, 4);
             for &l in &levels() {
                 over_u8(l, b, o, &mut got, 4);
                 assert_eq!(got, want, "{l:?} from {start}");
@@ -532,7 +522,7 @@ mod tests {
         let a = bytes(4 * 4096, 99);
         let b = bytes(4 * 4096, 5);
         let mut got = vec![0u8; a.len()];
-        unpremultiply_u8(Level::Scalar, &a, &mut got, 4);
+        unpremultiply_u8(Level::SCALAR, &a, &mut got, 4);
         for (s, g) in a.chunks(4).zip(got.chunks(4)) {
             for i in 0..3 {
                 let want = if s[3] == 0 {
@@ -543,7 +533,7 @@ mod tests {
                 assert!((g[i] as f64 - want).abs() <= 0.5 + 1e-3, "{s:?} {g:?}");
             }
         }
-        over_u8(Level::Scalar, &a, &b, &mut got, 4);
+        over_u8(Level::SCALAR, &a, &b, &mut got, 4);
         for ((p, q), g) in a.chunks(4).zip(b.chunks(4)).zip(got.chunks(4)) {
             let (ab, as_) = (p[3] as f64 / 255.0, q[3] as f64 / 255.0);
             let ao = as_ + ab * (1.0 - as_);

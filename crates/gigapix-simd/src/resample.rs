@@ -6,8 +6,7 @@
 //! `1 << WEIGHT_BITS`), multiply 8-bit samples widened to 16 bits and
 //! accumulate in 32 bits, then round to nearest and clamp to `0..=255`.
 //! Every level computes exactly the same integers, so results never depend
-//! on the level or on where an output lies in a row. There is no SSE4.1
-//! path (it would not pay beside AVX2): that level runs the scalar code.
+//! on the level or on where an output lies in a row.
 //!
 //! - [`vertical_u8`]: one output row from `n` input rows. The AVX2 path runs
 //!   along x, 32 samples at a time, over pairs of taps with `pmaddwd` (the
@@ -25,7 +24,7 @@
 //!   only the last few outputs of a row, whose 16-byte loads would pass the
 //!   end of the source, take the scalar path.
 
-use crate::Level;
+use crate::{Level, dispatch};
 
 /// Fractional bits of the fixed-point coefficients.
 pub const WEIGHT_BITS: u32 = 14;
@@ -133,15 +132,12 @@ pub fn vertical_u8(level: Level, rows: &[&[u8]], weights: &[i16], out: &mut [u8]
     assert_eq!(rows.len(), weights.len(), "one weight per row");
     assert!(!rows.is_empty(), "at least one tap");
     assert!(rows.iter().all(|r| r.len() >= out.len()), "rows too short");
-    #[cfg(target_arch = "x86_64")]
-    if level >= Level::Avx2 && crate::detected() >= Level::Avx2 {
-        // SAFETY: the CPU supports AVX2 (checked just above); the lengths
-        // the function relies on were asserted above.
-        unsafe { avx2::vertical_u8(rows, weights, out) };
-        return;
-    }
-    let _ = level;
-    vertical_u8_scalar(rows, weights, out, 0);
+    // The lengths the AVX2 kernel relies on were asserted above.
+    dispatch!(
+        level,
+        Avx2 => avx2::vertical_u8(rows, weights, out),
+        _ => vertical_u8_scalar(rows, weights, out, 0),
+    )
 }
 
 fn vertical_u8_scalar(rows: &[&[u8]], weights: &[i16], out: &mut [u8], from: usize) {
@@ -182,16 +178,16 @@ pub fn horizontal_u8(
             && (taps.start[last] + taps.count[last]) as usize - src_x0 <= src.len() / bands,
         "taps outside the source row"
     );
-    #[cfg(target_arch = "x86_64")]
-    if level >= Level::Avx2 && crate::detected() >= Level::Avx2 && bands <= 4 {
-        // SAFETY: the CPU supports AVX2 (checked above); every tap of the
-        // outputs lies in `src` (asserted above, with the monotonic starts
-        // and ends `Taps::new` guarantees), and the kernel checks its
-        // 16-byte loads against `src.len()`.
-        unsafe { avx2::horizontal_u8(taps, first, src, src_x0, bands, out) };
-        return;
+    // Every tap of the outputs lies in `src` (asserted above, with the
+    // monotonic starts and ends `Taps::new` guarantees), and the AVX2
+    // kernel checks its 16-byte loads against `src.len()`.
+    if bands <= 4 {
+        return dispatch!(
+            level,
+            Avx2 => avx2::horizontal_u8(taps, first, src, src_x0, bands, out),
+            _ => horizontal_u8_scalar(taps, first, src, src_x0, bands, out, 0),
+        );
     }
-    let _ = level;
     horizontal_u8_scalar(taps, first, src, src_x0, bands, out, 0);
 }
 
@@ -437,7 +433,7 @@ mod tests {
                 let refs: Vec<&[u8]> = rows.iter().map(|r| r.as_slice()).collect();
                 let w = weights(&mut rng, taps);
                 let mut want = vec![0u8; width];
-                vertical_u8(Level::Scalar, &refs, &w, &mut want);
+                vertical_u8(Level::SCALAR, &refs, &w, &mut want);
                 for &l in &levels() {
                     let mut got = vec![0u8; width];
                     vertical_u8(l, &refs, &w, &mut got);
@@ -491,7 +487,7 @@ mod tests {
                     let src: Vec<u8> = (0..in_w * bands).map(|_| rng.next() as u8).collect();
                     let first = (rng.next() as usize) % n_out;
                     let mut want = vec![0u8; (n_out - first) * bands];
-                    horizontal_u8(Level::Scalar, &taps, first, &src, 0, bands, &mut want);
+                    horizontal_u8(Level::SCALAR, &taps, first, &src, 0, bands, &mut want);
                     for &l in &levels() {
                         let mut got = vec![0u8; want.len()];
                         horizontal_u8(l, &taps, first, &src, 0, bands, &mut got);
@@ -501,7 +497,7 @@ mod tests {
                     let x0 = taps.start(first) as usize;
                     let mut got = vec![0u8; want.len()];
                     horizontal_u8(
-                        Level::Scalar,
+                        Level::SCALAR,
                         &taps,
                         first,
                         &src[x0 * bands..],
