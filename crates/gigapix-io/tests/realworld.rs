@@ -7,7 +7,10 @@
 //!   -f lsb2msb`) with every compression and bit depth;
 //! * TIFF associated alpha (ExtraSamples 1), un-premultiplied as libvips
 //!   8.18 does;
-//! * TIFF tags that change the decoding and are not supported: refused.
+//! * TIFF tags that change the decoding and are not supported: refused;
+//! * PNG: a `tRNS` grey value outside a low bit depth, masked as libpng
+//!   does; APNG files whose animation chunks are out of order, shown as
+//!   their default image as libvips and Pillow do.
 
 use std::path::PathBuf;
 
@@ -268,4 +271,64 @@ fn tiff_tags_that_are_not_honoured_are_refused() {
         }
     }
     std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn png_trns_grey_outside_the_bit_depth_is_masked_as_libpng_does() {
+    // libpng (and libvips 8.18 over it) keeps the low `depth` bits of a
+    // tRNS grey value: 2 on a 1-bit image names black, 3 names white, 5
+    // on a 2-bit image names 1 (85 once spread).
+    for name in ["trns1-grey2", "trns1-grey3", "trns2-grey5"] {
+        let image = load(&format!("png/{name}.png"));
+        assert_eq!(image.header().bands, 2, "{name}");
+        same_as_raw(
+            name,
+            &image,
+            &format!("png/{name}.vips818.raw"),
+            BandFormat::U8,
+        );
+    }
+}
+
+#[test]
+fn apng_with_chunks_out_of_order_shows_the_default_image() {
+    let want = std::fs::read(fixture("png/apng-default.raw")).unwrap();
+    for name in [
+        "apng-ok",
+        "apng-fctl-before-actl",
+        "apng-actl-after-idat",
+        "apng-default-not-frame",
+        "apng-bad-sequence",
+        "apng-fdat-without-fctl",
+        "apng-two-actl",
+        "apng-frames-0",
+        "apng-frames-short",
+        "apng-fctl-after-idat-only",
+    ] {
+        let image = match open(fixture(&format!("png/{name}.png")), &OpenOptions::default()) {
+            Ok(image) => image,
+            Err(e) => panic!("{name}: {e}"),
+        };
+        let mut ctx = Ctx::standalone();
+        let got = ctx.region(&image, image.header().rect());
+        let got = match got {
+            Ok(r) => (0..4)
+                .flat_map(|y| r.row_bytes(y).to_vec())
+                .collect::<Vec<u8>>(),
+            Err(e) => panic!("{name}: {e}"),
+        };
+        assert_eq!(got, want, "{name}");
+    }
+}
+
+#[test]
+fn apng_by_pillow_shows_its_first_frame() {
+    let image = load("png/pillow-apng.png");
+    assert_eq!(image.header().width, 14);
+    same_as_raw(
+        "pillow-apng.png",
+        &image,
+        "png/pillow-apng-default.raw",
+        BandFormat::U8,
+    );
 }
