@@ -8,6 +8,8 @@
 //! * TIFF associated alpha (ExtraSamples 1), un-premultiplied as libvips
 //!   8.18 does;
 //! * TIFF tags that change the decoding and are not supported: refused;
+//! * JPEG: 4:2:0 and 4:2:2 files a few pixels wide, upsampled as
+//!   libjpeg-turbo does;
 //! * PNG: a `tRNS` grey value outside a low bit depth, masked as libpng
 //!   does; APNG files whose animation chunks are out of order, shown as
 //!   their default image as libvips and Pillow do.
@@ -275,7 +277,7 @@ fn tiff_tags_that_are_not_honoured_are_refused() {
 
 #[test]
 fn png_trns_grey_outside_the_bit_depth_is_masked_as_libpng_does() {
-    // libpng (and libvips 8.18 over it) keeps the low `depth` bits of a
+    // libvips 8.18 (like libpng's expansion) keeps the low `depth` bits of a
     // tRNS grey value: 2 on a 1-bit image names black, 3 names white, 5
     // on a 2-bit image names 1 (85 once spread).
     for name in ["trns1-grey2", "trns1-grey3", "trns2-grey5"] {
@@ -331,4 +333,33 @@ fn apng_by_pillow_shows_its_first_frame() {
         "png/pillow-apng-default.raw",
         BandFormat::U8,
     );
+}
+
+/// Small 4:2:0 and 4:2:2 JPEG files by Pillow 11 (libjpeg-turbo), read
+/// against Pillow's decode. libjpeg-turbo replicates chroma that is at
+/// most 2 samples wide instead of filtering it (images up to 4 pixels
+/// wide), which gigapix used to filter: up to 30 levels apart on these.
+/// What is left is zune-jpeg's IDCT, at most 2 levels from libjpeg-turbo's.
+#[test]
+fn jpeg_small_subsampled_images_match_libjpeg_turbo() {
+    for size in [
+        "1x1", "2x5", "3x3", "4x4", "5x3", "6x2", "9x7", "17x18", "64x48",
+    ] {
+        for sub in ["420", "422"] {
+            let name = format!("r{size}-{sub}");
+            let image = load(&format!("jpeg-edge/{name}.jpg"));
+            let reference = load(&format!("jpeg-edge/{name}.pil.ppm"));
+            assert_eq!(image.header(), reference.header(), "{name}");
+            let rect = image.header().rect();
+            let (a, b) = (bytes_of(&image, rect), bytes_of(&reference, rect));
+            let diffs: Vec<u8> = a.iter().zip(&b).map(|(x, y)| x.abs_diff(*y)).collect();
+            let worst = *diffs.iter().max().unwrap();
+            let mean = diffs.iter().map(|&d| f64::from(d)).sum::<f64>() / diffs.len() as f64;
+            assert!(worst <= 2, "{name}: {worst} levels from libjpeg-turbo");
+            assert!(
+                mean < 0.25,
+                "{name}: {mean} levels from libjpeg-turbo on average"
+            );
+        }
+    }
 }
