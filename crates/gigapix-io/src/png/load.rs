@@ -324,9 +324,10 @@ struct PngRows {
 }
 
 /// For grey of 1, 2 or 4 bits whose `tRNS` grey value does not fit the
-/// bit depth: the 8-bit level its low bits name. libpng keeps only the
-/// low `depth` bits of the value (so 2 on a 1-bit image makes black
-/// transparent), and so do libvips and every program over libpng; the
+/// bit depth: the 8-bit level its low bits name. libvips 8.18 keeps only
+/// the low `depth` bits of the value (so 2 on a 1-bit image makes black
+/// transparent), as libpng's expansion does (8-bit values are cut to
+/// their low byte, by the `png` crate too); the
 /// `png` crate compares the whole value, which matches no pixel, and
 /// leaves every pixel opaque: such rows get their alpha from this level.
 fn masked_trns_grey(info: &png::Info<'_>) -> Option<u8> {
