@@ -20,7 +20,7 @@
 //! | PlanarConfiguration (284) | 1 contiguous, 2 separate planes honoured; others refused |
 //! | Predictor (317) | 1 none, 2 horizontal (any sample size), 3 floating point (float samples) honoured; others refused |
 //! | FillOrder (266) | 1 and 2 honoured (2: the bits of every byte of the stored strip or tile are reversed before decompression, as libtiff does); others refused |
-//! | ExtraSamples (338) | 0 unspecified and 2 unassociated alpha kept as they are; 1 associated alpha un-premultiplied as libvips 8.18 does (u8, u16, f32, f64; refused for other formats and for extra samples but the first); a list longer than the extra samples, or other values, refused |
+//! | ExtraSamples (338) | 0 unspecified and 2 unassociated alpha kept as they are; 1 associated alpha un-premultiplied as libvips 8.18 does, bit for bit for u8, u16 and RGB floats (libvips divides grey floats with a maximum alpha of 255, here 1 for every float image; refused for other formats and for extra samples but the first); a list longer than the extra samples, or other values, refused |
 //! | ColorMap (320) | honoured for palettes (the high byte of each 16-bit entry); too short a map is an error |
 //! | ImageWidth / ImageLength, RowsPerStrip, TileWidth / TileLength, StripOffsets / TileOffsets, StripByteCounts / TileByteCounts | honoured; missing, zero or too few are errors, chunks past the file end are errors unless `fail_on=none` |
 //! | Orientation (274) | kept as metadata (`orientation`), as libvips does: pixels stay in stored order and `autorot` turns them, as for JPEG EXIF |
