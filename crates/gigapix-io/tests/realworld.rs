@@ -125,6 +125,18 @@ fn tiff_fill_order_2() {
 }
 
 #[test]
+fn tiff_white_is_zero_as_libvips_does() {
+    // Decoded here since the chunks no longer go through the `tiff` crate.
+    for (name, format) in [
+        ("miniswhite8-lzw", BandFormat::U8),
+        ("miniswhite16-zip", BandFormat::U16),
+    ] {
+        let image = load(&format!("tiff/{name}.tif"));
+        same_as_raw(name, &image, &format!("tiff/{name}.vips818.raw"), format);
+    }
+}
+
+#[test]
 fn tiff_associated_alpha_is_unpremultiplied_as_libvips_does() {
     for (name, format) in [
         ("assoc-rgba8", BandFormat::U8),
