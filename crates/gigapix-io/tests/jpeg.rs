@@ -138,9 +138,13 @@ fn colour_matches_zune_whole_image_decode() {
                 Header::new(w as u32, h as u32, 3, BandFormat::U8),
                 "{label}"
             );
+            // Chroma at most 2 samples wide is replicated, as
+            // libjpeg-turbo does, where zune-jpeg filters it: such files
+            // are checked against libjpeg-turbo in `realworld.rs`.
+            let narrow = w <= 4 && (label.starts_with("420") || label == "422");
             let d = mean_abs_diff(&got, &want);
             println!("{label} {w}x{h}: mean abs diff vs zune-jpeg {d:.4}");
-            assert!(d <= 1.0, "{label} {w}x{h}: mean abs diff {d}");
+            assert!(narrow || d <= 1.0, "{label} {w}x{h}: mean abs diff {d}");
             // And the decode is close to the original.
             if w >= 16 && h >= 16 {
                 let p = psnr(&got, &rgb);

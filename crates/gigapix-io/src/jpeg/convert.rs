@@ -4,8 +4,10 @@
 //!
 //! The arithmetic is libjpeg's: "fancy" (triangle) upsampling for h2v1,
 //! h1v2 and h2v2 with libjpeg's rounding biases, sample replication for
-//! any other integer factor, and the fixed-point JFIF (full-range BT.601)
-//! YCbCr→RGB conversion of `jdcolor.c` (16 fractional bits).
+//! any other integer factor (and, as libjpeg-turbo, for h2v1 and h2v2
+//! components at most 2 samples wide), and the fixed-point JFIF
+//! (full-range BT.601) YCbCr→RGB conversion of `jdcolor.c` (16 fractional
+//! bits).
 
 /// `FIX(1.40200)`: Cr to R.
 const CR_R: i32 = 91881;

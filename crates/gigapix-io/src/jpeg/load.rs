@@ -713,9 +713,14 @@ impl JpegRows {
             }
             let (near, far) = c.rows_for(y);
             let n = c.width;
+            // libjpeg-turbo's `jinit_upsampler` filters 2x horizontally
+            // only when the component is wider than 2 samples; narrower
+            // ones (images up to 4 pixels wide) are replicated, both ways
+            // for h2v2. (h1v2 is always filtered.)
+            let fancy = c.hs != 2 || n > 2;
             match (c.hs, c.vs) {
-                (2, 1) => convert::h2v1_fancy(c.row(near), buf),
-                (2, 2) => {
+                (2, 1) if fancy => convert::h2v1_fancy(c.row(near), buf),
+                (2, 2) if fancy => {
                     convert::column_sums(c.row(near), c.row(far), &mut sums[..n]);
                     convert::h2v2_fancy(&sums[..n], buf);
                 }

@@ -50,17 +50,153 @@ fn named(name: &str, e: Error) -> Error {
 
 /// A decoder over a fresh handle to `file`, at its start, set to expand
 /// palettes, `tRNS` and low bit depths.
-fn decoder(file: &File, name: &str) -> Result<Decoder<BufReader<File>>> {
+fn decoder(file: &File, name: &str) -> Result<Decoder<Input>> {
     let mut f = file.try_clone().map_err(|e| Error::io(name, e))?;
     f.seek(SeekFrom::Start(0)).map_err(|e| Error::io(name, e))?;
     let mut decoder = Decoder::new_with_limits(
-        BufReader::with_capacity(READ_BUFFER, f),
+        SkipApng::new(BufReader::with_capacity(READ_BUFFER, f)),
         png::Limits {
             bytes: DECODER_LIMIT,
         },
     );
     decoder.set_transformations(Transformations::EXPAND);
     Ok(decoder)
+}
+
+/// What the `png` decoder reads: the file without its APNG chunks.
+type Input = SkipApng<BufReader<File>>;
+
+/// A PNG byte stream with its animation chunks (`acTL`, `fcTL`, `fdAT`)
+/// left out, so that only the default image (the `IDAT` chunks) is
+/// decoded, as libvips and Pillow show an APNG file. Animation chunks in
+/// an order the `png` crate refuses (an `fcTL` before `acTL`, an `acTL`
+/// after `IDAT`, sequence numbers out of order, two `acTL`, ...) are so no
+/// reason to refuse the image. Every other byte passes as it is (after
+/// `IEND`, everything), so damage is reported as before.
+pub(crate) struct SkipApng<R> {
+    inner: R,
+    /// Signature bytes still to pass.
+    signature: usize,
+    /// The header (length, type) of the chunk being passed, and how much
+    /// of it has been.
+    header: [u8; 8],
+    header_at: usize,
+    header_len: usize,
+    /// Bytes of the current chunk (data and CRC) still to pass.
+    pass: u64,
+    /// `IEND` was passed: the rest goes through untouched.
+    ended: bool,
+}
+
+impl<R: io::BufRead> SkipApng<R> {
+    fn new(inner: R) -> SkipApng<R> {
+        SkipApng {
+            inner,
+            signature: 8,
+            header: [0; 8],
+            header_at: 0,
+            header_len: 0,
+            pass: 0,
+            ended: false,
+        }
+    }
+
+    /// Reads chunk headers, skipping APNG chunks whole, until the next
+    /// chunk to pass (or the end of the input).
+    fn next_chunk(&mut self) -> io::Result<()> {
+        loop {
+            let mut got = 0;
+            while got < 8 {
+                let n = self.inner.read(&mut self.header[got..])?;
+                if n == 0 {
+                    break;
+                }
+                got += n;
+            }
+            let (header_at, header_len) = (0, got);
+            if got < 8 {
+                // A truncated header: passed as it is, for the decoder to
+                // report.
+                (self.header_at, self.header_len) = (header_at, header_len);
+                return Ok(());
+            }
+            let len = u64::from(u32::from_be_bytes(self.header[..4].try_into().expect("4")));
+            let kind = &self.header[4..8];
+            if matches!(kind, b"acTL" | b"fcTL" | b"fdAT") {
+                let mut skip = len + 4;
+                while skip > 0 {
+                    let buf = self.inner.fill_buf()?;
+                    if buf.is_empty() {
+                        return Ok(());
+                    }
+                    let n = buf.len().min(skip as usize);
+                    self.inner.consume(n);
+                    skip -= n as u64;
+                }
+                continue;
+            }
+            self.ended = kind == b"IEND";
+            (self.header_at, self.header_len) = (header_at, header_len);
+            self.pass = len + 4;
+            return Ok(());
+        }
+    }
+}
+
+impl<R: io::BufRead> io::BufRead for SkipApng<R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        if self.header_at < self.header_len {
+            return Ok(&self.header[self.header_at..self.header_len]);
+        }
+        if self.signature == 0 && self.pass == 0 && !self.ended {
+            self.next_chunk()?;
+            if self.header_at < self.header_len {
+                return Ok(&self.header[self.header_at..self.header_len]);
+            }
+        }
+        let limit = if self.signature > 0 {
+            self.signature as u64
+        } else if self.ended && self.pass == 0 {
+            u64::MAX
+        } else {
+            self.pass
+        };
+        let buf = self.inner.fill_buf()?;
+        Ok(&buf[..buf.len().min(usize::try_from(limit).unwrap_or(usize::MAX))])
+    }
+
+    fn consume(&mut self, n: usize) {
+        if self.header_at < self.header_len {
+            self.header_at += n;
+            return;
+        }
+        self.inner.consume(n);
+        if self.signature > 0 {
+            self.signature -= n;
+        } else if self.pass > 0 {
+            self.pass -= n as u64;
+        }
+    }
+}
+
+impl<R: io::BufRead> Read for SkipApng<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let buf = io::BufRead::fill_buf(self)?;
+        let n = buf.len().min(out.len());
+        out[..n].copy_from_slice(&buf[..n]);
+        io::BufRead::consume(self, n);
+        Ok(n)
+    }
+}
+
+impl<R> Seek for SkipApng<R> {
+    /// The `png` decoder never seeks; a filtered stream cannot.
+    fn seek(&mut self, _: SeekFrom) -> io::Result<u64> {
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "a PNG stream without its APNG chunks cannot seek",
+        ))
+    }
 }
 
 /// The engine's band format for a `png` output bit depth.
@@ -124,6 +260,7 @@ pub(crate) fn open(path: &Path, name: &str, options: &OpenOptions, _args: &Args)
     if info.color_type == ColorType::Indexed {
         metadata.set_field("palette", "true");
     }
+    let trns_grey = masked_trns_grey(info);
     let interlaced = info.interlaced;
     if interlaced {
         metadata.set_field("interlaced", "adam7");
@@ -154,6 +291,7 @@ pub(crate) fn open(path: &Path, name: &str, options: &OpenOptions, _args: &Args)
                 fail_on,
                 failed: false,
                 warnings: warnings.clone(),
+                trns_grey,
             })
         })
     };
@@ -169,7 +307,7 @@ pub(crate) fn open(path: &Path, name: &str, options: &OpenOptions, _args: &Args)
 
 /// Reads the rows of one run.
 struct PngRows {
-    reader: png::Reader<BufReader<File>>,
+    reader: png::Reader<Input>,
     /// Rows decoded so far (non-interlaced files).
     rows_read: u32,
     name: Arc<str>,
@@ -180,6 +318,26 @@ struct PngRows {
     /// A row could not be decoded (with `FailOn::None`): the rest is zeros.
     failed: bool,
     warnings: Warnings,
+    /// The expanded grey level that a `tRNS` grey value outside the bit
+    /// depth names once masked (see [`masked_trns_grey`]).
+    trns_grey: Option<u8>,
+}
+
+/// For grey of 1, 2 or 4 bits whose `tRNS` grey value does not fit the
+/// bit depth: the 8-bit level its low bits name. libvips 8.18 keeps only
+/// the low `depth` bits of the value (so 2 on a 1-bit image makes black
+/// transparent), as libpng's expansion does (8-bit values are cut to
+/// their low byte, by the `png` crate too); the
+/// `png` crate compares the whole value, which matches no pixel, and
+/// leaves every pixel opaque: such rows get their alpha from this level.
+fn masked_trns_grey(info: &png::Info<'_>) -> Option<u8> {
+    let depth = info.bit_depth as u8;
+    if info.color_type != ColorType::Grayscale || depth >= 8 {
+        return None;
+    }
+    let max = (1u8 << depth) - 1;
+    let trns = *info.trns.as_deref()?.first()?;
+    (trns > max).then(|| (trns & max) * (255 / max))
 }
 
 impl PngRows {
@@ -255,6 +413,14 @@ impl RowReader for PngRows {
         }
         let (good, rest) = buf.split_at_mut(filled * self.header.row_bytes());
         rest.fill(0);
+        if let Some(level) = self.trns_grey {
+            // Grey and alpha, 8 bits each, alpha 255 from the decoder.
+            for px in good.chunks_exact_mut(2) {
+                if px[0] == level {
+                    px[1] = 0;
+                }
+            }
+        }
         if self.header.format == BandFormat::U16 {
             crate::source::swap_be16_in_place(good);
         }
@@ -336,7 +502,7 @@ impl Adam7 {
     /// there is no store).
     fn decode(
         &mut self,
-        reader: &mut png::Reader<BufReader<File>>,
+        reader: &mut png::Reader<Input>,
         name: &str,
         keep_partial: bool,
     ) -> Result<Option<Error>> {

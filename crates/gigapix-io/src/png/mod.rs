@@ -15,7 +15,13 @@
 //! RGB and RGBA, 8 bits as `u8` and 16 bits as `u16` (native byte order);
 //! 1, 2 and 4-bit grey are widened to `u8` (values scaled to 0..255, as
 //! `png` does), palette images become RGB, and a `tRNS` chunk becomes an
-//! alpha band.
+//! alpha band (a grey `tRNS` value outside a low bit depth is masked to
+//! its low bits, as libpng and libvips do).
+//!
+//! APNG files show their default image (the `IDAT` chunks), as libvips
+//! does: the animation chunks (`acTL`, `fcTL`, `fdAT`) are left out of
+//! the stream before the `png` decoder sees it, so chunks in an order it
+//! would refuse do not fail the file.
 //!
 //! Adam7 interlaced files cannot be streamed: their rows arrive in seven
 //! passes spread over the whole image. The first request of a run decodes

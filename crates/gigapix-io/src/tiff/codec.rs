@@ -1,35 +1,34 @@
-//! Chunk codecs: LZW (weezl) and deflate (flate2), each way, the
-//! horizontal predictor (TIFF predictor 2) each way, and byte-order swaps.
+//! Chunk codecs: LZW (weezl) and deflate (flate2), each way, PackBits
+//! decoding, the horizontal predictor (TIFF predictor 2) each way, the
+//! floating-point predictor (3) undone, bit reversal (FillOrder 2) and
+//! byte-order swaps.
 //!
-//! The loader decodes uncompressed, LZW and deflate chunks here; other
-//! variants go through the `tiff` crate ([`Codec::Crate`]). The writer
-//! compresses with [`compress`] after [`predict`].
+//! The loader decodes every chunk here; the writer compresses with
+//! [`compress`] after [`predict`].
 
 use std::io::{self, Read, Write};
 
-/// Who decodes a file's chunks.
+/// How a file's chunks are compressed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Codec {
     /// Uncompressed: read as is.
     None,
-    /// LZW, decoded here with weezl.
+    /// LZW, decoded with weezl.
     Lzw,
-    /// Deflate, decoded here with flate2.
+    /// Deflate, decoded with flate2.
     Deflate,
-    /// The `tiff` crate's decoder (PackBits, the floating-point predictor,
-    /// WhiteIsZero).
-    Crate,
+    /// PackBits, decoded by [`packbits_decode`].
+    PackBits,
 }
 
 impl Codec {
-    /// The decoder of chunks of TIFF compression `compression` (one of
-    /// the supported: none, LZW, deflate, PackBits), with `predictor`,
-    /// for photometric interpretation `photometric`.
-    pub(super) fn choose(compression: u16, predictor: u16, photometric: u16) -> Codec {
-        match (compression, predictor, photometric) {
-            (_, 3, _) | (_, _, 0) | (32773, ..) => Codec::Crate,
-            (1, ..) => Codec::None,
-            (5, ..) => Codec::Lzw,
+    /// The codec of TIFF compression `compression` (one of the supported:
+    /// none, LZW, deflate, PackBits).
+    pub(super) fn choose(compression: u16) -> Codec {
+        match compression {
+            1 => Codec::None,
+            5 => Codec::Lzw,
+            32773 => Codec::PackBits,
             _ => Codec::Deflate,
         }
     }
@@ -127,6 +126,92 @@ pub(super) fn deflate_decode(src: &[u8], dst: &mut [u8]) -> Result<(), String> {
         io::ErrorKind::UnexpectedEof => format!("deflate data ends before {} bytes", dst.len()),
         _ => format!("bad deflate data: {e}"),
     })
+}
+
+/// Decodes PackBits `src` into `dst`, filling it exactly: a header byte
+/// `n` of 0 to 127 is followed by `n + 1` literal bytes, one of -127 to -1
+/// by a byte repeated `1 - n` times; -128 is skipped. Data past what `dst`
+/// holds is ignored (runs may cross rows, as libtiff allows).
+pub(super) fn packbits_decode(src: &[u8], dst: &mut [u8]) -> Result<(), String> {
+    let (mut i, mut got) = (0, 0);
+    while got < dst.len() {
+        let Some(&header) = src.get(i) else {
+            return Err(format!(
+                "PackBits data ends after {got} of {} bytes",
+                dst.len()
+            ));
+        };
+        i += 1;
+        let n = header as i8;
+        if n >= 0 {
+            let len = (n as usize + 1).min(dst.len() - got);
+            let Some(lit) = src.get(i..i + len) else {
+                return Err(format!(
+                    "PackBits data ends inside a literal run after {got} of {} bytes",
+                    dst.len()
+                ));
+            };
+            dst[got..got + len].copy_from_slice(lit);
+            i += n as usize + 1;
+            got += len;
+        } else if n != -128 {
+            let Some(&byte) = src.get(i) else {
+                return Err(format!(
+                    "PackBits data ends inside a repeat run after {got} of {} bytes",
+                    dst.len()
+                ));
+            };
+            i += 1;
+            let len = (1 - isize::from(n)) as usize;
+            let len = len.min(dst.len() - got);
+            dst[got..got + len].fill(byte);
+            got += len;
+        }
+    }
+    Ok(())
+}
+
+/// Reverses the bits of every byte (TIFF FillOrder 2, least significant
+/// bit first, made the usual most significant first).
+pub(super) fn reverse_bits(data: &mut [u8]) {
+    for b in data {
+        *b = b.reverse_bits();
+    }
+}
+
+/// Undoes the floating-point predictor (TIFF predictor 3) over rows of
+/// `row_len` bytes of `bands` samples of `size` bytes a pixel: every row
+/// holds the samples' bytes by significance (all the most significant
+/// bytes first, ...), each differenced from the byte one pixel to its
+/// left. The result is native-order samples, whatever the file's byte
+/// order. `tmp` is scratch space.
+pub(super) fn fp_unpredict(
+    data: &mut [u8],
+    row_len: usize,
+    bands: usize,
+    size: usize,
+    tmp: &mut Vec<u8>,
+) {
+    let samples = row_len / size;
+    tmp.clear();
+    tmp.resize(row_len, 0);
+    for row in data.chunks_exact_mut(row_len) {
+        for i in bands..row.len() {
+            row[i] = row[i].wrapping_add(row[i - bands]);
+        }
+        tmp.copy_from_slice(row);
+        for (s, out) in row.chunks_exact_mut(size).enumerate() {
+            for (byte, o) in out.iter_mut().enumerate() {
+                // Byte `byte` of the big-endian sample.
+                let plane = if cfg!(target_endian = "big") {
+                    byte
+                } else {
+                    size - 1 - byte
+                };
+                *o = tmp[plane * samples + s];
+            }
+        }
+    }
 }
 
 /// A sample of `N` bytes in native order, as an integer the predictor
@@ -256,6 +341,38 @@ mod tests {
             unpredict(&mut data, row, 3, size);
             assert_eq!(data, orig, "{format}");
         }
+    }
+
+    #[test]
+    fn packbits_runs() {
+        // A literal run of 3, a repeat of 4, a no-op, a literal of 1.
+        let src = [2, 1, 2, 3, 0xfd, 9, 0x80, 0, 7];
+        let mut out = [0; 8];
+        packbits_decode(&src, &mut out).unwrap();
+        assert_eq!(out, [1, 2, 3, 9, 9, 9, 9, 7]);
+        // Past the end: cut; too short: an error.
+        let mut short = [0; 5];
+        packbits_decode(&src, &mut short).unwrap();
+        assert_eq!(short, [1, 2, 3, 9, 9]);
+        let mut long = [0; 9];
+        assert!(packbits_decode(&src, &mut long).is_err());
+        assert!(packbits_decode(&[5, 1, 2], &mut [0; 6]).is_err());
+        assert!(packbits_decode(&[0xff], &mut [0; 2]).is_err());
+    }
+
+    #[test]
+    fn fp_predictor_by_hand() {
+        // Two pixels of one f32 band: 1.0 (3f800000) and -2.5 (c0200000),
+        // stored as byte planes [3f c0 80 20 00 00 00 00], differenced.
+        let planes = [0x3fu8, 0xc0, 0x80, 0x20, 0, 0, 0, 0];
+        let mut diff = planes;
+        for i in (1..8).rev() {
+            diff[i] = diff[i].wrapping_sub(diff[i - 1]);
+        }
+        let mut tmp = Vec::new();
+        fp_unpredict(&mut diff, 8, 1, 4, &mut tmp);
+        assert_eq!(f32::from_ne_bytes(diff[..4].try_into().unwrap()), 1.0);
+        assert_eq!(f32::from_ne_bytes(diff[4..].try_into().unwrap()), -2.5);
     }
 
     #[test]

@@ -7,9 +7,9 @@ use std::io::{self, BufReader};
 use std::sync::Arc;
 
 use gigapix_core::{BandFormat, Error, ErrorKind, Header, Result};
+use tiff::TiffError;
 use tiff::decoder::{ChunkType, Decoder, Limits as TiffLimits};
 use tiff::tags::Tag;
-use tiff::{ColorType, TiffError};
 
 use super::MAX_CHUNK;
 use super::codec::compression_name;
@@ -89,9 +89,6 @@ pub(super) fn count_pages(dec: &mut TiffDecoder) -> usize {
 pub(super) struct Samples {
     /// The TIFF compression code (none, LZW, deflate or PackBits).
     pub(super) compression: u16,
-    /// PhotometricInterpretation (0 WhiteIsZero, 1 BlackIsZero, 2 RGB, 3
-    /// palette, ...).
-    pub(super) photometric: u16,
     pub(super) width: u32,
     pub(super) height: u32,
     /// Bands of the image (3 for palette images, expanded to RGB).
@@ -103,6 +100,14 @@ pub(super) struct Samples {
     pub(super) planar: bool,
     /// The predictor code (1 none, 2 horizontal, 3 floating point).
     pub(super) predictor: u16,
+    /// PhotometricInterpretation 0: samples are inverted (the first band
+    /// only, for grey with extra samples).
+    pub(super) white_is_zero: bool,
+    /// The band holding associated (premultiplied) alpha, to divide the
+    /// colour bands by.
+    pub(super) associated_alpha: Option<usize>,
+    /// FillOrder 2: the bits of every stored byte are in reverse order.
+    pub(super) reversed_bits: bool,
 }
 
 impl Samples {
@@ -127,32 +132,109 @@ impl Samples {
             .find_tag_unsigned(Tag::PhotometricInterpretation)
             .map_err(err)?
             .unwrap_or(1);
-        let color = color_type(dec, name, photometric)?;
-        let (bands, bits, palette) = match color {
-            ColorType::Palette(b @ (1 | 2 | 4 | 8)) => (3, 8, Some(read_palette(dec, name, b)?)),
-            ColorType::Gray(b) => (1, b, None),
-            ColorType::GrayA(b) => (2, b, None),
-            ColorType::RGB(b) => (3, b, None),
-            ColorType::RGBA(b) => (4, b, None),
-            ColorType::Multiband {
-                bit_depth,
-                num_samples,
-            } => (u32::from(num_samples), bit_depth, None),
-            other => {
+        let bits: Vec<u16> = dec
+            .find_tag_unsigned_vec(Tag::BitsPerSample)
+            .map_err(err)?
+            .unwrap_or_else(|| vec![1]);
+        let samples: u16 = dec
+            .find_tag_unsigned(Tag::SamplesPerPixel)
+            .map_err(err)?
+            .unwrap_or(1);
+        let bits = same_for_all(name, "BitsPerSample", &bits, samples)?;
+        let sample_formats: Vec<u16> = dec
+            .find_tag_unsigned_vec(Tag::SampleFormat)
+            .map_err(err)?
+            .unwrap_or_else(|| vec![1]);
+        let sample_format = same_for_all(name, "SampleFormat", &sample_formats, samples)?;
+        let extra: Vec<u16> = dec
+            .find_tag_unsigned_vec(Tag::ExtraSamples)
+            .map_err(err)?
+            .unwrap_or_default();
+        let colour_samples: u16 = match photometric {
+            0 | 1 | 3 => 1,
+            2 => 3,
+            p => {
                 return Err(unsupported(
                     name,
                     format!(
-                        "TIFF colour type {other:?} is not supported (grey, RGB, with or without alpha, and multiband are)"
+                        "TIFF PhotometricInterpretation {p} ({}) is not supported \
+                         (0 WhiteIsZero, 1 BlackIsZero, 2 RGB and 3 palette are)",
+                        photometric_name(p)
                     ),
                 ));
             }
         };
-        let sample_format: u16 = dec
-            .find_tag_unsigned_vec::<u16>(Tag::SampleFormat)
+        if samples < colour_samples || (photometric == 3 && samples != 1) {
+            return Err(unsupported(
+                name,
+                format!(
+                    "TIFF PhotometricInterpretation {photometric} ({}) with {samples} samples per pixel is not supported",
+                    photometric_name(photometric)
+                ),
+            ));
+        }
+        // ExtraSamples describes the samples after the colour ones: 0
+        // unspecified, 1 associated (premultiplied) alpha, 2 unassociated
+        // alpha. Only the first may be associated alpha (it is then
+        // un-premultiplied); a list longer than the samples is damage.
+        if extra.len() > usize::from(samples - colour_samples) || extra.iter().any(|&e| e > 2) {
+            return Err(unsupported(
+                name,
+                format!(
+                    "TIFF ExtraSamples {extra:?} does not fit {samples} samples per pixel of \
+                     PhotometricInterpretation {photometric} (values 0, 1 and 2 for the samples after the colour ones)"
+                ),
+            ));
+        }
+        if extra.iter().skip(1).any(|&e| e == 1) {
+            return Err(unsupported(
+                name,
+                format!(
+                    "TIFF ExtraSamples {extra:?}: associated alpha is supported as the first extra sample only"
+                ),
+            ));
+        }
+        let associated_alpha = (extra.first() == Some(&1)).then_some(usize::from(colour_samples));
+        let fill_order: u16 = dec
+            .find_tag_unsigned(Tag::FillOrder)
             .map_err(err)?
-            .and_then(|v| v.first().copied())
             .unwrap_or(1);
+        if !matches!(fill_order, 1 | 2) {
+            return Err(unsupported(
+                name,
+                format!("TIFF FillOrder {fill_order} is not supported (1 and 2 are)"),
+            ));
+        }
+        let (bands, bits, palette) = match (photometric, bits) {
+            (3, b @ (1 | 2 | 4 | 8)) => (3, 8, Some(read_palette(dec, name, b as u8)?)),
+            (3, b) => {
+                return Err(unsupported(
+                    name,
+                    format!(
+                        "TIFF palette images of BitsPerSample {b} are not supported (1, 2, 4 and 8 are)"
+                    ),
+                ));
+            }
+            (0 | 1, b @ (1 | 2 | 4)) if samples == 1 && sample_format == 1 => {
+                (1, 8, Some(Palette::grey(b as u8, photometric == 0)))
+            }
+            (_, b) if b <= 64 => (u32::from(samples), b as u8, None),
+            (_, b) => {
+                return Err(unsupported(
+                    name,
+                    format!("TIFF BitsPerSample {b} is not supported"),
+                ));
+            }
+        };
         let format = band_format(name, bits, sample_format)?;
+        if photometric == 0 && palette.is_none() && format.is_signed() && !format.is_float() {
+            return Err(unsupported(
+                name,
+                format!(
+                    "TIFF WhiteIsZero (PhotometricInterpretation 0) with {format} samples is not supported"
+                ),
+            ));
+        }
         let planar: u16 = dec
             .find_tag_unsigned(Tag::PlanarConfiguration)
             .map_err(err)?
@@ -164,12 +246,26 @@ impl Samples {
         if palette.is_some() && predictor != 1 {
             return Err(unsupported(
                 name,
-                "palette images with a predictor are not supported".into(),
+                format!(
+                    "TIFF Predictor {predictor} with {}-bit samples is not supported",
+                    palette.as_ref().map_or(8, |p| p.bits)
+                ),
+            ));
+        }
+        if !matches!(predictor, 1..=3) || (predictor == 3 && !format.is_float()) {
+            return Err(unsupported(
+                name,
+                format!("TIFF Predictor {predictor} with {format} samples is not supported"),
+            ));
+        }
+        if !matches!(planar, 1 | 2) {
+            return Err(unsupported(
+                name,
+                format!("TIFF PlanarConfiguration {planar} is not supported (1 and 2 are)"),
             ));
         }
         Ok(Samples {
             compression,
-            photometric,
             width,
             height,
             bands,
@@ -177,6 +273,9 @@ impl Samples {
             palette,
             planar: planar == 2 && bands > 1,
             predictor,
+            white_is_zero: photometric == 0,
+            associated_alpha,
+            reversed_bits: fill_order == 2,
         })
     }
 }
@@ -186,27 +285,39 @@ pub(super) fn unsupported(name: &str, msg: String) -> Error {
     Error::new(ErrorKind::Unsupported, format!("{name}: {msg}"))
 }
 
-/// The colour type of the current page. The `tiff` crate does not
-/// describe palette images: their bits per sample are read here.
-fn color_type(dec: &mut TiffDecoder, name: &str, photometric: u16) -> Result<ColorType> {
-    let err = |e| tiff_error(name, e);
-    if photometric != 3 {
-        return dec.colortype().map_err(err);
-    }
-    let bits: Vec<u8> = dec
-        .find_tag_unsigned_vec(Tag::BitsPerSample)
-        .map_err(err)?
-        .unwrap_or_else(|| vec![1]);
-    let samples: u16 = dec
-        .find_tag_unsigned(Tag::SamplesPerPixel)
-        .map_err(err)?
-        .unwrap_or(1);
-    match (bits.as_slice(), samples) {
-        (&[b], 1) => Ok(ColorType::Palette(b)),
+/// The one value of a per-sample tag (BitsPerSample, SampleFormat):
+/// files giving each sample its own must give them all the same.
+fn same_for_all(name: &str, tag: &str, values: &[u16], samples: u16) -> Result<u16> {
+    match values {
+        [] => Err(Error::format(format!("{name}: bad TIFF: an empty {tag}"))),
+        [first, ..] if values.iter().all(|v| v == first) => Ok(*first),
         _ => Err(unsupported(
             name,
-            format!("palette images of {samples} samples of {bits:?} bits are not supported"),
+            format!(
+                "TIFF {tag} {values:?} is not supported: the {samples} samples of a pixel must all have the same"
+            ),
         )),
+    }
+}
+
+/// The name of a PhotometricInterpretation code.
+fn photometric_name(code: u16) -> &'static str {
+    match code {
+        0 => "WhiteIsZero",
+        1 => "BlackIsZero",
+        2 => "RGB",
+        3 => "palette",
+        4 => "transparency mask",
+        5 => "separated (CMYK)",
+        6 => "YCbCr",
+        8 => "CIELab",
+        9 => "ICCLab",
+        10 => "ITULab",
+        32803 => "colour filter array",
+        32844 => "LogL",
+        32845 => "LogLuv",
+        34892 => "LinearRaw",
+        _ => "unknown",
     }
 }
 
@@ -225,9 +336,13 @@ fn read_palette(dec: &mut TiffDecoder, name: &str, bits: u8) -> Result<Palette> 
         )));
     }
     let colours = (0..n)
-        .map(|i| [map[i], map[n + i], map[2 * n + i]].map(|v| (v >> 8) as u8))
+        .flat_map(|i| [map[i], map[n + i], map[2 * n + i]].map(|v| (v >> 8) as u8))
         .collect();
-    Ok(Palette { bits, colours })
+    Ok(Palette {
+        bits,
+        bands: 3,
+        colours,
+    })
 }
 
 /// The band format of samples of `bits` bits of TIFF SampleFormat

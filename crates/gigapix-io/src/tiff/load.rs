@@ -3,6 +3,33 @@
 //! limits, and unless `fail_on=none` that every chunk lies inside the
 //! file), and becomes a [`TiffSource`]. The source is random access
 //! whatever [`AccessMode`](crate::AccessMode) asks for.
+//!
+//! # Tags that change the pixels
+//!
+//! Every tag that changes how stored samples become pixels is either
+//! honoured or makes the open fail with an error naming the tag and its
+//! value; none is silently ignored:
+//!
+//! | tag | |
+//! | --- | --- |
+//! | Compression (259) | 1 none, 5 LZW, 8 / 32946 deflate, 32773 PackBits honoured; others (CCITT, JPEG, LZMA, zstd, WebP, ...) refused |
+//! | PhotometricInterpretation (262) | 0 WhiteIsZero (first band inverted: unsigned max - v, float 1 - v; refused for signed), 1 BlackIsZero, 2 RGB, 3 palette (expanded to RGB) honoured; 4 mask, 5 separated/CMYK, 6 YCbCr, 8/9/10 Lab, LogL/LogLuv, CFA, LinearRaw refused |
+//! | SamplesPerPixel (277) | any, at least the colour samples of the photometric interpretation (one for palettes) |
+//! | BitsPerSample (258) | 8, 16, 32, 64 honoured; 1, 2, 4 for palettes and for one-sample grey (spread to 0..255 as libvips does); other depths, and different depths per sample, refused |
+//! | SampleFormat (339) | 1 unsigned, 2 signed integer, 3 IEEE float (32 and 64 bits) honoured; others, and different formats per sample, refused |
+//! | PlanarConfiguration (284) | 1 contiguous, 2 separate planes honoured; others refused |
+//! | Predictor (317) | 1 none, 2 horizontal (any sample size), 3 floating point (float samples) honoured; others refused |
+//! | FillOrder (266) | 1 and 2 honoured (2: the bits of every byte of the stored strip or tile are reversed before decompression, as libtiff does); others refused |
+//! | ExtraSamples (338) | 0 unspecified and 2 unassociated alpha kept as they are; 1 associated alpha un-premultiplied as libvips 8.18 does, bit for bit for u8, u16 and RGB floats (libvips divides grey floats with a maximum alpha of 255, here 1 for every float image; refused for other formats and for extra samples but the first); a list longer than the extra samples, or other values, refused |
+//! | ColorMap (320) | honoured for palettes (the high byte of each 16-bit entry); too short a map is an error |
+//! | ImageWidth / ImageLength, RowsPerStrip, TileWidth / TileLength, StripOffsets / TileOffsets, StripByteCounts / TileByteCounts | honoured; missing, zero or too few are errors, chunks past the file end are errors unless `fail_on=none` |
+//! | Orientation (274) | kept as metadata (`orientation`), as libvips does: pixels stay in stored order and `autorot` turns them, as for JPEG EXIF |
+//! | YCbCrSubSampling (530), YCbCrPositioning (531), YCbCrCoefficients (529), ReferenceBlackWhite (532) | only mean something for YCbCr, which is refused |
+//! | JPEGTables (347) | only with JPEG compression, refused |
+//! | InkSet (332), InkNames, DotRange | only with separated (CMYK), refused |
+//! | T4Options / T6Options | only with CCITT compression, refused |
+//! | SubIFDs (330) | not followed: pages are the main chain of directories, each decoded as its own tags say (libvips does the same) |
+//! | TransferFunction (301), WhitePoint, PrimaryChromaticities, GrayResponseCurve, SMinSampleValue / SMaxSampleValue, Threshholding | describe colour or ranges, not the stored values: not applied (as libvips), like the ICC profile, which is kept as metadata |
 
 use std::fs::File;
 use std::io::Read;
@@ -10,7 +37,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use gigapix_core::desc::Args;
-use gigapix_core::{Error, ErrorKind, Header, Image, Metadata, Result};
+use gigapix_core::{BandFormat, Error, ErrorKind, Header, Image, Metadata, Result};
 
 use super::codec::{Codec, compression_name};
 use super::ifd::{self, Chunks, Samples, TiffDecoder, tiff_error, unsupported};
@@ -56,7 +83,6 @@ pub(crate) fn open(path: &Path, name: &str, options: &OpenOptions, args: &Args) 
         name: name.to_string(),
         file,
         len,
-        page,
         header,
         tiled: chunks.tiled,
         chunk_w: chunks.width,
@@ -66,7 +92,10 @@ pub(crate) fn open(path: &Path, name: &str, options: &OpenOptions, args: &Args) 
         counts: chunks.counts,
         codec,
         big_endian,
-        predictor: samples.predictor == 2,
+        predictor: samples.predictor,
+        reversed_bits: samples.reversed_bits,
+        white_is_zero: samples.white_is_zero,
+        associated_alpha: samples.associated_alpha,
         planar: samples.planar,
         palette: samples.palette,
         fail_on: options.fail_on,
@@ -102,32 +131,24 @@ fn seek_page(file: &Arc<File>, len: u64, name: &str, page: usize) -> Result<(Tif
     Ok((dec, pages))
 }
 
-/// Who decodes the chunks, or why nobody can.
+/// The codec of the chunks, once the sample layout is known to be one
+/// that can be decoded.
 fn choose_codec(samples: &Samples, name: &str) -> Result<Codec> {
-    let predictor = samples.predictor;
-    let codec = Codec::choose(samples.compression, predictor, samples.photometric);
-    if (samples.planar || samples.palette.is_some()) && codec == Codec::Crate {
+    if let Some(alpha) = samples.associated_alpha
+        && !matches!(
+            samples.format,
+            BandFormat::U8 | BandFormat::U16 | BandFormat::F32 | BandFormat::F64
+        )
+    {
         return Err(unsupported(
             name,
             format!(
-                "{} are supported with no compression, lzw or deflate and the horizontal predictor, \
-                 not with compression {} and predictor {predictor}",
-                if samples.planar {
-                    "separate colour planes (PlanarConfiguration 2)"
-                } else {
-                    "palette images"
-                },
-                compression_name(samples.compression)
+                "TIFF ExtraSamples 1 (associated alpha, band {alpha}) is supported for u8, u16, f32 and f64 samples, not {}",
+                samples.format
             ),
         ));
     }
-    if !matches!(predictor, 1..=3) {
-        return Err(unsupported(
-            name,
-            format!("TIFF predictor {predictor} is not supported"),
-        ));
-    }
-    Ok(codec)
+    Ok(Codec::choose(samples.compression))
 }
 
 /// Where the page is in the file.
@@ -162,8 +183,16 @@ fn metadata(dec: &mut TiffDecoder, samples: &Samples, chunks: &Chunks, at: &Page
     if samples.planar {
         metadata.set_field("planar", "separate");
     }
-    if let Some(p) = &samples.palette {
-        metadata.set_field("palette", format!("{}-bit", p.bits));
+    match &samples.palette {
+        Some(p) if p.bands == 3 => metadata.set_field("palette", format!("{}-bit", p.bits)),
+        Some(p) => metadata.set_field("bits-per-sample", p.bits),
+        None => {}
+    }
+    if samples.reversed_bits {
+        metadata.set_field("fill-order", "lsb-to-msb");
+    }
+    if samples.associated_alpha.is_some() {
+        metadata.set_field("alpha", "associated");
     }
     metadata.set_field(
         "predictor",

@@ -1,5 +1,6 @@
-//! TIFF and BigTIFF: a random-access loader over the `tiff` crate's chunk
-//! decoder ([`load`]) and a streaming writer of our own ([`save`]). Both
+//! TIFF and BigTIFF: a random-access loader ([`load`]; the `tiff` crate
+//! reads the directories, the chunks are decoded here) and a streaming
+//! writer of our own ([`save`]). Both
 //! handle every band format: unsigned and signed 8, 16 and 32-bit
 //! integers and 32 and 64-bit IEEE floats (SampleFormat 1, 2 and 3).
 //!

@@ -1,12 +1,10 @@
 //! The TIFF source: a random-access operation decoding strips or tiles on
 //! demand, with a cache of decoded chunks shared by every thread.
 //!
-//! Uncompressed, LZW and deflate chunks (with or without the horizontal
-//! predictor, either byte order, bands interleaved or in separate planes)
-//! are read here with positional reads of the shared file handle, so
-//! threads never disturb each other; other variants (PackBits, the
-//! floating-point predictor, WhiteIsZero) go through a `tiff` crate
-//! decoder each worker thread keeps. Chunks that a region only partly
+//! Chunks (uncompressed, LZW, deflate or PackBits, with or without a
+//! predictor, either byte order and fill order, bands interleaved or in
+//! separate planes) are read with positional reads of the shared file
+//! handle, so threads never disturb each other. Chunks that a region only partly
 //! covers go into a small cache shared by every thread (a thread needing a
 //! chunk another is decoding waits for it); a region inside one chunk is a
 //! zero-copy view of it, and uncompressed strips wholly inside a region
@@ -18,12 +16,14 @@ use std::io::{self, Read, Seek, SeekFrom};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use gigapix_core::{
-    DemandHint, Error, ErrorKind, Header, Image, Inputs, Metadata, Operation, Rect, Region, Result,
-    SharedPixels,
+    BandFormat, DemandHint, Error, ErrorKind, Header, Image, Inputs, Metadata, Operation, Rect,
+    Region, Result, SharedPixels,
 };
 
-use super::codec::{Codec, deflate_decode, lzw_decode, swap_samples, unpredict};
-use super::ifd::{TiffDecoder, decoder, tiff_error};
+use super::codec::{
+    Codec, deflate_decode, fp_unpredict, lzw_decode, packbits_decode, reverse_bits, swap_samples,
+    unpredict,
+};
 use crate::FailOn;
 
 /// Bytes of decoded chunks the shared cache keeps at least (more for wide
@@ -80,7 +80,6 @@ pub(super) struct Info {
     pub(super) name: String,
     pub(super) file: Arc<File>,
     pub(super) len: u64,
-    pub(super) page: usize,
     pub(super) header: Header,
     /// Strips (full width, `chunk_h` rows) or tiles.
     pub(super) tiled: bool,
@@ -91,12 +90,19 @@ pub(super) struct Info {
     /// File offset and byte count of every chunk.
     pub(super) offsets: Vec<u64>,
     pub(super) counts: Vec<u64>,
-    /// How chunks are decoded: by us, or through the `tiff` crate.
+    /// How chunks are compressed.
     pub(super) codec: Codec,
     /// The file's samples are big-endian.
     pub(super) big_endian: bool,
-    /// The horizontal predictor was applied.
-    pub(super) predictor: bool,
+    /// The predictor: 1 none, 2 horizontal, 3 floating point.
+    pub(super) predictor: u16,
+    /// FillOrder 2: the bits of every stored byte are reversed.
+    pub(super) reversed_bits: bool,
+    /// WhiteIsZero: the first band is inverted (not for palettes, which
+    /// are inverted already).
+    pub(super) white_is_zero: bool,
+    /// The band of associated alpha the colour bands are divided by.
+    pub(super) associated_alpha: Option<usize>,
     /// Bands are stored in separate planes (chunks), one after another.
     pub(super) planar: bool,
     /// Pixels are indices into this palette, expanded to RGB.
@@ -105,12 +111,35 @@ pub(super) struct Info {
     pub(super) metadata: Arc<Metadata>,
 }
 
-/// The colours of a palette image.
+/// The colours of a palette image, or the levels of a grey image of
+/// fewer than 8 bits a sample, which are expanded to 8-bit bands.
 pub(super) struct Palette {
     /// Bits per index: 1, 2, 4 or 8.
     pub(super) bits: u8,
-    /// The colours, `2^bits` of them.
-    pub(super) colours: Vec<[u8; 3]>,
+    /// Bands of each colour: 3 (RGB) or 1 (grey).
+    pub(super) bands: usize,
+    /// The colours, `2^bits` of them, `bands` bytes each.
+    pub(super) colours: Vec<u8>,
+}
+
+impl Palette {
+    /// The levels of `bits`-bit grey (1, 2 or 4 bits), spread over 0 to
+    /// 255 as libvips does (1-bit 0 and 255, 4-bit `v * 17`), inverted
+    /// for WhiteIsZero.
+    pub(super) fn grey(bits: u8, white_is_zero: bool) -> Palette {
+        let max = (1u32 << bits) - 1;
+        let colours = (0..=max)
+            .map(|v| {
+                let v = if white_is_zero { max - v } else { v };
+                (v * 255 / max) as u8
+            })
+            .collect();
+        Palette {
+            bits,
+            bands: 1,
+            colours,
+        }
+    }
 }
 
 impl Info {
@@ -248,11 +277,9 @@ impl TiffSource {
     }
 }
 
-/// Per-thread state: a `tiff` decoder (opened on first use, for the
-/// chunks we do not decode ourselves) and scratch space.
+/// Per-thread scratch space.
 #[derive(Default)]
 pub(super) struct Worker {
-    decoder: Option<TiffDecoder>,
     scratch: Vec<u8>,
     compressed: Vec<u8>,
     /// A chunk wholly inside the request being decoded.
@@ -278,16 +305,15 @@ impl TiffSource {
     ) -> Result<()> {
         let info = &self.info;
         let index = cy * info.across + cx;
-        let rect = info.chunk_rect(cx, cy);
         let stride = info.stride();
         let rows = info.stored_rows(cy) as usize;
         // Every byte is overwritten: only new space needs zeroing.
         buf.truncate(stride * rows);
         buf.resize(stride * rows, 0);
-        let result = match info.codec {
-            Codec::Crate => self.decode_with_crate(worker, index, rect, buf),
-            _ => self.decode_here(worker, index, buf),
-        };
+        let result = self.decode_here(worker, index, buf);
+        if result.is_ok() {
+            self.finish(buf);
+        }
         match result {
             Ok(()) => Ok(()),
             Err(e) => {
@@ -306,8 +332,35 @@ impl TiffSource {
         }
     }
 
-    /// Reads and decodes a chunk ourselves: uncompressed, LZW or deflate,
-    /// with or without the horizontal predictor.
+    /// What is left once samples are in native order and interleaved:
+    /// WhiteIsZero inverted, associated alpha divided out.
+    fn finish(&self, buf: &mut [u8]) {
+        let info = &self.info;
+        let h = &info.header;
+        if info.white_is_zero && info.palette.is_none() {
+            invert_first_band(buf, h.bands as usize, h.format);
+        }
+        if let Some(alpha) = info.associated_alpha {
+            unpremultiply(buf, h.bands as usize, alpha, h.format);
+        }
+    }
+
+    /// Whether chunks are stored exactly as the image's pixels:
+    /// uncompressed, no predictor, no bit reversal, nothing to invert or
+    /// divide, not a palette, bands interleaved.
+    fn stored_as_is(&self) -> bool {
+        let info = &self.info;
+        info.codec == Codec::None
+            && info.predictor == 1
+            && !info.reversed_bits
+            && !info.white_is_zero
+            && info.associated_alpha.is_none()
+            && !info.planar
+            && info.palette.is_none()
+    }
+
+    /// Reads and decodes a chunk: uncompressed, LZW, deflate or PackBits,
+    /// with or without a predictor.
     fn decode_here(&self, worker: &mut Worker, index: u32, buf: &mut [u8]) -> Result<()> {
         let info = &self.info;
         if let Some(palette) = &info.palette {
@@ -322,11 +375,12 @@ impl TiffSource {
             if result.is_ok() {
                 let per_byte = 8 / bits;
                 let mask = ((1u16 << bits) - 1) as u8;
+                let pb = palette.bands;
                 for (dst, src) in buf
-                    .chunks_exact_mut(width * 3)
+                    .chunks_exact_mut(width * pb)
                     .zip(plane.chunks_exact(packed_row))
                 {
-                    for (x, px) in dst.chunks_exact_mut(3).enumerate() {
+                    for (x, px) in dst.chunks_exact_mut(pb).enumerate() {
                         let byte = src[x / per_byte];
                         let shift = 8 - bits * (x % per_byte + 1);
                         let i = if bits == 8 {
@@ -334,7 +388,8 @@ impl TiffSource {
                         } else {
                             (byte >> shift) & mask
                         };
-                        px.copy_from_slice(&palette.colours[usize::from(i)]);
+                        let at = usize::from(i) * pb;
+                        px.copy_from_slice(&palette.colours[at..at + pb]);
                     }
                 }
             }
@@ -399,25 +454,39 @@ impl TiffSource {
                 )));
             }
             reader.read_exact(buf).map_err(io_err)?;
+            if info.reversed_bits {
+                reverse_bits(buf);
+            }
         } else {
             let count = count.min(plausible) as usize;
             worker.compressed.clear();
             worker.compressed.resize(count, 0);
             reader.read_exact(&mut worker.compressed).map_err(io_err)?;
-            let done = if info.codec == Codec::Lzw {
-                lzw_decode(&worker.compressed, buf)
-            } else {
-                deflate_decode(&worker.compressed, buf)
+            if info.reversed_bits {
+                reverse_bits(&mut worker.compressed);
+            }
+            let done = match info.codec {
+                Codec::Lzw => lzw_decode(&worker.compressed, buf),
+                Codec::PackBits => packbits_decode(&worker.compressed, buf),
+                _ => deflate_decode(&worker.compressed, buf),
             };
             done.map_err(|m| Error::format(format!("{name}: {kind} {index}: {m}")))?;
         }
-        let format = info.header.format;
-        if info.big_endian != cfg!(target_endian = "big") {
-            swap_samples(buf, format.size());
+        if info.palette.is_some() {
+            return Ok(());
         }
-        if info.predictor {
-            let row = info.chunk_w as usize * bands * format.size();
-            unpredict(buf, row, bands, format.size());
+        let size = info.header.format.size();
+        let row = info.chunk_w as usize * bands * size;
+        if info.predictor == 3 {
+            // The byte planes give native order whatever the file's.
+            fp_unpredict(buf, row, bands, size, &mut worker.scratch);
+            return Ok(());
+        }
+        if info.big_endian != cfg!(target_endian = "big") {
+            swap_samples(buf, size);
+        }
+        if info.predictor == 2 {
+            unpredict(buf, row, bands, size);
         }
         Ok(())
     }
@@ -476,43 +545,6 @@ impl TiffSource {
         }
     }
 
-    /// Decodes a chunk through the `tiff` crate, padding tiles back to
-    /// their full width.
-    fn decode_with_crate(
-        &self,
-        worker: &mut Worker,
-        index: u32,
-        rect: Rect,
-        buf: &mut [u8],
-    ) -> Result<()> {
-        let info = &self.info;
-        let px = info.header.pixel_bytes();
-        let row = rect.width as usize * px;
-        let mut tmp = std::mem::take(&mut worker.scratch);
-        tmp.clear();
-        tmp.resize(row * rect.height as usize, 0);
-        let result = match worker.decoder.as_mut() {
-            Some(dec) => Ok(dec),
-            None => decoder(&info.file, info.len, &info.name, info.page)
-                .map(|d| worker.decoder.insert(d)),
-        }
-        .and_then(|dec| {
-            dec.read_chunk_bytes(index, &mut tmp)
-                .map_err(|e| tiff_error(&info.name, e))
-        });
-        if result.is_err() {
-            // The decoder may be left anywhere: start afresh next time.
-            worker.decoder = None;
-        } else {
-            let stride = info.stride();
-            for (dst, src) in buf.chunks_mut(stride).zip(tmp.chunks_exact(row)) {
-                dst[..row].copy_from_slice(src);
-            }
-        }
-        worker.scratch = tmp;
-        result
-    }
-
     /// Chunk `(cx, cy)` through the cache.
     fn cached(&self, worker: &mut Worker, at: (u32, u32), inputs: &Inputs<'_>) -> Result<Chunk> {
         let info = &self.info;
@@ -531,6 +563,69 @@ impl TiffSource {
                 Err(e.clone())
             }
         }
+    }
+}
+
+/// Inverts the first of every `bands` samples of `format` (WhiteIsZero):
+/// unsigned integers become their maximum less the value, floats 1 less
+/// the value (as libvips and the `tiff` crate do). Signed samples are
+/// refused when the file is opened.
+fn invert_first_band(buf: &mut [u8], bands: usize, format: BandFormat) {
+    let size = format.size();
+    for s in buf.chunks_exact_mut(bands * size) {
+        let s = &mut s[..size];
+        match format {
+            BandFormat::F32 => {
+                let v = f32::from_ne_bytes(s.try_into().expect("4 bytes"));
+                s.copy_from_slice(&(1.0 - v).to_ne_bytes());
+            }
+            BandFormat::F64 => {
+                let v = f64::from_ne_bytes(s.try_into().expect("8 bytes"));
+                s.copy_from_slice(&(1.0 - v).to_ne_bytes());
+            }
+            // The maximum less the value of an unsigned integer is its
+            // complement, in either byte order.
+            _ => s.iter_mut().for_each(|b| *b = !*b),
+        }
+    }
+}
+
+/// Divides the colour bands of associated (premultiplied) alpha by band
+/// `alpha`, giving unassociated alpha exactly as libvips 8.18's loader
+/// does (its `vips_unpremultiply`): where alpha is below 0.01 the colours
+/// become 0; elsewhere they are multiplied by `max / alpha` in f32 (max
+/// 255 for u8, 65535 for u16, 1 for floats), truncated towards zero and
+/// clipped to 0..max for integers. Bands after the alpha one are left
+/// alone. Other formats are refused when the file is opened.
+fn unpremultiply(buf: &mut [u8], bands: usize, alpha: usize, format: BandFormat) {
+    // `$t` samples, computed in `$f` (`max / alpha` in f32 as libvips
+    // does; f64 samples in f64), `$clip` turning a quotient into a sample.
+    macro_rules! divide {
+        ($t:ty, $f:ty, $max:expr, $clip:expr) => {{
+            const N: usize = std::mem::size_of::<$t>();
+            for px in buf.chunks_exact_mut(bands * N) {
+                let load = |px: &[u8], i: usize| {
+                    <$t>::from_ne_bytes(px[N * i..N * i + N].try_into().expect("sample"))
+                };
+                let a = load(px, alpha) as $f;
+                let f = $max / a;
+                for b in 0..alpha {
+                    let v: $t = if a < 0.01 {
+                        <$t>::default()
+                    } else {
+                        $clip(load(px, b) as $f * f)
+                    };
+                    px[N * b..N * b + N].copy_from_slice(&v.to_ne_bytes());
+                }
+            }
+        }};
+    }
+    match format {
+        BandFormat::U8 => divide!(u8, f32, 255.0, |q: f32| q.min(255.0) as u8),
+        BandFormat::U16 => divide!(u16, f32, 65535.0, |q: f32| q.min(65535.0) as u16),
+        BandFormat::F32 => divide!(f32, f32, 1.0, |q: f32| q),
+        BandFormat::F64 => divide!(f64, f64, 1.0, |q: f64| q),
+        _ => {}
     }
 }
 
@@ -616,12 +711,7 @@ impl Operation for TiffSource {
                 let hit = self.lock().get(index);
                 if let Some(chunk) = hit {
                     copy_into(&mut region, out, &chunk, stride, rect, inter, px);
-                } else if inter == rect
-                    && info.codec == Codec::None
-                    && !info.tiled
-                    && !info.planar
-                    && info.palette.is_none()
-                {
+                } else if inter == rect && !info.tiled && self.stored_as_is() {
                     // An uncompressed strip wholly inside the request:
                     // straight from the file into the region.
                     self.read_strip_into(&mut region, out, cy, inputs)?;
