@@ -24,6 +24,17 @@
 //! fixed point (8 fractional bits for `u8`) with `i32` sums. All sums are
 //! exact integers, so results do not depend on the tiling.
 //!
+//! The passes of an axis are streamed, not materialised: each keeps a
+//! running sum and a ring of the `2r + 3` rows the next pass reads, and
+//! produces a row when the next pass asks for it. The vertical passes run
+//! on slabs of a row (their rings stay in the L2 cache), a block of output
+//! rows at a time, reading their input in chunks as they go down; the
+//! block is transposed and the horizontal passes run on it the same way.
+//! A worker asked for the strip right below its previous one goes on with
+//! its vertical sums instead of recomputing the strip's margin: exact
+//! integer sums make that the same bits as a fresh start. All of this
+//! scratch lives in pooled buffers, counted in the run's pixel memory.
+//!
 //! # Box blur and sharpen
 //!
 //! [`boxblur`] is the mean over a `width`×`height` box centred on each
