@@ -280,6 +280,10 @@ fn box_v_step_u8_avx2(
 }
 
 /// [`box_v_step_u8_avx2`] on 32 samples per step (the rest at AVX2).
+/// It pays on the short rows of the horizontal passes (a transposed block
+/// of 32 RGB rows: 96 samples, about 0.10 ns a sample against 0.15 at
+/// AVX2, measured roughly on this project's AMD EPYC); on long rows both
+/// run at about 0.10 ns a sample.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512bw")]
 fn box_v_step_u8_avx512(
