@@ -24,6 +24,17 @@
 //! fixed point (8 fractional bits for `u8`) with `i32` sums. All sums are
 //! exact integers, so results do not depend on the tiling.
 //!
+//! The passes of an axis are streamed, not materialised: each keeps a
+//! running sum and a ring of the `2r + 3` rows the next pass reads, and
+//! produces a row when the next pass asks for it. The vertical passes run
+//! on slabs of a row (their rings stay in the L2 cache), a block of output
+//! rows at a time, reading their input in chunks as they go down; the
+//! block is transposed and the horizontal passes run on it the same way.
+//! A worker asked for the strip right below its previous one goes on with
+//! its vertical sums instead of recomputing the strip's margin: exact
+//! integer sums make that the same bits as a fresh start. All of this
+//! scratch lives in pooled buffers, counted in the run's pixel memory.
+//!
 //! # Box blur and sharpen
 //!
 //! [`boxblur`] is the mean over a `width`×`height` box centred on each
@@ -421,8 +432,8 @@ pub struct BoxBlur {
 
 /// A sample type the box cascade runs on: `u16` (fixed point, `i32`
 /// sums) or `u8` (`u16` sums, radii up to [`U8_MAX_RADIUS`]).
-trait Lane: Copy + Default + Send + 'static {
-    type Acc: Copy + Default + Send + 'static;
+trait Lane: Sample {
+    type Acc: Sample;
     fn accumulate(level: Level, acc: &mut [Self::Acc], row: &[Self]);
     #[allow(clippy::too_many_arguments)]
     fn step(
@@ -472,22 +483,267 @@ impl Lane for u8 {
     }
 }
 
-/// Buffers of one lane type.
+/// A scratch buffer from the run's buffer pool, so that the memory
+/// tracker behind `--stats` counts it; kept in the per-thread state
+/// across requests and grown when a request needs more.
 #[derive(Debug, Default)]
-struct Bufs<T: Lane> {
-    a: Vec<T>,
-    b: Vec<T>,
-    t1: Vec<T>,
-    t2: Vec<T>,
-    acc: Vec<T::Acc>,
-    next: Vec<T>,
+struct Scratch(Option<Region>);
+
+impl Scratch {
+    /// Makes room for `n` samples of `T` (contents unspecified).
+    fn ensure<T: Sample>(&mut self, inputs: &Inputs<'_>, n: usize) {
+        let fits = matches!(&self.0, Some(r) if r.format() == T::FORMAT
+            && r.rect().width as usize >= n);
+        if !fits {
+            // Drop the old buffer first so the pool can recycle it.
+            self.0 = None;
+            let rect = Rect::new(0, 0, n.max(1) as i64, 1);
+            self.0 = Some(inputs.alloc_as(rect, 1, T::FORMAT));
+        }
+    }
+
+    fn get_mut<T: Sample>(&mut self) -> &mut [T] {
+        self.0.as_mut().expect("scratch sized").row_mut::<T>(0)
+    }
 }
 
-/// Per-thread buffers of [`BoxBlur`].
+/// Where a running box stands: its weights, the next row it produces and
+/// whether its sum must be started afresh at that row.
+#[derive(Clone, Copy, Debug)]
+struct Cursor {
+    w: BoxWeights,
+    next: i64,
+    fresh: bool,
+}
+
+/// One box pass streamed over "rows" of `len` samples: its running sum
+/// and a ring of its last `rows` output rows (row `y` in slot `y % rows`),
+/// which is all the next pass reads. The last pass of a cascade writes
+/// to its caller instead (`rows` = 0).
+#[derive(Debug)]
+struct Stage {
+    at: Cursor,
+    len: usize,
+    rows: usize,
+    acc: Scratch,
+    ring: Scratch,
+}
+
+/// A [`Stage`]'s buffers borrowed as slices for a stretch of work.
+struct View<'b, T: Lane> {
+    at: &'b mut Cursor,
+    len: usize,
+    rows: usize,
+    acc: &'b mut [T::Acc],
+    ring: &'b mut [T],
+}
+
+impl<T: Lane> View<'_, T> {
+    /// Row `y` of this pass's output (it must still be in the ring).
+    fn row(&self, y: i64) -> &[T] {
+        let s = (y as usize % self.rows) * self.len;
+        &self.ring[s..s + self.len]
+    }
+}
+
+/// Views of `stages`.
+fn views<T: Lane>(stages: &mut [Stage]) -> Vec<View<'_, T>> {
+    stages
+        .iter_mut()
+        .map(|s| {
+            let Stage {
+                at,
+                len,
+                rows,
+                acc,
+                ring,
+            } = s;
+            View {
+                at,
+                len: *len,
+                rows: *rows,
+                acc: &mut acc.get_mut::<T::Acc>()[..*len],
+                ring: if *rows > 0 {
+                    &mut ring.get_mut::<T>()[..*rows * *len]
+                } else {
+                    &mut []
+                },
+            }
+        })
+        .collect()
+}
+
+/// Sets up `stages` for the cascade `passes` over rows of `len` samples
+/// whose output starts at row `lo` of an axis of `size`: pass `k` starts
+/// where the passes after it first reach. Keeps the buffers.
+fn restart(stages: &mut [Stage], passes: &[BoxWeights], lo: i64, size: i64) {
+    let mut left = reach(passes);
+    for (s, w) in stages.iter_mut().zip(passes) {
+        left -= w.radius as i64 + 1;
+        s.at = Cursor {
+            w: *w,
+            next: (lo - left).max(0).min(size - 1),
+            fresh: true,
+        };
+    }
+}
+
+/// Fresh stages for `passes` over rows of `len` samples, with their
+/// buffers; each ring holds what the next pass reads (`2r + 3` rows).
+fn stages<T: Lane>(inputs: &Inputs<'_>, passes: &[BoxWeights], len: usize) -> Vec<Stage> {
+    passes
+        .iter()
+        .enumerate()
+        .map(|(k, w)| {
+            let rows = passes.get(k + 1).map_or(0, |n| 2 * n.radius + 3);
+            let mut s = Stage {
+                at: Cursor {
+                    w: *w,
+                    next: 0,
+                    fresh: true,
+                },
+                len,
+                rows,
+                acc: Scratch::default(),
+                ring: Scratch::default(),
+            };
+            s.acc.ensure::<T::Acc>(inputs, len);
+            if rows > 0 {
+                s.ring.ensure::<T>(inputs, rows * len);
+            }
+            s
+        })
+        .collect()
+}
+
+/// Produces row `at.next` of a pass into `out`, first making the pass
+/// before it (the last of `before`, or `src` for the first pass) produce
+/// what it reads. Rows outside `0..size` read the edge row.
+fn produce<'s, T: Lane>(
+    level: Level,
+    at: &mut Cursor,
+    acc: &mut [T::Acc],
+    before: &mut [View<'_, T>],
+    src: &dyn Fn(i64) -> &'s [T],
+    size: i64,
+    out: &mut [T],
+) {
+    let y = at.next;
+    let r = at.w.radius as i64;
+    advance(level, before, src, size, (y + r + 1).min(size - 1));
+    let prev = before.last();
+    let input = |v: i64| -> &[T] {
+        let v = v.clamp(0, size - 1);
+        match prev {
+            Some(s) => s.row(v),
+            None => src(v),
+        }
+    };
+    if at.fresh {
+        acc.fill(T::Acc::default());
+        for d in -r..=r {
+            T::accumulate(level, acc, input(y + d));
+        }
+        at.fresh = false;
+    }
+    T::step(
+        level,
+        acc,
+        input(y - r - 1),
+        input(y + r + 1),
+        input(y - r),
+        at.w,
+        out,
+    );
+    at.next += 1;
+}
+
+/// Makes the last of `stages` produce its rows up to `t` into its ring.
+fn advance<'s, T: Lane>(
+    level: Level,
+    stages: &mut [View<'_, T>],
+    src: &dyn Fn(i64) -> &'s [T],
+    size: i64,
+    t: i64,
+) {
+    let Some((last, before)) = stages.split_last_mut() else {
+        return;
+    };
+    while last.at.next <= t {
+        let s = (last.at.next as usize % last.rows) * last.len;
+        let out = &mut last.ring[s..s + last.len];
+        produce(level, last.at, last.acc, before, src, size, out);
+    }
+}
+
+/// Produces rows `y0..y1` of the last pass of `stages` (which must be
+/// at `y0`), row `y` at `(y − y0)·stride + off` of `out`.
+#[allow(clippy::too_many_arguments)]
+fn emit<'s, T: Lane>(
+    level: Level,
+    stages: &mut [Stage],
+    src: &dyn Fn(i64) -> &'s [T],
+    size: i64,
+    (y0, y1): (i64, i64),
+    out: &mut [T],
+    stride: usize,
+    off: usize,
+) {
+    let mut v = views::<T>(stages);
+    let (last, before) = v.split_last_mut().expect("a pass");
+    debug_assert_eq!(last.at.next, y0);
+    let len = last.len;
+    for y in y0..y1 {
+        let o = (y - y0) as usize * stride + off;
+        produce(
+            level,
+            last.at,
+            last.acc,
+            before,
+            src,
+            size,
+            &mut out[o..o + len],
+        );
+    }
+}
+
+/// Output rows per block: the vertical passes produce this many rows,
+/// which the horizontal passes then run on (transposed) together.
+const BLOCK: usize = 32;
+
+/// Input rows per request: the vertical passes read their input in
+/// chunks of this many rows as they go down a strip, so only the rows
+/// they still read are held.
+const CHUNK: i64 = 64;
+
+/// Samples per slab: the vertical passes run on slabs of this many
+/// samples of a row so that their rings stay in the L2 cache.
+const SLAB: usize = 2048;
+
+/// The per-thread state of [`BoxBlur`] for one lane type: the vertical
+/// passes of each slab (kept from one request to the next, so that a
+/// thread asked for the strip right below its last one goes on from where
+/// it stopped instead of recomputing the margin: all sums are exact
+/// integers, so this gives the bits a fresh start does), the horizontal
+/// passes and the block buffers.
+#[derive(Debug, Default)]
+struct Lanes {
+    slabs: Vec<Vec<Stage>>,
+    /// The columns (`x`, `width`) of the input the slabs run on and the
+    /// next output row they give, if they can go on.
+    cont: Option<(i64, i64, i64)>,
+    horiz: Vec<Stage>,
+    horiz_len: usize,
+    block: Scratch,
+    t: Scratch,
+    t2: Scratch,
+}
+
+/// Per-thread state of [`BoxBlur`].
 #[derive(Debug, Default)]
 pub struct BoxState {
-    wide: Bufs<u16>,
-    narrow: Bufs<u8>,
+    wide: Lanes,
+    narrow: Lanes,
 }
 
 fn reach(passes: &[BoxWeights]) -> i64 {
@@ -497,100 +753,6 @@ fn reach(passes: &[BoxWeights]) -> i64 {
 /// The range `lo..hi` grown by `m` on both sides, clipped to `0..size`.
 fn grown(lo: i64, hi: i64, m: i64, size: i64) -> (i64, i64) {
     ((lo - m).max(0), (hi + m).min(size))
-}
-
-/// Samples per slab: the cascade runs on vertical slabs of this many
-/// samples so that the rows of a slab stay in the L2 cache across passes.
-const SLAB: usize = 2048;
-
-/// Runs the cascade `passes` along "rows" of `rl` samples: `first(i)`
-/// is input row `plo + i` (rows `plo..phi` of an axis of `size`); leaves
-/// in `st.a` the rows `want_lo..want_hi` (buffers only grow: `st.a` may be
-/// longer). Each pass reads its input clamped into `0..size` (edge rows
-/// copied outwards). Works slab by slab.
-#[allow(clippy::too_many_arguments)]
-fn cascade<'s, T: Lane>(
-    level: Level,
-    passes: &[BoxWeights],
-    first: &dyn Fn(usize) -> &'s [T],
-    st: &mut Bufs<T>,
-    rl: usize,
-    (plo, phi): (i64, i64),
-    (want_lo, want_hi): (i64, i64),
-    size: i64,
-) {
-    let Bufs {
-        a, b, t1, t2, acc, ..
-    } = st;
-    grow(b, rl * (want_hi - want_lo) as usize);
-    let slab = SLAB.min(rl);
-    for c0 in (0..rl).step_by(slab) {
-        let sw = slab.min(rl - c0);
-        let (mut clo, mut chi) = (plo, phi);
-        let mut left = reach(passes);
-        for (k, w) in passes.iter().enumerate() {
-            left -= w.radius as i64 + 1;
-            let (lo, hi) = grown(want_lo, want_hi, left, size);
-            let rad = w.radius as i64;
-            let last = k + 1 == passes.len();
-            if !last {
-                grow(t2, sw * (hi - lo) as usize);
-            }
-            // Output rows: the result (stride rl, at c0) or slab scratch.
-            let (dst, dstride, doff): (&mut [T], usize, usize) =
-                if last { (b, rl, c0) } else { (t2, sw, 0) };
-            acc.clear();
-            acc.resize(sw, T::Acc::default());
-            let src: &[T] = t1;
-            let row = |y: i64| -> &[T] {
-                let i = (y.clamp(0, size - 1) - clo) as usize;
-                if k == 0 {
-                    &first(i)[c0..c0 + sw]
-                } else {
-                    &src[i * sw..(i + 1) * sw]
-                }
-            };
-            for d in -rad..=rad {
-                T::accumulate(level, acc, row(lo + d));
-            }
-            for (i, y) in (lo..hi).enumerate() {
-                T::step(
-                    level,
-                    acc,
-                    row(y - rad - 1),
-                    row(y + rad + 1),
-                    row(y - rad),
-                    *w,
-                    &mut dst[i * dstride + doff..i * dstride + doff + sw],
-                );
-            }
-            if !last {
-                std::mem::swap(t1, t2);
-            }
-            (clo, chi) = (lo, hi);
-        }
-        debug_assert_eq!((clo, chi), (want_lo, want_hi));
-    }
-    std::mem::swap(a, b);
-}
-
-/// Grows `v` to at least `n` elements (never shrinks, so buffers swapped
-/// between uses are not refilled).
-fn grow<T: Copy + Default>(v: &mut Vec<T>, n: usize) {
-    if v.len() < n {
-        v.resize(n, T::default());
-    }
-}
-
-/// [`gigapix_simd::blur::transpose`] into a resized `dst`.
-fn transpose<T: Copy + Default>(
-    level: Level,
-    src: &[T],
-    (rows, cols, bands): (usize, usize, usize),
-    dst: &mut Vec<T>,
-) {
-    grow(dst, rows * cols * bands);
-    gigapix_simd::blur::transpose(level, src, rows, cols, bands, dst);
 }
 
 impl BoxBlur {
@@ -604,84 +766,133 @@ impl BoxBlur {
                 .all(|w| w.radius <= U8_MAX_RADIUS)
     }
 
-    /// The cascades on a strip whose row `i` (of `r`) is `first(i)`, of an
-    /// input of `size` (width, height), ending with the output rows, row
-    /// major, in `st.next`.
-    fn cascades<'s, T: Lane>(
-        &self,
-        st: &mut Bufs<T>,
-        first: &dyn Fn(usize) -> &'s [T],
-        out: Rect,
-        r: Rect,
-        size: (i64, i64),
-        bands: usize,
-    ) {
-        let (w_img, h_img) = size;
-        let rl = r.width as usize * bands;
-        let (ow, rows) = (out.width as usize, out.height as usize);
-        let ys = ((r.y, r.bottom()), (out.y, out.bottom()));
-        cascade(self.level, &self.vy, first, st, rl, ys.0, ys.1, h_img);
-        let mut t = std::mem::take(&mut st.next);
-        transpose(self.level, &st.a, (rows, r.width as usize, bands), &mut t);
-        let cl = rows * bands;
-        let xs = ((r.x, r.right()), (out.x, out.right()));
-        {
-            let t = &t;
-            let first = |i: usize| &t[i * cl..(i + 1) * cl];
-            cascade(self.level, &self.vx, &first, st, cl, xs.0, xs.1, w_img);
+    /// The first input row the request of `out` reads, given what `st`
+    /// can go on from.
+    fn first_row(&self, st: &Lanes, out: Rect, need: Rect) -> i64 {
+        match (st.cont, st.slabs.first()) {
+            (Some((x, w, y)), Some(s)) if (x, w, y) == (need.x, need.width, out.y) => {
+                (s[0].at.next - s[0].at.w.radius as i64 - 1).max(0)
+            }
+            _ => need.y,
         }
-        transpose(self.level, &st.a, (ow, rows, bands), &mut t);
-        st.next = t;
     }
 
-    /// The cascades on an input of `size` (width, height).
-    fn run(&self, st: &mut BoxState, out: Rect, size: (i64, i64), src: &Region, dst: &mut Region) {
-        let bands = src.bands() as usize;
-        let r = src.rect();
-        let rl = r.width as usize * bands;
-        let n = out.width as usize * bands;
-        if self.narrow(src.format()) {
-            let st = &mut st.narrow;
-            let first = |i: usize| src.row::<u8>(r.y + i as i64);
-            self.cascades(st, &first, out, r, size, bands);
-            for (i, y) in (out.y..out.bottom()).enumerate() {
-                dst.row_mut::<u8>(y)
-                    .copy_from_slice(&st.next[i * n..(i + 1) * n]);
-            }
-            return;
+    /// The cascades for `out`, reading input rows `top..` of columns
+    /// `cols` (x, width) in chunks of [`CHUNK`] rows, each made ready by
+    /// `prep` (a format conversion, or nothing); of an input of `size`
+    /// (width, height); `put(y, row)` takes each output row.
+    #[allow(clippy::too_many_arguments)]
+    fn cascades<T: Lane>(
+        &self,
+        st: &mut Lanes,
+        inputs: &mut Inputs<'_>,
+        prep: &dyn Fn(Region, &Inputs<'_>) -> Region,
+        out: Rect,
+        (cols, top): ((i64, i64), i64),
+        size: (i64, i64),
+        bands: usize,
+        put: &mut dyn FnMut(i64, &[T]),
+    ) -> Result<()> {
+        let level = self.level;
+        let (w_img, h_img) = size;
+        let rw = cols.1 as usize;
+        let rl = rw * bands;
+        let ow = out.width as usize;
+        // Vertical stages per slab; go on from the last request if it
+        // ended right above this one on the same columns.
+        let key = (cols.0, cols.1, out.y);
+        // Taken: a request that fails half way leaves nothing to go on from.
+        let go_on = st.cont.take() == Some(key);
+        let layout_ok = st.slabs.first().is_some_and(|s| s[0].len == SLAB.min(rl))
+            && st.slabs.iter().map(|s| s[0].len).sum::<usize>() == rl;
+        if !layout_ok {
+            st.slabs = (0..rl)
+                .step_by(SLAB)
+                .map(|c0| stages::<T>(inputs, &self.vy, SLAB.min(rl - c0)))
+                .collect();
         }
-        let st = &mut st.wide;
-        if src.format() == BandFormat::U8 {
-            // 8.8 fixed point.
-            let mut conv = std::mem::take(&mut st.b);
-            grow(&mut conv, rl * r.height as usize);
-            for (i, y) in (r.y..r.bottom()).enumerate() {
-                let d = &mut conv[i * rl..(i + 1) * rl];
-                for (d, &s) in d.iter_mut().zip(src.row::<u8>(y)) {
-                    *d = (s as u16) << 8;
-                }
-            }
-            {
-                let conv = &conv;
-                let first = |i: usize| &conv[i * rl..(i + 1) * rl];
-                self.cascades(st, &first, out, r, size, bands);
-            }
-            st.t1 = conv;
-        } else {
-            let first = |i: usize| src.row::<u16>(r.y + i as i64);
-            self.cascades(st, &first, out, r, size, bands);
-        }
-        for (i, y) in (out.y..out.bottom()).enumerate() {
-            let s = &st.next[i * n..(i + 1) * n];
-            match dst.format() {
-                BandFormat::U8 => {
-                    for (d, &s) in dst.row_mut::<u8>(y).iter_mut().zip(s) {
-                        *d = ((s as u32 + 128) >> 8).min(255) as u8;
-                    }
-                }
-                _ => dst.row_mut::<u16>(y).copy_from_slice(s),
+        if !go_on || !layout_ok {
+            for s in &mut st.slabs {
+                restart(s, &self.vy, out.y, h_img);
             }
         }
+        let cl_max = BLOCK * bands;
+        if st.horiz_len != cl_max {
+            st.horiz = stages::<T>(inputs, &self.vx, cl_max);
+            st.horiz_len = cl_max;
+        }
+        st.block.ensure::<T>(inputs, BLOCK * rl);
+        st.t.ensure::<T>(inputs, BLOCK * rl);
+        st.t2.ensure::<T>(inputs, BLOCK * ow * bands);
+        let reach_y = reach(&self.vy);
+        let r1 = self.vy[0].radius as i64;
+        let mut chunks: Vec<Region> = Vec::new();
+        let mut fetched = top;
+        let mut y0 = out.y;
+        while y0 < out.bottom() {
+            let y1 = (y0 + BLOCK as i64).min(out.bottom());
+            let rows = (y1 - y0) as usize;
+            // Input rows this block reads: from what the first pass reads
+            // next to what the last row of the last pass reaches.
+            let newest = (y1 - 1 + reach_y).min(h_img - 1);
+            let oldest = (st.slabs[0][0].at.next - r1 - 1).max(0);
+            chunks.retain(|c| c.rect().bottom() > oldest);
+            while fetched <= newest {
+                let end = (fetched + CHUNK).min(h_img);
+                let rect = Rect::new(cols.0, fetched, cols.1, end - fetched);
+                let region = inputs.get(0, rect)?;
+                chunks.push(prep(region, inputs));
+                fetched = end;
+            }
+            let src = |y: i64| -> &[T] {
+                let c = chunks
+                    .iter()
+                    .find(|c| y < c.rect().bottom())
+                    .expect("row fetched");
+                c.row::<T>(y)
+            };
+            let block = st.block.get_mut::<T>();
+            let mut c0 = 0;
+            for s in &mut st.slabs {
+                let sw = s[0].len;
+                let slab = |y: i64| &src(y)[c0..c0 + sw];
+                emit(level, s, &slab, h_img, (y0, y1), block, rl, c0);
+                c0 += sw;
+            }
+            // Columns become rows of `rows·bands` samples.
+            let t = st.t.get_mut::<T>();
+            gigapix_simd::blur::transpose(level, block, rows, rw, bands, t);
+            let cl = rows * bands;
+            for h in &mut st.horiz {
+                h.len = cl;
+            }
+            restart(&mut st.horiz, &self.vx, out.x, w_img);
+            let t: &[T] = t;
+            let col = |x: i64| {
+                let i = (x - cols.0) as usize * cl;
+                &t[i..i + cl]
+            };
+            let t2 = st.t2.get_mut::<T>();
+            emit(
+                level,
+                &mut st.horiz,
+                &col,
+                w_img,
+                (out.x, out.right()),
+                t2,
+                cl,
+                0,
+            );
+            let block = st.block.get_mut::<T>();
+            gigapix_simd::blur::transpose(level, t2, ow, rows, bands, block);
+            let n = ow * bands;
+            for (i, y) in (y0..y1).enumerate() {
+                put(y, &block[i * n..(i + 1) * n]);
+            }
+            y0 = y1;
+        }
+        st.cont = Some((cols.0, cols.1, out.bottom()));
+        Ok(())
     }
 }
 
@@ -711,16 +922,41 @@ impl Operation for BoxBlur {
         Rect::new(x0, y0, x1 - x0, y1 - y0)
     }
 
-    fn start(&self) -> Result<BoxState> {
-        Ok(BoxState::default())
-    }
-
     fn generate(&self, st: &mut BoxState, out: Rect, inputs: &mut Inputs<'_>) -> Result<Region> {
-        let h = inputs.header(0);
+        let h = *inputs.header(0);
         let size = (h.width as i64, h.height as i64);
-        let src = inputs.get(0, inputs.need(out, 0))?;
+        let bands = h.bands as usize;
+        let need = inputs.need(out, 0);
+        let narrow = self.narrow(h.format);
+        let lanes = if narrow { &mut st.narrow } else { &mut st.wide };
+        let top = self.first_row(lanes, out, need);
+        let cols = ((need.x, need.width), top);
         let mut dst = inputs.alloc(out);
-        self.run(st, out, size, &src, &mut dst);
+        let same = |r: Region, _: &Inputs<'_>| r;
+        if narrow {
+            let mut put = |y: i64, row: &[u8]| dst.row_mut::<u8>(y).copy_from_slice(row);
+            self.cascades(lanes, inputs, &same, out, cols, size, bands, &mut put)?;
+        } else if h.format == BandFormat::U8 {
+            // 8.8 fixed point.
+            let widen = |r: Region, inputs: &Inputs<'_>| {
+                let mut w = inputs.alloc_as(r.rect(), h.bands, BandFormat::U16);
+                for y in r.rect().y..r.rect().bottom() {
+                    for (d, &s) in w.row_mut::<u16>(y).iter_mut().zip(r.row::<u8>(y)) {
+                        *d = (s as u16) << 8;
+                    }
+                }
+                w
+            };
+            let mut put = |y: i64, row: &[u16]| {
+                for (d, &s) in dst.row_mut::<u8>(y).iter_mut().zip(row) {
+                    *d = ((s as u32 + 128) >> 8).min(255) as u8;
+                }
+            };
+            self.cascades(lanes, inputs, &widen, out, cols, size, bands, &mut put)?;
+        } else {
+            let mut put = |y: i64, row: &[u16]| dst.row_mut::<u16>(y).copy_from_slice(row);
+            self.cascades(lanes, inputs, &same, out, cols, size, bands, &mut put)?;
+        }
         Ok(dst)
     }
 }

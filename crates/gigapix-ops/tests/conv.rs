@@ -558,6 +558,80 @@ fn gaussblur_large_sigma_is_three_extended_boxes() {
     );
 }
 
+/// The box blurs keep per-thread running sums from one strip to the next
+/// when a thread is asked for the strip right below its last one: such
+/// runs (one thread, forward) must give the bits of runs that never go on
+/// (reverse order, several threads, tiles narrower than the image), for
+/// the `u8` kernels, the 8.8 fixed point of large radii and `u16`, and
+/// match the f64 reference of the passes.
+#[test]
+fn box_strips_going_on_match_fresh_strips_and_reference() {
+    for (format, sigma) in [
+        (BandFormat::U8, 6.0),
+        (BandFormat::U8, 70.0),
+        (BandFormat::U16, 6.0),
+    ] {
+        let img = source(37, 260, 3, format, 31);
+        let out = gaussblur(&img, sigma);
+        let run = |threads, order, tw, th| {
+            let opts = RunOptions::new().threads(threads).order(order).tile(tw, th);
+            bytes(&out, &opts)
+        };
+        let going_on = run(1, Order::Forward, 37, 9);
+        for (threads, order, tw, th) in [
+            (1, Order::Reverse, 37, 9),
+            (3, Order::Shuffle(5), 37, 5),
+            (1, Order::Forward, 20, 9),
+            (2, Order::Forward, 37, 64),
+        ] {
+            assert!(
+                run(threads, order, tw, th) == going_on,
+                "{format} sigma {sigma}: {threads} threads, tile {tw}x{th}, {order:?}"
+            );
+        }
+        let rad = box_radius(sigma, 3.0);
+        let want = ref_box_passes(&to_ref(&img), &[rad; 3], &[rad; 3]);
+        assert_close(
+            &to_ref(&out),
+            &want,
+            1.0,
+            &format!("{format} sigma {sigma}"),
+        );
+    }
+}
+
+/// The box blurs' per-thread scratch (running sums, rings, block
+/// buffers) is pooled pixel memory: the run's peak counts it, and it is
+/// allocated once per thread, not once per strip.
+#[test]
+fn box_blur_scratch_is_counted_and_recycled() {
+    let (w, th) = (2000u32, 64u32);
+    let report = |img: &Image| {
+        let mut buf = vec![0u8; img.header().image_bytes() as usize];
+        let opts = RunOptions::new().threads(1).tile(w, th);
+        write_into(img, &mut buf, &opts).expect("run")
+    };
+    let img = source(w, 6 * th, 3, BandFormat::U8, 4);
+    let plain = report(&linear_with(
+        &img,
+        &[1.0],
+        &[0.0],
+        &LinearOptions::default(),
+    ));
+    let blur = report(&gaussblur(&img, 10.0));
+    // Two rings of 2r + 3 rows of the (margin-wide) input for r = 9, at
+    // least.
+    let rings = 2 * 21 * (w as u64 * 3);
+    assert!(
+        blur.peak_pixel_bytes >= plain.peak_pixel_bytes + rings,
+        "blur peak {} vs plain {} + rings {rings}",
+        blur.peak_pixel_bytes,
+        plain.peak_pixel_bytes
+    );
+    let tall = report(&gaussblur(&source(w, 24 * th, 3, BandFormat::U8, 4), 10.0));
+    assert_eq!(tall.pixel_allocations, blur.pixel_allocations);
+}
+
 #[test]
 fn boxblur_is_the_mean_over_the_box() {
     for format in FORMATS {
@@ -648,6 +722,8 @@ fn output_is_identical_for_every_tiling_thread_count_and_order() {
         ("sobel", Box::new(sobel)),
         ("gauss small", Box::new(|i| gaussblur(i, 1.7))),
         ("gauss large", Box::new(|i| gaussblur(i, BOX_SIGMA + 0.5))),
+        ("gauss 9", Box::new(|i| gaussblur(i, 9.0))),
+        ("gauss wide", Box::new(|i| gaussblur(i, 70.0))),
         ("boxblur", Box::new(|i| boxblur(i, 4, 5))),
         (
             "sharpen",

@@ -199,7 +199,7 @@ pub fn box_v_step_u8(
     assert!(acc.len() == n && first.len() == n && last.len() == n && leaving.len() == n);
     assert!(w.radius <= U8_MAX_RADIUS);
     let q = w.fixed;
-    dispatch!(level, Avx2 => box_v_step_u8_avx2(acc, first, last, leaving, q, out), _ => box_v_step_u8_scalar(acc, first, last, leaving, q, out))
+    dispatch!(level, Avx512 => box_v_step_u8_avx512(acc, first, last, leaving, q, out), Avx2 => box_v_step_u8_avx2(acc, first, last, leaving, q, out), _ => box_v_step_u8_scalar(acc, first, last, leaving, q, out))
 }
 
 fn box_v_step_u8_scalar(
@@ -266,7 +266,73 @@ fn box_v_step_u8_avx2(
         unsafe { _mm_storeu_si128(o.as_mut_ptr().cast(), _mm256_castsi256_si128(b)) };
         i += 16;
     }
+    if i == n {
+        return;
+    }
     box_v_step_u8_scalar(
+        &mut acc[i..],
+        &first[i..],
+        &last[i..],
+        &leaving[i..],
+        (k1, k2, s),
+        &mut out[i..],
+    );
+}
+
+/// [`box_v_step_u8_avx2`] on 32 samples per step (the rest at AVX2).
+/// It pays on the short rows of the horizontal passes (a transposed block
+/// of 32 RGB rows: 96 samples, about 0.10 ns a sample against 0.15 at
+/// AVX2, measured roughly on this project's AMD EPYC); on long rows both
+/// run at about 0.10 ns a sample.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw")]
+fn box_v_step_u8_avx512(
+    acc: &mut [u16],
+    first: &[u8],
+    last: &[u8],
+    leaving: &[u8],
+    (k1, k2, s): (i32, i32, i32),
+    out: &mut [u8],
+) {
+    use std::arch::x86_64::*;
+    let n = out.len();
+    let k = _mm512_set1_epi32((k1 & 0xffff) | (k2 << 16));
+    let round = _mm512_set1_epi32(1 << (s - 1));
+    let shift = _mm_cvtsi32_si128(s);
+    let zero = _mm512_setzero_si512();
+    let load = |p: &[u8]| {
+        // SAFETY: the caller passes slices of at least 32 bytes.
+        _mm512_cvtepu8_epi16(unsafe { _mm256_loadu_si256(p.as_ptr().cast()) })
+    };
+    let mut i = 0;
+    while i + 32 <= n {
+        let f = load(&first[i..i + 32]);
+        let l = load(&last[i..i + 32]);
+        let v = load(&leaving[i..i + 32]);
+        let a_slot = &mut acc[i..i + 32];
+        // SAFETY: `a_slot` is exactly 32 `u16`s (64 bytes).
+        let a = unsafe { _mm512_loadu_si512(a_slot.as_ptr().cast()) };
+        let ends = _mm512_add_epi16(f, l);
+        // As at AVX2: acc and ends fit i16 for madd.
+        let lo = _mm512_madd_epi16(_mm512_unpacklo_epi16(a, ends), k);
+        let hi = _mm512_madd_epi16(_mm512_unpackhi_epi16(a, ends), k);
+        let lo = _mm512_sra_epi32(_mm512_add_epi32(lo, round), shift);
+        let hi = _mm512_sra_epi32(_mm512_add_epi32(hi, round), shift);
+        // unpack/pack within 128-bit lanes cancel out: order is preserved.
+        let w16 = _mm512_max_epi16(_mm512_packs_epi32(lo, hi), zero);
+        let b = _mm512_cvtusepi16_epi8(w16);
+        let a = _mm512_sub_epi16(_mm512_add_epi16(a, l), v);
+        // SAFETY: `a_slot` is exactly 32 `u16`s.
+        unsafe { _mm512_storeu_si512(a_slot.as_mut_ptr().cast(), a) };
+        let o = &mut out[i..i + 32];
+        // SAFETY: `o` is exactly 32 bytes.
+        unsafe { _mm256_storeu_si256(o.as_mut_ptr().cast(), b) };
+        i += 32;
+    }
+    if i == n {
+        return;
+    }
+    box_v_step_u8_avx2(
         &mut acc[i..],
         &first[i..],
         &last[i..],
@@ -626,7 +692,7 @@ mod tests {
     #[test]
     fn box_v_levels_match_scalar() {
         let mut rng = Rng(5);
-        for &n in &[1usize, 15, 16, 17, 100] {
+        for &n in &[1usize, 15, 16, 17, 31, 32, 33, 64, 100] {
             let rows: Vec<Vec<u16>> = (0..3)
                 .map(|_| (0..n).map(|_| rng.next() as u16).collect())
                 .collect();
@@ -657,7 +723,7 @@ mod tests {
     #[test]
     fn box_v_u8_levels_match_scalar_and_reference() {
         let mut rng = Rng(17);
-        for &n in &[1usize, 15, 16, 17, 100] {
+        for &n in &[1usize, 15, 16, 17, 31, 32, 33, 64, 100] {
             for radius in [0.0, 1.6, 9.47, 63.9] {
                 let w = BoxWeights::extended(radius);
                 let rows: Vec<Vec<u8>> = (0..3)
