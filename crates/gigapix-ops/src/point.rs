@@ -12,7 +12,8 @@
 //! For `u8` and `u16` inputs a chain is computed once per node into a
 //! lookup table from every input value to the final output value (one table
 //! per band when a stage has per-band coefficients), and rows are mapped
-//! through it. For `u32` and `f32` inputs the stages run row by row on an
+//! through it; `u8` to `u8` with one table for every band runs the vector
+//! kernel [`gigapix_simd::lut::map_u8`]. For `u32` and `f32` inputs the stages run row by row on an
 //! `f64` scratch row.
 
 use std::sync::OnceLock;
