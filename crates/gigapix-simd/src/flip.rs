@@ -22,7 +22,10 @@ use crate::{Level, dispatch};
 /// ```
 pub fn reverse_pixels(level: Level, src: &[u8], dst: &mut [u8], pb: usize) {
     assert_eq!(src.len(), dst.len(), "rows must have the same length");
-    assert!(pb > 0 && src.len().is_multiple_of(pb), "rows must hold whole pixels");
+    assert!(
+        pb > 0 && src.len().is_multiple_of(pb),
+        "rows must hold whole pixels"
+    );
     let done = dispatch!(
         level,
         Avx512 => avx512::reverse(src, dst, pb),
@@ -35,10 +38,31 @@ pub fn reverse_pixels(level: Level, src: &[u8], dst: &mut [u8], pb: usize) {
     scalar(&src[..rest], &mut dst[done..], pb);
 }
 
-/// The scalar reference.
+/// The scalar reference (one loop per common pixel size, so the copies
+/// have a constant size).
 fn scalar(src: &[u8], dst: &mut [u8], pb: usize) {
-    for (d, s) in dst.chunks_exact_mut(pb).zip(src.chunks_exact(pb).rev()) {
-        d.copy_from_slice(s);
+    match pb {
+        1 => scalar_n::<1>(src, dst),
+        2 => scalar_n::<2>(src, dst),
+        3 => scalar_n::<3>(src, dst),
+        4 => scalar_n::<4>(src, dst),
+        6 => scalar_n::<6>(src, dst),
+        8 => scalar_n::<8>(src, dst),
+        12 => scalar_n::<12>(src, dst),
+        16 => scalar_n::<16>(src, dst),
+        _ => {
+            for (d, s) in dst.chunks_exact_mut(pb).zip(src.chunks_exact(pb).rev()) {
+                d.copy_from_slice(s);
+            }
+        }
+    }
+}
+
+fn scalar_n<const N: usize>(src: &[u8], dst: &mut [u8]) {
+    let (d, _) = dst.as_chunks_mut::<N>();
+    let (s, _) = src.as_chunks::<N>();
+    for (d, s) in d.iter_mut().zip(s.iter().rev()) {
+        *d = *s;
     }
 }
 

@@ -57,11 +57,26 @@ pub fn fill_u8(level: Level, row: &mut [u8], bands: usize, state: u64) {
     narrow(&mut row[done..], bands, state);
 }
 
-/// The scalar reference for `bands` ≤ 8.
-fn narrow(row: &mut [u8], bands: usize, mut state: u64) {
-    for px in row.chunks_exact_mut(bands) {
+/// The scalar reference for `bands` ≤ 8 (one loop per band count, so
+/// the copies have a constant size).
+fn narrow(row: &mut [u8], bands: usize, state: u64) {
+    match bands {
+        1 => narrow_n::<1>(row, state),
+        2 => narrow_n::<2>(row, state),
+        3 => narrow_n::<3>(row, state),
+        4 => narrow_n::<4>(row, state),
+        5 => narrow_n::<5>(row, state),
+        6 => narrow_n::<6>(row, state),
+        7 => narrow_n::<7>(row, state),
+        _ => narrow_n::<8>(row, state),
+    }
+}
+
+fn narrow_n<const N: usize>(row: &mut [u8], mut state: u64) {
+    let (pixels, _) = row.as_chunks_mut::<N>();
+    for px in pixels {
         state = state.wrapping_add(GOLDEN);
-        px.copy_from_slice(&mix(state).to_le_bytes()[..bands]);
+        px.copy_from_slice(&mix(state).to_le_bytes()[..N]);
     }
 }
 
