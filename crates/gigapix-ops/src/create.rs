@@ -5,6 +5,8 @@
 
 use std::f64::consts::PI;
 
+use gigapix_simd::noise::{GOLDEN, fill_u8};
+
 use gigapix_core::{
     BandFormat, Header, Image, Inputs, Interpretation, Operation, Rect, Region, Result, Sample,
 };
@@ -128,39 +130,6 @@ pub struct Noise {
     seed: u64,
 }
 
-/// The SplitMix64 increment.
-const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;
-
-/// The SplitMix64 output function.
-#[inline(always)]
-fn mix(mut z: u64) -> u64 {
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
-/// Fills a row of `N`-band pixels (`N` ≤ 8), one hash per pixel; `state` is
-/// the generator state just before the row's first output.
-fn noise_row<const N: usize>(row: &mut [u8], mut state: u64) {
-    let (pixels, _) = row.as_chunks_mut::<N>();
-    for px in pixels {
-        state = state.wrapping_add(GOLDEN);
-        let h = mix(state).to_le_bytes();
-        px.copy_from_slice(&h[..N]);
-    }
-}
-
-/// Fills a row of pixels of any band count, `⌈bands/8⌉` hashes per pixel.
-fn noise_row_wide(row: &mut [u8], bands: usize, mut state: u64) {
-    for px in row.chunks_exact_mut(bands) {
-        for part in px.chunks_mut(8) {
-            state = state.wrapping_add(GOLDEN);
-            let h = mix(state).to_le_bytes();
-            part.copy_from_slice(&h[..part.len()]);
-        }
-    }
-}
-
 impl Operation for Noise {
     type State = ();
 
@@ -177,23 +146,13 @@ impl Operation for Noise {
         let bands = self.header.bands as usize;
         let per_pixel = bands.div_ceil(8) as u64;
         let width = self.header.width as u64;
+        let level = gigapix_simd::level();
         for y in out.y..out.bottom() {
             // Output number n comes from state seed + (n + 1)·GOLDEN; the
             // kernels add GOLDEN before each output.
             let first = (y as u64 * width + out.x as u64).wrapping_mul(per_pixel);
             let state = self.seed.wrapping_add(first.wrapping_mul(GOLDEN));
-            let row = region.row_mut::<u8>(y);
-            match bands {
-                1 => noise_row::<1>(row, state),
-                2 => noise_row::<2>(row, state),
-                3 => noise_row::<3>(row, state),
-                4 => noise_row::<4>(row, state),
-                5 => noise_row::<5>(row, state),
-                6 => noise_row::<6>(row, state),
-                7 => noise_row::<7>(row, state),
-                8 => noise_row::<8>(row, state),
-                _ => noise_row_wide(row, bands, state),
-            }
+            fill_u8(level, region.row_mut::<u8>(y), bands, state);
         }
         Ok(region)
     }

@@ -11,6 +11,7 @@ use gigapix_core::{
     DemandHint, Error, Header, Image, Inputs, Operation, Rect, Region, Result, Sample,
     dispatch_format,
 };
+use gigapix_simd::flip::reverse_pixels;
 
 use crate::pixel::{column_to_row, fill_row, gather_row, reverse_row, with_pixel_size};
 
@@ -467,10 +468,11 @@ impl Operation for Flip {
         let src = inputs.get(0, inputs.need(out, 0))?;
         let pb = inputs.output_header().pixel_bytes();
         let mut dst = inputs.alloc(out);
+        let level = gigapix_simd::level();
         for y in out.y..out.bottom() {
             match self.direction {
                 Direction::Horizontal => {
-                    with_pixel_size!(pb, reverse_row(dst.row_bytes_mut(y), src.row_bytes(y), pb))
+                    reverse_pixels(level, src.row_bytes(y), dst.row_bytes_mut(y), pb)
                 }
                 Direction::Vertical => dst
                     .row_bytes_mut(y)

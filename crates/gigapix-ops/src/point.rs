@@ -12,7 +12,8 @@
 //! For `u8` and `u16` inputs a chain is computed once per node into a
 //! lookup table from every input value to the final output value (one table
 //! per band when a stage has per-band coefficients), and rows are mapped
-//! through it. For `u32` and `f32` inputs the stages run row by row on an
+//! through it; `u8` to `u8` with one table for every band runs the vector
+//! kernel [`gigapix_simd::lut::map_u8`]. For `u32` and `f32` inputs the stages run row by row on an
 //! `f64` scratch row.
 
 use std::sync::OnceLock;
@@ -380,6 +381,8 @@ struct Lut {
     len: usize,
     /// `true` if one table serves every band.
     shared: bool,
+    /// The SIMD level of the `u8` kernel.
+    level: gigapix_simd::Level,
 }
 
 /// A fused chain of point operations: one node, one pass. Built by
@@ -441,6 +444,7 @@ impl PointChain {
             table,
             len,
             shared: !per_band,
+            level: gigapix_simd::level(),
         })
     }
 }
@@ -512,6 +516,14 @@ fn map_rows<I: Sample + Into<usize>, O: TableOf>(
 ) {
     let table = O::of(&lut.table);
     let rect = src.rect();
+    if let (true, Table::U8(t), BandFormat::U8) = (lut.shared, &lut.table, I::FORMAT) {
+        // u8 to u8 through one table: the vector kernel.
+        let t: &[u8; 256] = t[..256].try_into().expect("a u8 table has 256 entries");
+        for y in rect.y..rect.bottom() {
+            gigapix_simd::lut::map_u8(lut.level, t, src.row_bytes(y), dst.row_bytes_mut(y));
+        }
+        return;
+    }
     if lut.shared {
         let table = &table[..lut.len];
         for y in rect.y..rect.bottom() {

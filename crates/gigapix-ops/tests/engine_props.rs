@@ -460,6 +460,32 @@ proptest! {
         check_sinks(&img, &r, &runs, ordered, stats, true)?;
     }
 
+    /// Rows wide enough for every vector kernel on the way (noise eight
+    /// pixels a step, the u8 lookup table 64 samples a step, the flip 21
+    /// 3-byte pixels a step): noise through point chains (linear, invert,
+    /// cast), crops and flips, with their tails at every offset.
+    #[test]
+    fn wide_noise_point_chains_match_reference(
+        w in 1u32..300,
+        h in 1u32..6,
+        bands in 1u32..10,
+        seed in any::<u64>(),
+        steps in prop::collection::vec(
+            (prop::sample::select(vec![0u8, 1, 2, 3, 6, 8]), any::<[u32; 6]>(), [-1.0f64..1.0, -1.0f64..1.0])
+                .prop_map(|(kind, p, f)| common::graph::Step { kind, p, f }),
+            0..5,
+        ),
+        runs in prop::collection::vec(run(), 3),
+        ordered in run(),
+        stats in run(),
+    ) {
+        let (mut img, mut r) = source(0, w, h, bands, seed);
+        for s in &steps {
+            (img, r) = apply(s, &img, &r);
+        }
+        check_sinks(&img, &r, &runs, ordered, stats, true)?;
+    }
+
     /// Random graphs over a sequential source, always with at least one
     /// operation reading out of order (vertical flip, rotation, repeating or
     /// mirroring embed): no run may fail, every result is the reference.

@@ -39,6 +39,9 @@ use std::sync::OnceLock;
 pub mod arith;
 pub mod blur;
 pub mod conv;
+pub mod flip;
+pub mod lut;
+pub mod noise;
 pub mod pixel;
 pub mod resample;
 
