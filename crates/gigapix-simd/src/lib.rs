@@ -39,6 +39,7 @@ use std::sync::OnceLock;
 pub mod arith;
 pub mod blur;
 pub mod conv;
+pub mod jpeg;
 pub mod pixel;
 pub mod resample;
 

@@ -55,6 +55,7 @@
 //! APP2 and APP1 segments (see `save.rs`), unless `strip`.
 
 mod convert;
+mod encode;
 mod input;
 mod load;
 mod markers;
