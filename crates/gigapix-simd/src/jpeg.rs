@@ -179,8 +179,8 @@ impl Divisors {
     #[inline(always)]
     fn quantize(&self, i: usize, x: i16) -> i16 {
         let t = u32::from(x.unsigned_abs());
-        let p = ((t + u32::from(self.corr[i])) & 0xFFFF) * u32::from(self.recip[i]) >> 16;
-        let q = (p * u32::from(self.scale[i]) >> 16) as i16;
+        let p = (((t + u32::from(self.corr[i])) & 0xFFFF) * u32::from(self.recip[i])) >> 16;
+        let q = ((p * u32::from(self.scale[i])) >> 16) as i16;
         if x < 0 { -q } else { q }
     }
 }
@@ -741,16 +741,24 @@ mod avx512 {
     use super::ZIGZAG;
     use std::arch::x86_64::*;
 
+    /// [`ZIGZAG`] as words, the permute indices.
+    static ZIGZAG16: [i16; 64] = {
+        let mut z = [0i16; 64];
+        let mut i = 0;
+        while i < 64 {
+            z[i] = ZIGZAG[i] as i16;
+            i += 1;
+        }
+        z
+    };
+
     /// Zigzag by two-register word permutes, the mask by tests.
     ///
     /// # Safety
     /// The CPU must support AVX-512 F and BW.
     #[target_feature(enable = "avx512f,avx512bw")]
     pub(super) unsafe fn zigzag(block: &[i16; 64], out: &mut [i16; 64]) -> u64 {
-        let mut idx = [0i16; 64];
-        for (i, &z) in idx.iter_mut().zip(ZIGZAG.iter()) {
-            *i = i16::from(z);
-        }
+        let idx = &ZIGZAG16;
         // SAFETY: `block`, `out` and `idx` hold 64 words: two registers.
         unsafe {
             let lo = _mm512_loadu_si512(block.as_ptr() as *const __m512i);

@@ -668,4 +668,70 @@ mod tests {
             }
         }
     }
+
+    /// Rough single-thread timing of the pieces on a 10000 x 512 photo-like
+    /// strip: `cargo test --release -p gigapix-io --lib bench_encode --
+    /// --ignored --nocapture`.
+    #[test]
+    #[ignore]
+    fn bench_encode() {
+        let (w, h) = (10000usize, 512usize);
+        // Real pixels if the peers' test image is there (an uncompressed
+        // strip TIFF: rows from 4 MB in), else the synthetic image.
+        let data = std::fs::read("/tmp/peers-data/in/x10k.tif")
+            .ok()
+            .filter(|b| b.len() > (4 << 20) + w * h * 3)
+            .map_or_else(|| image(w, h, 3, 5), |b| b[4 << 20..][..w * h * 3].to_vec());
+        // This thread's CPU time (the machine is shared).
+        let cpu = || {
+            let s = std::fs::read_to_string("/proc/thread-self/schedstat").unwrap_or_default();
+            let ns: u64 = s
+                .split_whitespace()
+                .next()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            std::time::Duration::from_nanos(ns)
+        };
+        let c0 = cpu();
+        let level = gigapix_simd::level();
+        let mut enc = StripEncoder::new(level, w, Sampling::Ycc { h: 2, v: 2 }, 85);
+        let mut out = Vec::new();
+        let t = std::time::Instant::now();
+        for _ in 0..20 {
+            out.clear();
+            enc.encode(h, &data, &mut out);
+        }
+        let whole = t.elapsed() / 20;
+        let whole_cpu = (cpu() - c0) / 20;
+        let (mut y, mut cb, mut cr) = (vec![0; w], vec![0; w], vec![0; w]);
+        let t = cpu();
+        for r in 0..h {
+            kernels::rgb_to_ycc(level, &data[r * 3 * w..][..3 * w], &mut y, &mut cb, &mut cr);
+        }
+        let colour = cpu() - t;
+        let div = Divisors::new(&quant_table(&STD_LUMA_QUANT, 85));
+        let mut blocks = vec![[0i16; 64]; w / 8];
+        let plane = vec![100u8; w * 8];
+        let t = cpu();
+        // 1.5 block rows per 8 rows (4:2:0).
+        for _ in 0..(h / 8) * 3 / 2 {
+            kernels::fdct_quantize(level, &plane, w, &div, &mut blocks);
+        }
+        let dct = cpu() - t;
+        let mut zz = [0i16; 64];
+        let t = cpu();
+        let mut sum = 0u64;
+        for _ in 0..(h / 8) * 3 / 2 {
+            for b in &blocks {
+                sum += kernels::zigzag(level, b, &mut zz);
+            }
+        }
+        let zigzag = cpu() - t;
+        std::hint::black_box(sum);
+        println!(
+            "{level:?}: strip {whole:?} (CPU {whole_cpu:?}, {} bytes), colour {colour:?}, \
+             dct+quant {dct:?}, zigzag {zigzag:?}",
+            out.len()
+        );
+    }
 }

@@ -69,6 +69,31 @@ use gigapix_core::Error;
 pub(crate) use load::open;
 pub(crate) use save::writer;
 
+/// Whether MozJPEG's SIMD was built (see `build.rs`: x86 needs `nasm` at
+/// build time).
+const MOZJPEG_SIMD: bool =
+    cfg!(feature = "mozjpeg") && env!("GIGAPIX_MOZJPEG_SIMD").as_bytes()[0] == b'1';
+
+/// The JPEG encoder and decoder paths of this build and the SIMD levels
+/// they run at on this CPU, one line (for `gigapix --version`).
+pub fn codec_paths() -> String {
+    let level = gigapix_simd::level();
+    let levels: Vec<&str> = gigapix_simd::levels().iter().map(|l| l.name()).collect();
+    let mozjpeg = if !cfg!(feature = "mozjpeg") {
+        "not built (no shrink-on-load)"
+    } else if MOZJPEG_SIMD {
+        "mozjpeg with SIMD"
+    } else {
+        "mozjpeg C without SIMD (no nasm at build time)"
+    };
+    format!(
+        "jpeg encode: gigapix ({}; CPU levels {}), CMYK and optimize: jpeg-encoder; \
+         jpeg decode: zune-jpeg, shrink-on-load: {mozjpeg}",
+        level.name(),
+        levels.join(", ")
+    )
+}
+
 /// Largest coefficient buffer a progressive or multi-scan JPEG may need
 /// (4 GiB): larger ones are an `ErrorKind::Limit` error at open.
 pub(crate) const MAX_COEFFICIENT_BYTES: u64 = 4 << 30;
