@@ -83,28 +83,24 @@ fn quant_table(basic: &[u16; 64], quality: u8) -> [u16; 64] {
     basic.map(|b| ((u32::from(b) * scale + 50) / 100).clamp(1, 255) as u16)
 }
 
-/// An encoding Huffman table: code and length per symbol.
+/// An encoding Huffman table: per symbol its code and length, as
+/// `code << 8 | length` (one load per symbol).
 #[derive(Clone)]
 struct Huffman {
-    code: [u32; 256],
-    len: [u32; 256],
+    ent: [u32; 256],
 }
 
 impl Huffman {
     /// The canonical codes of `bits` and `vals` (the JPEG standard's
     /// annex C, as libjpeg's `jpeg_make_c_derived_tbl`).
     fn new(bits: &[u8; 16], vals: &[u8]) -> Huffman {
-        let mut h = Huffman {
-            code: [0; 256],
-            len: [0; 256],
-        };
+        let mut h = Huffman { ent: [0; 256] };
         let mut code = 0u32;
         let mut k = 0;
         for (l, &count) in bits.iter().enumerate() {
             for _ in 0..count {
                 let sym = usize::from(vals[k]);
-                h.code[sym] = code;
-                h.len[sym] = l as u32 + 1;
+                h.ent[sym] = code << 8 | (l as u32 + 1);
                 code += 1;
                 k += 1;
             }
@@ -123,46 +119,69 @@ fn dht(out: &mut Vec<u8>, class_index: u8, bits: &[u8; 16], vals: &[u8]) {
     out.extend_from_slice(vals);
 }
 
-/// The bit writer: a 64-bit accumulator of `n` pending bits (the low
-/// ones), flushed 32 bits at a time with byte stuffing.
+/// The bit writer: a 64-bit accumulator with `free` bits unused (the
+/// pending bits are its low `64 - free`), flushed 64 bits at a time with
+/// byte stuffing, as libjpeg-turbo's `put_buffer`.
 struct Bits<'a> {
     acc: u64,
-    n: u32,
+    free: u32,
     out: &'a mut Vec<u8>,
 }
 
-impl Bits<'_> {
-    /// Appends the low `len` bits of `bits` (`len <= 32`).
+impl<'a> Bits<'a> {
+    fn new(out: &'a mut Vec<u8>) -> Self {
+        Bits {
+            acc: 0,
+            free: 64,
+            out,
+        }
+    }
+
+    /// Appends the low `len` bits of `bits` (`len <= 32`, the bits above
+    /// them zero).
     #[inline(always)]
     fn put(&mut self, bits: u32, len: u32) {
-        self.acc = (self.acc << len) | u64::from(bits);
-        self.n += len;
-        if self.n >= 32 {
-            self.n -= 32;
-            let w = (self.acc >> self.n) as u32;
-            // A 0xFF byte in w? (the zero-byte test on !w)
-            let has_ff = (!w).wrapping_sub(0x0101_0101) & w & 0x8080_8080 != 0;
-            if has_ff {
-                for b in w.to_be_bytes() {
-                    self.out.push(b);
-                    if b == 0xFF {
-                        self.out.push(0);
-                    }
+        if len < self.free {
+            self.free -= len;
+            self.acc = (self.acc << len) | u64::from(bits);
+        } else {
+            // Fill the accumulator, write it out, keep the rest of `bits`.
+            let rest = len - self.free;
+            let w = (self.acc << self.free) | (u64::from(bits) >> rest);
+            self.write(w);
+            self.acc = u64::from(bits);
+            self.free = 64 - rest;
+        }
+    }
+
+    /// Writes 8 bytes, stuffing a zero after each 0xFF.
+    #[inline(always)]
+    fn write(&mut self, w: u64) {
+        // A 0xFF byte in w? (the zero-byte test on !w)
+        let has_ff = (!w).wrapping_sub(0x0101_0101_0101_0101) & w & 0x8080_8080_8080_8080 != 0;
+        if has_ff {
+            for b in w.to_be_bytes() {
+                self.out.push(b);
+                if b == 0xFF {
+                    self.out.push(0);
                 }
-            } else {
-                self.out.extend_from_slice(&w.to_be_bytes());
             }
+        } else {
+            self.out.extend_from_slice(&w.to_be_bytes());
         }
     }
 
     /// Pads the last byte with 1-bits and writes out what is pending.
     fn finish(mut self) {
-        let pad = (8 - self.n % 8) % 8;
-        self.acc = (self.acc << pad) | ((1 << pad) - 1);
-        self.n += pad;
-        while self.n > 0 {
-            self.n -= 8;
-            let b = (self.acc >> self.n) as u8;
+        let mut n = 64 - self.free;
+        let pad = (8 - n % 8) % 8;
+        if pad > 0 {
+            self.acc = (self.acc << pad) | ((1 << pad) - 1);
+        }
+        n += pad;
+        while n > 0 {
+            n -= 8;
+            let b = (self.acc >> n) as u8;
             self.out.push(b);
             if b == 0xFF {
                 self.out.push(0);
@@ -333,7 +352,7 @@ impl StripEncoder {
             }
         }
         let level = self.level;
-        let mut bits = Bits { acc: 0, n: 0, out };
+        let mut bits = Bits::new(out);
         let mut pred = [0i16; 3];
         let mut zz = [0i16; 64];
         let row_bytes = self.width * bands;
@@ -495,24 +514,28 @@ fn encode_block(
     *pred = zz[0];
     let (nb, v) = magnitude(diff);
     let n = nb as usize;
-    bits.put((dc.code[n] << nb) | v, dc.len[n] + nb);
+    let e = dc.ent[n];
+    bits.put(((e >> 8) << nb) | v, (e & 0xFF) + nb);
     let mut m = mask & !1;
     let mut last = 0u32;
     while m != 0 {
         let k = m.trailing_zeros();
         let mut run = k - last - 1;
         while run > 15 {
-            bits.put(ac.code[0xF0], ac.len[0xF0]);
+            let e = ac.ent[0xF0];
+            bits.put(e >> 8, e & 0xFF);
             run -= 16;
         }
         let (nb, v) = magnitude(i32::from(zz[k as usize]));
         let sym = (run << 4 | nb) as usize;
-        bits.put((ac.code[sym] << nb) | v, ac.len[sym] + nb);
+        let e = ac.ent[sym];
+        bits.put(((e >> 8) << nb) | v, (e & 0xFF) + nb);
         last = k;
         m &= m - 1;
     }
     if last != 63 {
-        bits.put(ac.code[0], ac.len[0]);
+        let e = ac.ent[0];
+        bits.put(e >> 8, e & 0xFF);
     }
 }
 
@@ -568,17 +591,28 @@ mod tests {
     #[test]
     fn bit_writer_stuffs_and_pads() {
         let mut out = Vec::new();
-        let mut b = Bits {
-            acc: 0,
-            n: 0,
-            out: &mut out,
-        };
+        let mut b = Bits::new(&mut out);
         b.put(0xFF, 8);
         b.put(0x12345, 20);
         b.put(0xF, 4);
         b.put(0x3, 3);
         b.finish();
         assert_eq!(out, [0xFF, 0x00, 0x12, 0x34, 0x5F, 0x7F]);
+        // Across the 64-bit flush: 70 one-bits, then 2 zero bits: 8 stuffed
+        // 0xFF bytes, then 0b1111_1100.
+        let mut out = Vec::new();
+        let mut b = Bits::new(&mut out);
+        for _ in 0..7 {
+            b.put(0x3FF, 10);
+        }
+        b.put(0, 2);
+        b.finish();
+        assert_eq!(
+            out,
+            [
+                0xFF, 0, 0xFF, 0, 0xFF, 0, 0xFF, 0, 0xFF, 0, 0xFF, 0, 0xFF, 0, 0xFF, 0, 0xFC
+            ]
+        );
     }
 
     /// A photo-like test image: smooth gradients, texture and noise, with

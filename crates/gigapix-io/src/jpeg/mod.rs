@@ -45,12 +45,15 @@
 //!
 //! # Saving
 //!
-//! See [`writer`]. Baseline JPEG through jpeg-encoder, `u8` only. By
-//! default the image is cut into strips of whole iMCU rows encoded on a
-//! pool of threads and joined with restart markers (`parallel.rs`); with
-//! `optimize` (optimised Huffman tables, which need statistics of the whole
-//! image) a single jpeg-encoder runs on a thread of its own, fed the bands
-//! through a bounded channel (`save.rs`), and buffers every DCT block.
+//! See [`writer`]. Baseline JPEG, `u8` only. By default the image is cut
+//! into strips of whole iMCU rows encoded on a pool of threads and joined
+//! with restart markers (`parallel.rs`): grey and RGB by our own encoder
+//! (`encode.rs`, libjpeg-turbo's bitstream with `gigapix_simd::jpeg`'s
+//! kernels, so files match libvips' at the same `Q`), CMYK by
+//! jpeg-encoder. With `optimize` (optimised Huffman tables, which need
+//! statistics of the whole image) a single jpeg-encoder runs on a thread
+//! of its own, fed the bands through a bounded channel (`save.rs`), and
+//! buffers every DCT block.
 //! The ICC profile and EXIF block of the image's metadata are written as
 //! APP2 and APP1 segments (see `save.rs`), unless `strip`.
 
