@@ -29,9 +29,22 @@ use gigapix::{Image, RunOptions, RunReport};
 
 use crate::pipeline::{UsageError, apply_ops, open_input};
 
+/// `--version`: the version, then the JPEG encoder and decoder paths of
+/// this build and the SIMD levels they run at.
+fn long_version() -> &'static str {
+    static TEXT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    TEXT.get_or_init(|| {
+        format!(
+            "{}\n{}",
+            env!("CARGO_PKG_VERSION"),
+            gigapix_io::jpeg_codec_paths()
+        )
+    })
+}
+
 /// Process images of any size in a few megabytes of memory.
 #[derive(Parser, Debug, Clone)]
-#[command(name = "gigapix", version, about, long_about = None)]
+#[command(name = "gigapix", version, long_version = long_version(), about, long_about = None)]
 struct Cli {
     /// Worker threads (default: GIGAPIX_CONCURRENCY or every core).
     #[arg(long, global = true, value_name = "N")]

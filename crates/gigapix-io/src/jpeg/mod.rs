@@ -45,16 +45,20 @@
 //!
 //! # Saving
 //!
-//! See [`writer`]. Baseline JPEG through jpeg-encoder, `u8` only. By
-//! default the image is cut into strips of whole iMCU rows encoded on a
-//! pool of threads and joined with restart markers (`parallel.rs`); with
-//! `optimize` (optimised Huffman tables, which need statistics of the whole
-//! image) a single jpeg-encoder runs on a thread of its own, fed the bands
-//! through a bounded channel (`save.rs`), and buffers every DCT block.
+//! See [`writer`]. Baseline JPEG, `u8` only. By default the image is cut
+//! into strips of whole iMCU rows encoded on a pool of threads and joined
+//! with restart markers (`parallel.rs`): grey and RGB by our own encoder
+//! (`encode.rs`, libjpeg-turbo's bitstream with `gigapix_simd::jpeg`'s
+//! kernels, so files match libvips' at the same `Q`), CMYK by
+//! jpeg-encoder. With `optimize` (optimised Huffman tables, which need
+//! statistics of the whole image) a single jpeg-encoder runs on a thread
+//! of its own, fed the bands through a bounded channel (`save.rs`), and
+//! buffers every DCT block.
 //! The ICC profile and EXIF block of the image's metadata are written as
 //! APP2 and APP1 segments (see `save.rs`), unless `strip`.
 
 mod convert;
+mod encode;
 mod input;
 mod load;
 mod markers;
@@ -67,6 +71,31 @@ use gigapix_core::Error;
 
 pub(crate) use load::open;
 pub(crate) use save::writer;
+
+/// Whether MozJPEG's SIMD was built (see `build.rs`: x86 needs `nasm` at
+/// build time).
+const MOZJPEG_SIMD: bool =
+    cfg!(feature = "mozjpeg") && env!("GIGAPIX_MOZJPEG_SIMD").as_bytes()[0] == b'1';
+
+/// The JPEG encoder and decoder paths of this build and the SIMD levels
+/// they run at on this CPU, one line (for `gigapix --version`).
+pub fn codec_paths() -> String {
+    let level = gigapix_simd::level();
+    let levels: Vec<&str> = gigapix_simd::levels().iter().map(|l| l.name()).collect();
+    let mozjpeg = if !cfg!(feature = "mozjpeg") {
+        "not built (no shrink-on-load)"
+    } else if MOZJPEG_SIMD {
+        "mozjpeg with SIMD"
+    } else {
+        "mozjpeg C without SIMD (no nasm at build time)"
+    };
+    format!(
+        "jpeg encode: gigapix ({}; CPU levels {}), CMYK and optimize: jpeg-encoder; \
+         jpeg decode: zune-jpeg, shrink-on-load: {mozjpeg}",
+        level.name(),
+        levels.join(", ")
+    )
+}
 
 /// Largest coefficient buffer a progressive or multi-scan JPEG may need
 /// (4 GiB): larger ones are an `ErrorKind::Limit` error at open.

@@ -1,15 +1,17 @@
 //! Parallel baseline JPEG encoding with restart markers.
 //!
 //! The image is cut into strips of whole iMCU rows. Each strip is encoded
-//! on a pool of threads as a JPEG of its own, by MozJPEG (the `mozjpeg`
-//! feature) or jpeg-encoder (standard Huffman tables, the same
-//! quantisation tables for every strip), and the
-//! strips' entropy-coded segments are joined in order with `RSTn` markers
-//! between them, under the first strip's headers with the full height and
-//! a DRI segment of one strip's MCU count. A decoder restarts its DC
-//! prediction and bit reader at each marker, exactly where each strip's
-//! own encoder started from zero and padded its last byte, so the result
-//! is one valid baseline JPEG.
+//! on a pool of threads: grey and RGB by our own encoder (`encode.rs`,
+//! libjpeg-turbo's bitstream: standard tables, the same for every strip)
+//! into a bare entropy-coded segment, CMYK by jpeg-encoder as a JPEG of its
+//! own (standard Huffman tables, the same quantisation tables for every
+//! strip) whose entropy-coded data is cut out. The segments are joined in
+//! order with `RSTn` markers between them, under headers with the full
+//! height and a DRI segment of one strip's MCU count (ours, or the first
+//! jpeg-encoder strip's patched). A decoder restarts its DC prediction and
+//! bit reader at each marker, exactly where each strip's own encoder
+//! started from zero and padded its last byte, so the result is one valid
+//! baseline JPEG.
 //!
 //! Memory stays bounded: at most two strips per thread are in flight, and
 //! finished strips are written out in order as soon as they are complete.
@@ -23,9 +25,10 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use gigapix_core::{BandWriter, Error, ErrorKind, Result};
-use jpeg_encoder::{ImageBuffer, JpegColorType};
+use jpeg_encoder::{ImageBuffer, JpegColorType, SamplingFactor};
 use tempfile::TempPath;
 
+use super::encode::{Sampling, StripEncoder};
 use super::save::{Config, insert_app_segments, to_planar};
 use crate::save::{RowCheck, create_temp, persist};
 
@@ -42,9 +45,8 @@ struct Job {
     data: Vec<u8>,
 }
 
-/// An encoded strip: the index, and the whole JPEG of the strip or why
-/// encoding failed.
-type Done = (usize, std::result::Result<Vec<u8>, String>);
+/// An encoded strip: the index, and the strip or why encoding failed.
+type Done = (usize, std::result::Result<Encoded, String>);
 
 /// A strip in planar form, as jpeg-encoder pulls it.
 struct Strip<'a> {
@@ -81,18 +83,60 @@ impl ImageBuffer for Strip<'_> {
     }
 }
 
-/// Encodes one strip as a complete JPEG: grey and RGB by MozJPEG with
-/// libjpeg-turbo's settings when the `mozjpeg` feature is on (about 4x
-/// faster than jpeg-encoder with SIMD), else and for CMYK by jpeg-encoder.
+/// An encoded strip: a complete JPEG (MozJPEG, jpeg-encoder), or only
+/// its entropy-coded data (ours, whose headers [`StripEncoder::headers`]
+/// writes).
+enum Encoded {
+    Whole(Vec<u8>),
+    Scan(Vec<u8>),
+}
+
+/// The encoder of a worker: ours for grey and RGB, else jpeg-encoder.
+enum WorkerEncoder {
+    Ours(Box<StripEncoder>),
+    Other { planar: Vec<u8> },
+}
+
+/// Our strip encoder's sampling for `config`, `None` for CMYK.
+fn our_sampling(config: &Config) -> Option<Sampling> {
+    match config.color {
+        JpegColorType::Luma => Some(Sampling::Grey),
+        JpegColorType::Ycbcr => Some(match config.sampling {
+            SamplingFactor::F_2_2 => Sampling::Ycc { h: 2, v: 2 },
+            SamplingFactor::F_2_1 => Sampling::Ycc { h: 2, v: 1 },
+            _ => Sampling::Ycc { h: 1, v: 1 },
+        }),
+        _ => None,
+    }
+}
+
+/// Our strip encoder for `config`, if it takes its colour type.
+fn our_encoder(config: &Config) -> Option<StripEncoder> {
+    our_sampling(config).map(|s| {
+        StripEncoder::new(
+            gigapix_simd::level(),
+            usize::from(config.width),
+            s,
+            config.quality,
+        )
+    })
+}
+
+/// Encodes one strip: grey and RGB by our encoder (libjpeg-turbo's
+/// bitstream, see `encode.rs`), CMYK by jpeg-encoder.
 fn encode_strip(
     config: &Config,
     job: &Job,
-    planar: &mut Vec<u8>,
-) -> std::result::Result<Vec<u8>, String> {
-    #[cfg(feature = "mozjpeg")]
-    if matches!(config.color, JpegColorType::Luma | JpegColorType::Ycbcr) {
-        return encode_strip_mozjpeg(config, job);
-    }
+    encoder: &mut WorkerEncoder,
+) -> std::result::Result<Encoded, String> {
+    let planar = match encoder {
+        WorkerEncoder::Ours(enc) => {
+            let mut out = Vec::with_capacity(job.data.len() / 8);
+            enc.encode(job.rows as usize, &job.data, &mut out);
+            return Ok(Encoded::Scan(out));
+        }
+        WorkerEncoder::Other { planar } => planar,
+    };
     to_planar(
         &job.data,
         usize::from(config.width),
@@ -108,46 +152,7 @@ fn encode_strip(
             planar,
         })
         .map_err(|e| e.to_string())?;
-    Ok(out)
-}
-
-/// Encodes one strip of grey or RGB rows with MozJPEG's libjpeg-turbo
-/// profile (`JCP_FASTEST`: libjpeg's quantisation tables scaled by the
-/// quality, standard Huffman tables, baseline, no trellis), so every strip
-/// shares the same tables. Its fatal errors unwind: caught here.
-#[cfg(feature = "mozjpeg")]
-fn encode_strip_mozjpeg(config: &Config, job: &Job) -> std::result::Result<Vec<u8>, String> {
-    use jpeg_encoder::SamplingFactor;
-    use mozjpeg::{ColorSpace, Compress};
-    let encode = || -> std::io::Result<Vec<u8>> {
-        let grey = config.color == JpegColorType::Luma;
-        let mut c = Compress::new(if grey {
-            ColorSpace::JCS_GRAYSCALE
-        } else {
-            ColorSpace::JCS_RGB
-        });
-        c.set_fastest_defaults();
-        c.set_size(usize::from(config.width), job.rows as usize);
-        c.set_quality(f32::from(config.quality));
-        if !grey {
-            let px = match config.sampling {
-                SamplingFactor::F_2_2 => (2, 2),
-                SamplingFactor::F_2_1 => (2, 1),
-                _ => (1, 1),
-            };
-            c.set_chroma_sampling_pixel_sizes(px, px);
-        }
-        let mut started = c.start_compress(Vec::with_capacity(job.data.len() / 8))?;
-        started.write_scanlines(&job.data)?;
-        started.finish()
-    };
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(encode)) {
-        Ok(result) => result.map_err(|e| e.to_string()),
-        Err(payload) => Err(payload
-            .downcast_ref::<String>()
-            .cloned()
-            .unwrap_or_else(|| "the encoder failed".to_string())),
-    }
+    Ok(Encoded::Whole(out))
 }
 
 /// Where the entropy-coded data of a one-scan JPEG starts (just past
@@ -274,7 +279,10 @@ pub(super) fn writer(
 }
 
 fn worker(config: Config, jobs: &Mutex<Receiver<Job>>, done: &Sender<Done>) {
-    let mut planar = Vec::new();
+    let mut encoder = match our_encoder(&config) {
+        Some(e) => WorkerEncoder::Ours(Box::new(e)),
+        None => WorkerEncoder::Other { planar: Vec::new() },
+    };
     loop {
         let job = match jobs.lock() {
             Ok(rx) => rx.recv(),
@@ -283,7 +291,7 @@ fn worker(config: Config, jobs: &Mutex<Receiver<Job>>, done: &Sender<Done>) {
         let Ok(job) = job else { return };
         // A panic must still answer, or `finish` would wait forever.
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            encode_strip(&config, &job, &mut planar)
+            encode_strip(&config, &job, &mut encoder)
         }))
         .unwrap_or_else(|_| Err("the encoder panicked".to_string()));
         if done.send((job.index, result)).is_err() {
@@ -315,7 +323,7 @@ struct ParallelWriter {
     sent: usize,
     written: usize,
     /// Encoded strips waiting for the ones before them.
-    pending: BTreeMap<usize, Vec<u8>>,
+    pending: BTreeMap<usize, Encoded>,
     max_in_flight: usize,
     rows: RowCheck,
 }
@@ -358,16 +366,16 @@ impl ParallelWriter {
             .done
             .recv()
             .map_err(|_| self.fail("the encoder threads stopped"))?;
-        let jpeg = result.map_err(|e| self.fail(e))?;
-        self.pending.insert(index, jpeg);
-        while let Some(jpeg) = self.pending.remove(&self.written) {
-            self.write_strip(&jpeg)?;
+        let strip = result.map_err(|e| self.fail(e))?;
+        self.pending.insert(index, strip);
+        while let Some(strip) = self.pending.remove(&self.written) {
+            self.write_strip(&strip)?;
             self.written += 1;
         }
         Ok(())
     }
 
-    fn write_strip(&mut self, jpeg: &[u8]) -> Result<()> {
+    fn write_strip(&mut self, strip: &Encoded) -> Result<()> {
         let name = self.name.clone();
         let bad = || {
             Error::new(
@@ -376,14 +384,25 @@ impl ParallelWriter {
             )
         };
         let index = self.written;
-        let headers = if index == 0 {
-            let mut h = whole_headers(jpeg, self.config.height, self.interval).ok_or_else(bad)?;
-            insert_app_segments(&mut h, &std::mem::take(&mut self.segments));
-            Some(h)
-        } else {
-            None
+        let headers = match (index, strip) {
+            (0, Encoded::Whole(jpeg)) => {
+                Some(whole_headers(jpeg, self.config.height, self.interval).ok_or_else(bad)?)
+            }
+            (0, Encoded::Scan(_)) => Some(
+                our_encoder(&self.config)
+                    .ok_or_else(bad)?
+                    .headers(self.config.height, self.interval),
+            ),
+            _ => None,
         };
-        let data = scan_data(jpeg).ok_or_else(bad)?;
+        let headers = headers.map(|mut h| {
+            insert_app_segments(&mut h, &std::mem::take(&mut self.segments));
+            h
+        });
+        let data = match strip {
+            Encoded::Whole(jpeg) => scan_data(jpeg).ok_or_else(bad)?,
+            Encoded::Scan(data) => data,
+        };
         let out = self.out.as_mut().expect("not finished");
         let io = |e| Error::io(&name, e);
         if let Some(h) = headers {
