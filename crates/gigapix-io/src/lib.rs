@@ -471,7 +471,7 @@ pub fn open(path: impl AsRef<Path>, options: &OpenOptions) -> Result<Image> {
     if seekable && options.access == AccessMode::Random {
         source::mapped(&layout, reader.get_ref(), end, &name)
     } else {
-        source::streaming(&layout, reader, seekable, &name)
+        source::streaming(&layout, reader, seekable, &name, &options.limits)
     }
 }
 
