@@ -90,6 +90,7 @@ use gigapix_core::{
     BandFormat, BandWriter, Error, ErrorKind, Header, Image, Limits, Metadata, Result,
 };
 pub use params::Params;
+pub use save::abandon_saves;
 
 mod exif;
 pub mod formats;

@@ -24,10 +24,9 @@ use std::thread::JoinHandle;
 
 use gigapix_core::{BandWriter, Error, ErrorKind, Result};
 use jpeg_encoder::{ImageBuffer, JpegColorType};
-use tempfile::TempPath;
 
 use super::save::{Config, insert_app_segments, to_planar};
-use crate::save::{RowCheck, create_temp, persist};
+use crate::save::{RowCheck, Temp, create_temp, persist};
 
 /// Output buffer.
 const OUT_BUFFER: usize = 256 << 10;
@@ -303,7 +302,7 @@ struct ParallelWriter {
     workers: Vec<JoinHandle<()>>,
     /// `None` once finished.
     out: Option<BufWriter<File>>,
-    temp: Option<TempPath>,
+    temp: Option<Temp>,
     target: PathBuf,
     name: String,
     strip_rows: u32,
