@@ -69,7 +69,8 @@ pub fn abandon_saves() {
 /// The temporary file that becomes the target: made by [`create_temp`],
 /// turned into the target by [`persist`], gone when dropped.
 pub(crate) struct Temp {
-    /// The target's directory.
+    /// The target's directory (where an unnamed file gets its name).
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     dir: PathBuf,
     kind: TempKind,
 }
