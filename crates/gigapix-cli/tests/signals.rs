@@ -116,7 +116,11 @@ fn check(
     signal: Signal,
 ) -> bool {
     let name = target.file_name().unwrap().to_string_lossy().into_owned();
-    assert_eq!(entries(dir), std::slice::from_ref(&name), "left behind; stderr: {err}");
+    assert_eq!(
+        entries(dir),
+        std::slice::from_ref(&name),
+        "left behind; stderr: {err}"
+    );
     let code = 128 + signal.as_raw();
     match (status.code(), status.signal()) {
         (Some(c), _) if c == code => {
