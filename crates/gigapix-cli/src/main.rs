@@ -15,17 +15,20 @@
 //!
 //! IN may be a file or a generator (`black:WxHxB`, `xyz:WxH`,
 //! `noise:WxHxB[:SEED]`, `zone:WxH`); OUT `-` computes every pixel and
-//! discards it. Exit status: 0 success, 1 runtime error, 2 usage error.
+//! discards it. Exit status: 0 success, 1 runtime error, 2 usage error,
+//! 130 after SIGINT and 143 after SIGTERM (the run is cancelled and no
+//! temporary file is left: see `signals.rs`).
 #![forbid(unsafe_code)]
 
 mod pipeline;
 mod progress;
+mod signals;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use gigapix::catalogue::Output;
-use gigapix::{Image, RunOptions, RunReport};
+use gigapix::{CancelToken, Image, RunOptions, RunReport};
 
 use crate::pipeline::{UsageError, apply_ops, open_input};
 
@@ -173,7 +176,16 @@ fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
-    match run(&cli) {
+    let cancel = CancelToken::new();
+    let interrupts = signals::Interrupts::install(cancel.clone());
+    let result = run(&cli, cancel);
+    if result.is_err()
+        && let Some((code, message)) = interrupts.caught()
+    {
+        eprintln!("gigapix: {message}");
+        return ExitCode::from(code);
+    }
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Usage(msg)) => {
             eprintln!("gigapix: {msg}");
@@ -187,8 +199,8 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: &Cli) -> Result<(), Failure> {
-    let mut opts = RunOptions::new();
+fn run(cli: &Cli, cancel: CancelToken) -> Result<(), Failure> {
+    let mut opts = RunOptions::new().cancel(cancel);
     if let Some(n) = cli.threads {
         if n == 0 {
             return Err(Failure::Usage("--threads must be at least 1".into()));

@@ -107,7 +107,19 @@ impl fmt::Display for Header {
 }
 
 /// Guards against decompression bombs and runaway graphs: checked when a
-/// file is opened and when a node is built.
+/// file is opened and when any node is built.
+///
+/// Every node of every graph is checked against the process-wide limits,
+/// [`Limits::default`]: they start as [`Limits::DEFAULT`] and
+/// [`Limits::set_default`] changes them for the whole process. A node
+/// larger than they allow is an invalid image carrying an
+/// [`ErrorKind::Limit`](crate::ErrorKind::Limit) error named with its
+/// operation, so `embed` to 10^9 x 10^9 or a 10^14-pixel `resize` fails
+/// when it is built, not after hours. Loaders also check the file's header
+/// against the limits of their open options (these default to the
+/// process-wide ones; stricter ones help with untrusted files), and keep
+/// each buffer they allocate for one file within
+/// [`max_alloc`](Limits::max_alloc).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Limits {
@@ -115,28 +127,54 @@ pub struct Limits {
     pub max_pixels: u64,
     /// Largest width or height.
     pub max_dimension: u32,
+    /// Largest buffer a loader allocates for one file: a TIFF strip or
+    /// tile, the rows a streamed file decodes at a time, the coefficients
+    /// of a progressive JPEG.
+    pub max_alloc: u64,
 }
 
 /// Most bands an image may have.
 const MAX_BANDS: u32 = 1 << 16;
 
+/// The process-wide limits (see [`Limits::default`]).
+static PROCESS: std::sync::RwLock<Limits> = std::sync::RwLock::new(Limits::DEFAULT);
+
 impl Default for Limits {
-    /// 2^40 pixels (a million by a million), sides up to 2^31 - 1.
+    /// The process-wide limits: [`Limits::DEFAULT`] unless
+    /// [`Limits::set_default`] changed them.
     fn default() -> Limits {
-        Limits {
-            max_pixels: 1 << 40,
-            max_dimension: i32::MAX as u32,
-        }
+        *PROCESS.read().unwrap_or_else(|e| e.into_inner())
     }
 }
 
 impl Limits {
+    /// The built-in limits: 10 000 000 pixels per side (libvips' limit),
+    /// 2^40 pixels in all (a million by a million: forty times a
+    /// 50000x50000 gigapixel image, still computable in strips, while a
+    /// runaway `resize` or `embed` of 10^14 pixels is refused) and 4 GiB
+    /// for one buffer of a loader (the coefficients of a progressive JPEG
+    /// of about 1.4 gigapixels; TIFF chunks and streamed rows are far
+    /// smaller in practice).
+    pub const DEFAULT: Limits = Limits {
+        max_pixels: 1 << 40,
+        max_dimension: 10_000_000,
+        max_alloc: 4 << 30,
+    };
+
     /// No limit beyond what the types can hold.
     pub fn none() -> Limits {
         Limits {
             max_pixels: u64::MAX,
             max_dimension: i32::MAX as u32,
+            max_alloc: u64::MAX,
         }
+    }
+
+    /// Makes `limits` the process-wide limits, returned by
+    /// [`Limits::default`] and checked when any node is built from now on
+    /// (nodes already built keep their verdict).
+    pub fn set_default(limits: Limits) {
+        *PROCESS.write().unwrap_or_else(|e| e.into_inner()) = limits;
     }
 
     /// Sets [`max_pixels`](Limits::max_pixels).
@@ -149,6 +187,17 @@ impl Limits {
     pub fn max_dimension(mut self, n: u32) -> Limits {
         self.max_dimension = n;
         self
+    }
+
+    /// Sets [`max_alloc`](Limits::max_alloc).
+    pub fn max_alloc(mut self, bytes: u64) -> Limits {
+        self.max_alloc = bytes;
+        self
+    }
+
+    /// [`max_alloc`](Limits::max_alloc) as a `usize` (saturated).
+    pub fn max_alloc_usize(&self) -> usize {
+        usize::try_from(self.max_alloc).unwrap_or(usize::MAX)
     }
 
     /// Checks a header against the limits.

@@ -29,7 +29,8 @@ struct Node {
 /// pulls regions through the graph.
 ///
 /// Building never fails: an invalid step (a crop outside the image, a band
-/// mismatch) gives an image that carries the error, named with its
+/// mismatch, a size beyond the process-wide [`Limits`](crate::Limits))
+/// gives an image that carries the error, named with its
 /// operation, and every image built on it carries the same error.
 /// [`check`](Image::check) reports it at once; any sink reports it before
 /// computing a pixel.
@@ -51,7 +52,7 @@ impl Image {
         let (header, error) = match inherited {
             Some(e) => (headers.first().copied().unwrap_or(PLACEHOLDER), Some(e)),
             None => match op.header(&headers) {
-                Ok(h) => match crate::Limits::none().check(&h) {
+                Ok(h) => match crate::Limits::default().check(&h) {
                     Ok(()) => (h, None),
                     Err(e) => (
                         h,

@@ -113,9 +113,13 @@ impl<R: RowReader> Operation for SequentialSource<R> {
                 ),
             ));
         }
-        let ring_bytes = (head.cap as usize).checked_mul(row_bytes);
+        // Within the process-wide `max_alloc`, and fallible: a stream may
+        // claim rows too long to hold.
+        let max_alloc = crate::Limits::default().max_alloc_usize();
+        let ring_bytes = (head.cap as usize)
+            .checked_mul(row_bytes)
+            .filter(|&n| n <= max_alloc);
         if Some(head.ring.len()) != ring_bytes {
-            // Fallible: a stream may claim rows too long to hold.
             let mut ring = Vec::new();
             ring_bytes
                 .and_then(|n| ring.try_reserve_exact(n).ok().map(|_| n))
@@ -123,7 +127,11 @@ impl<R: RowReader> Operation for SequentialSource<R> {
                 .ok_or_else(|| {
                     Error::new(
                         ErrorKind::Limit,
-                        format!("cannot allocate a read-ahead of {} rows", head.cap),
+                        format!(
+                            "cannot allocate a read-ahead of {} rows of {row_bytes} bytes \
+                             (max_alloc is {max_alloc})",
+                            head.cap
+                        ),
                     )
                 })?;
             head.ring = ring;

@@ -91,6 +91,7 @@ use gigapix_core::{
     BandFormat, BandWriter, Error, ErrorKind, Header, Image, Limits, Metadata, Result,
 };
 pub use params::Params;
+pub use save::abandon_saves;
 
 mod exif;
 pub mod formats;
@@ -472,7 +473,7 @@ pub fn open(path: impl AsRef<Path>, options: &OpenOptions) -> Result<Image> {
     if seekable && options.access == AccessMode::Random {
         source::mapped(&layout, reader.get_ref(), end, &name)
     } else {
-        source::streaming(&layout, reader, seekable, &name)
+        source::streaming(&layout, reader, seekable, &name, &options.limits)
     }
 }
 

@@ -1,9 +1,25 @@
-//! Atomic file writers: bands go into a temporary file next to the target,
-//! renamed onto it by `finish`, removed if the writer is dropped instead.
+//! Atomic file writers: bands go into a temporary file in the target's
+//! directory, which becomes the target by `finish`, and disappears if the
+//! writer is dropped instead. The user's old file is never touched until
+//! the new one is complete.
+//!
+//! On Linux the temporary file is unnamed (`O_TMPFILE`): it has no name
+//! until the save is complete, so even a process killed by `SIGKILL`
+//! leaves nothing behind. It is then linked in as the target when there is
+//! none, or linked under a hidden name and renamed over the target (a
+//! window of two system calls). Where the filesystem refuses `O_TMPFILE`,
+//! or elsewhere, the temporary file is a hidden named `.NAME.XXXXXX.tmp`,
+//! removed when the save fails or is dropped. The environment variable
+//! `GIGAPIX_NO_O_TMPFILE=1` forces named temporary files (a testing knob).
+//!
+//! Every named temporary file is listed while it exists, so that a process
+//! about to exit abruptly (a second Ctrl-C) can remove them all with
+//! [`abandon_saves`].
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
 
 use gigapix_core::{BandWriter, Error, ErrorKind, Header, Result};
 use tempfile::TempPath;
@@ -19,7 +35,7 @@ const SCRATCH: usize = 1 << 20;
 pub(crate) struct FileWriter {
     /// `None` once finished (or while dropping).
     out: Option<BufWriter<File>>,
-    temp: Option<TempPath>,
+    temp: Option<Temp>,
     target: PathBuf,
     name: String,
     rows: RowCheck,
@@ -28,17 +44,99 @@ pub(crate) struct FileWriter {
     scratch: Vec<u8>,
 }
 
-/// Creates the temporary file that will become `target`, in the target's
-/// directory, with the permissions a plain create would give (or those of
-/// the file being replaced). Every codec's writer saves through this and
-/// [`persist`]: dropping the [`TempPath`] removes the file.
-pub(crate) fn create_temp(target: &Path, name: &str) -> Result<(File, TempPath)> {
+/// The named temporary files of this process's unfinished saves.
+static LIVE: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+fn live() -> MutexGuard<'static, Vec<PathBuf>> {
+    LIVE.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Removes the temporary file of every unfinished save of this process and
+/// makes every save that would create, rename or remove one from now on
+/// wait for ever: for a process about to exit at once (a second interrupt
+/// while the first is being cleaned up), so that it leaves no temporary
+/// file behind. The users' files are untouched: a save either renamed its
+/// complete file onto its target already, or never will.
+pub fn abandon_saves() {
+    let mut live = live();
+    for path in live.drain(..) {
+        let _ = std::fs::remove_file(path);
+    }
+    // Never unlocked: nothing may name a new temporary file any more.
+    std::mem::forget(live);
+}
+
+/// The temporary file that becomes the target: made by [`create_temp`],
+/// turned into the target by [`persist`], gone when dropped.
+pub(crate) struct Temp {
+    /// The target's directory (where an unnamed file gets its name).
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+    dir: PathBuf,
+    kind: TempKind,
+}
+
+enum TempKind {
+    /// An `O_TMPFILE` inode with no name: this second handle keeps it
+    /// alive (the writer's own may be closed before [`persist`]), and
+    /// closing it frees the file.
+    #[cfg(target_os = "linux")]
+    Unnamed(File),
+    /// A hidden named file, listed in [`LIVE`]; `None` once persisted or
+    /// removed.
+    Named(Option<TempPath>),
+}
+
+impl Temp {
+    /// Takes a named temporary file into the list (the caller holds it).
+    fn named(dir: &Path, path: TempPath, live: &mut Vec<PathBuf>) -> Temp {
+        live.push(path.to_path_buf());
+        Temp {
+            dir: dir.to_path_buf(),
+            kind: TempKind::Named(Some(path)),
+        }
+    }
+}
+
+impl Drop for Temp {
+    fn drop(&mut self) {
+        if let TempKind::Named(path) = &mut self.kind
+            && let Some(path) = path.take()
+        {
+            let mut live = live();
+            unlist(&mut live, &path);
+            // Removes the file.
+            drop(path);
+        }
+    }
+}
+
+fn unlist(live: &mut Vec<PathBuf>, path: &Path) {
+    if let Some(i) = live.iter().position(|p| p == path) {
+        live.swap_remove(i);
+    }
+}
+
+/// The prefix of the hidden temporary names for `target`: `.NAME.` (then
+/// six random characters and `.tmp`).
+fn hidden_prefix(target: &Path, name: &str) -> Result<std::ffi::OsString> {
     let file_name = target.file_name().ok_or_else(|| {
         Error::new(
             ErrorKind::InvalidArgument,
             format!("{name}: the output path does not name a file"),
         )
     })?;
+    let mut prefix = std::ffi::OsString::from(".");
+    prefix.push(file_name);
+    prefix.push(".");
+    Ok(prefix)
+}
+
+/// Creates the temporary file that will become `target`, in the target's
+/// directory, with the permissions a plain create would give (or those of
+/// the file being replaced). Every codec's writer saves through this and
+/// [`persist`]: dropping the [`Temp`] removes the file.
+pub(crate) fn create_temp(target: &Path, name: &str) -> Result<(File, Temp)> {
+    let prefix = hidden_prefix(target, name)?;
     let dir = match target.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -50,22 +148,7 @@ pub(crate) fn create_temp(target: &Path, name: &str) -> Result<(File, TempPath)>
             format!("{name}: is a directory"),
         ));
     }
-    let mut prefix_name = std::ffi::OsString::from(".");
-    prefix_name.push(file_name);
-    prefix_name.push(".");
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(&prefix_name).suffix(".tmp");
-    #[cfg(unix)]
-    {
-        // Like a plain create (0666 less the umask), or the mode of the
-        // file being replaced; tempfile's default is 0600.
-        use std::os::unix::fs::PermissionsExt;
-        let mode = existing
-            .filter(|m| m.is_file())
-            .map_or(0o666, |m| m.permissions().mode() & 0o777);
-        builder.permissions(std::fs::Permissions::from_mode(mode));
-    }
-    let temp = builder.tempfile_in(dir).map_err(|e| {
+    let cannot = |e| {
         Error::io(
             format_args!(
                 "{name}: cannot create a temporary file in {}",
@@ -73,13 +156,118 @@ pub(crate) fn create_temp(target: &Path, name: &str) -> Result<(File, TempPath)>
             ),
             e,
         )
-    })?;
-    Ok(temp.into_parts())
+    };
+    // Like a plain create (0666 less the umask), or the mode of the file
+    // being replaced; tempfile's default is 0600.
+    #[cfg(unix)]
+    let mode = {
+        use std::os::unix::fs::PermissionsExt;
+        existing
+            .filter(|m| m.is_file())
+            .map_or(0o666, |m| m.permissions().mode() & 0o777)
+    };
+    #[cfg(target_os = "linux")]
+    if let Some(file) = unnamed::create(dir, mode).map_err(cannot)? {
+        let keep = file.try_clone().map_err(cannot)?;
+        let temp = Temp {
+            dir: dir.to_path_buf(),
+            kind: TempKind::Unnamed(keep),
+        };
+        return Ok((file, temp));
+    }
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(&prefix).suffix(".tmp");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(mode));
+    }
+    // Listed under the lock it is created under: no moment where it
+    // exists unlisted.
+    let mut live = live();
+    let (file, path) = builder.tempfile_in(dir).map_err(cannot)?.into_parts();
+    Ok((file, Temp::named(dir, path, &mut live)))
 }
 
-/// Renames a finished temporary file onto `target`.
-pub(crate) fn persist(temp: TempPath, target: &Path, name: &str) -> Result<()> {
-    temp.persist(target).map_err(|e| Error::io(name, e.error))
+/// Makes a finished temporary file the target, replacing any file there
+/// in one rename.
+pub(crate) fn persist(mut temp: Temp, target: &Path, name: &str) -> Result<()> {
+    match &mut temp.kind {
+        #[cfg(target_os = "linux")]
+        TempKind::Unnamed(file) => {
+            if unnamed::link(file, target).map_err(|e| Error::io(name, e))? {
+                return Ok(());
+            }
+            // A file is there: name ours with a hidden name, then rename it
+            // over, all under the lock so that `abandon_saves` finds the
+            // hidden name either absent or gone.
+            let prefix = hidden_prefix(target, name)?;
+            let _live = live();
+            let linked = tempfile::Builder::new()
+                .prefix(&prefix)
+                .suffix(".tmp")
+                .make_in(&temp.dir, |path| {
+                    match unnamed::link(file, path) {
+                        Ok(true) => Ok(()),
+                        // tempfile tries another name.
+                        Ok(false) => Err(std::io::ErrorKind::AlreadyExists.into()),
+                        Err(e) => Err(e),
+                    }
+                })
+                .map_err(|e| Error::io(name, e))?
+                .into_temp_path();
+            // On failure the returned path is dropped, removing the name.
+            linked.persist(target).map_err(|e| Error::io(name, e.error))
+        }
+        TempKind::Named(path) => {
+            let path = path.take().expect("persisted once");
+            let mut live = live();
+            unlist(&mut live, &path);
+            path.persist(target).map_err(|e| Error::io(name, e.error))
+        }
+    }
+}
+
+/// `O_TMPFILE` files, through `rustix` (no `unsafe`).
+#[cfg(target_os = "linux")]
+mod unnamed {
+    use std::fs::File;
+    use std::io;
+    use std::os::fd::AsRawFd;
+    use std::path::Path;
+
+    use rustix::fs::{AtFlags, CWD, Mode, OFlags};
+    use rustix::io::Errno;
+
+    /// An unnamed file in `dir` with permissions `mode` (less the umask),
+    /// or `None` where it cannot be made: a filesystem without
+    /// `O_TMPFILE` (`EOPNOTSUPP`), a kernel without it (`EISDIR`,
+    /// `EINVAL`), no `/proc` to link it in later, or
+    /// `GIGAPIX_NO_O_TMPFILE` set.
+    pub(super) fn create(dir: &Path, mode: u32) -> io::Result<Option<File>> {
+        if std::env::var_os("GIGAPIX_NO_O_TMPFILE").is_some_and(|v| !v.is_empty() && v != "0")
+            || !Path::new("/proc/self/fd").is_dir()
+        {
+            return Ok(None);
+        }
+        let flags = OFlags::TMPFILE | OFlags::WRONLY | OFlags::CLOEXEC;
+        match rustix::fs::open(dir, flags, Mode::from_raw_mode(mode)) {
+            Ok(fd) => Ok(Some(File::from(fd))),
+            Err(Errno::OPNOTSUPP | Errno::ISDIR | Errno::INVAL) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Gives the unnamed `file` the name `path`: `Ok(false)` if something
+    /// has that name already.
+    pub(super) fn link(file: &File, path: &Path) -> io::Result<bool> {
+        let fd_path = format!("/proc/self/fd/{}", file.as_raw_fd());
+        match rustix::fs::linkat(CWD, fd_path.as_str(), CWD, path, AtFlags::SYMLINK_FOLLOW) {
+            Ok(()) => Ok(true),
+            Err(Errno::EXIST) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
 }
 
 /// What every writer checks of the bands it is handed: top to bottom, each

@@ -35,10 +35,11 @@ pub(crate) struct Layout {
     pub(crate) maxval: Option<u32>,
 }
 
-/// Longest row a sequential source streams: its ring holds hundreds of
-/// rows, allocated before any pixel is read, so a pipe must not be able to
-/// claim gigantic rows in its header.
-pub(crate) const MAX_STREAM_ROW: usize = 64 << 20;
+/// Fewest rows the read-ahead ring of a sequential source holds: a stream
+/// is refused at open when that many rows exceed `Limits::max_alloc` (the
+/// ring is allocated before any pixel is read, so a pipe must not be able
+/// to claim gigantic rows in its header).
+const MIN_RING_ROWS: u64 = 16;
 
 impl Layout {
     /// The header in words, as in error messages: `640x480 RGB u8`.
@@ -236,13 +237,15 @@ pub(crate) fn streaming(
     reader: BufReader<File>,
     seekable: bool,
     name: &str,
+    limits: &Limits,
 ) -> Result<Image> {
     let header = layout.header;
-    if header.row_bytes() > MAX_STREAM_ROW {
+    let max_alloc = limits.max_alloc;
+    if header.row_bytes() as u64 * MIN_RING_ROWS > max_alloc {
         return Err(Error::new(
             ErrorKind::Limit,
             format!(
-                "{name}: rows of {} bytes ({}) are too long to stream (at most {MAX_STREAM_ROW}); \
+                "{name}: rows of {} bytes ({}) are too long to stream ({MIN_RING_ROWS} of them exceed max_alloc, {max_alloc}); \
                  open the file with random access instead",
                 header.row_bytes(),
                 layout.shape()

@@ -523,6 +523,10 @@ fn resample(
         // Nothing to do along either axis.
         return image.clone();
     }
+    // The limits before the tables, which grow with the output's size.
+    if let Err(e) = gigapix_core::Limits::default().check(&h.with_size(width, height)) {
+        return Image::from_error(name, e, vec![image.clone()]);
+    }
     Image::new(
         Resample {
             name,

@@ -62,8 +62,8 @@ pub use gigapix_core::{
 };
 pub use gigapix_exec::{Order, Progress, RunOptions, RunReport, default_threads};
 pub use gigapix_io::{
-    AccessMode, FailOn, FileFormat, FileInfo, OpenOptions, Params, SaveOptions, describe,
-    formats_markdown, formats_text,
+    AccessMode, FailOn, FileFormat, FileInfo, OpenOptions, Params, SaveOptions, abandon_saves,
+    describe, formats_markdown, formats_text,
 };
 pub use gigapix_ops::affine::{AffineOptions, Interpolate};
 pub use gigapix_ops::assembly::{

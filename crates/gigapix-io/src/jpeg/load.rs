@@ -21,7 +21,7 @@ use super::input::FileInput;
 use super::markers::{Markers, scan_markers};
 #[cfg(feature = "mozjpeg")]
 use super::scaled;
-use super::{MAX_COEFFICIENT_BYTES, bad, convert};
+use super::{bad, convert};
 use crate::warn::{Lenient, WarnedSource, Warnings};
 use crate::{FailOn, OpenOptions};
 
@@ -183,7 +183,13 @@ pub(crate) fn open(path: &Path, name: &str, options: &OpenOptions, args: &Args) 
         buffered: progressive || markers.scan_components != markers.frame_components,
     };
     if mode.buffered {
-        check_coefficients(&components, mode, (width, height), name)?;
+        check_coefficients(
+            &components,
+            mode,
+            (width, height),
+            name,
+            options.limits.max_alloc,
+        )?;
     }
     let metadata = metadata(&decoder, kind, &components, mode, shrink);
     drop(decoder);
@@ -307,12 +313,15 @@ fn components(decoder: &mut JpegDecoder<FileInput>, kind: Kind, name: &str) -> R
 }
 
 /// Refuses a progressive or multi-scan image whose DCT coefficients would
-/// take more than [`MAX_COEFFICIENT_BYTES`].
+/// take more than `max_alloc` bytes ([`Limits::max_alloc`]).
+///
+/// [`Limits::max_alloc`]: gigapix_core::Limits::max_alloc
 fn check_coefficients(
     c: &Components,
     mode: Mode,
     (width, height): (usize, usize),
     name: &str,
+    max_alloc: u64,
 ) -> Result<()> {
     // zune-jpeg keeps the coefficients (2 bytes a sample, whole MCUs) and
     // about as much again while rendering.
@@ -326,7 +335,7 @@ fn check_coefficients(
         * mcu_cols
         * mcu_rows;
     let bytes = blocks * 64 * 2 * 2;
-    if bytes > MAX_COEFFICIENT_BYTES {
+    if bytes > max_alloc {
         return Err(Error::new(
             ErrorKind::Limit,
             format!(
@@ -334,7 +343,7 @@ fn check_coefficients(
                  coefficients in memory, more than the limit of {} MiB",
                 mode.name(),
                 bytes >> 20,
-                MAX_COEFFICIENT_BYTES >> 20
+                max_alloc >> 20
             ),
         ));
     }

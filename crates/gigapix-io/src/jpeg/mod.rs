@@ -24,7 +24,7 @@
 //!   Progressive and multi-scan files need every DCT coefficient before the
 //!   first row can be produced; they are accepted only when that buffer
 //!   (estimated at twice the coefficients' 2 bytes per sample, padded to
-//!   whole blocks) stays within [`MAX_COEFFICIENT_BYTES`], and rejected
+//!   whole blocks) stays within `Limits::max_alloc` (4 GiB by default), and rejected
 //!   with an `ErrorKind::Limit` error otherwise.
 //! * Not supported: arithmetic coding, lossless and 12-bit JPEG, DNL
 //!   heights; they fail at open with `ErrorKind::Unsupported`.
@@ -96,10 +96,6 @@ pub fn codec_paths() -> String {
         levels.join(", ")
     )
 }
-
-/// Largest coefficient buffer a progressive or multi-scan JPEG may need
-/// (4 GiB): larger ones are an `ErrorKind::Limit` error at open.
-pub(crate) const MAX_COEFFICIENT_BYTES: u64 = 4 << 30;
 
 /// A [`ErrorKind::Format`](gigapix_core::ErrorKind::Format) error about
 /// file `name`.

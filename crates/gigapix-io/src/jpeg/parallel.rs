@@ -26,11 +26,10 @@ use std::thread::JoinHandle;
 
 use gigapix_core::{BandWriter, Error, ErrorKind, Result};
 use jpeg_encoder::{ImageBuffer, JpegColorType, SamplingFactor};
-use tempfile::TempPath;
 
 use super::encode::{Sampling, StripEncoder};
 use super::save::{Config, insert_app_segments, to_planar};
-use crate::save::{RowCheck, create_temp, persist};
+use crate::save::{RowCheck, Temp, create_temp, persist};
 
 /// Output buffer.
 const OUT_BUFFER: usize = 256 << 10;
@@ -311,7 +310,7 @@ struct ParallelWriter {
     workers: Vec<JoinHandle<()>>,
     /// `None` once finished.
     out: Option<BufWriter<File>>,
-    temp: Option<TempPath>,
+    temp: Option<Temp>,
     target: PathBuf,
     name: String,
     strip_rows: u32,

@@ -31,11 +31,10 @@ use std::thread::JoinHandle;
 
 use gigapix_core::{BandWriter, Error, ErrorKind, Header, Interpretation, Metadata, Result};
 use jpeg_encoder::{ChromaSubsamplingMethod, Encoder, ImageBuffer, JpegColorType, SamplingFactor};
-use tempfile::TempPath;
 
 use super::convert;
 use crate::formats::opt_bool;
-use crate::save::{RowCheck, create_temp, persist};
+use crate::save::{RowCheck, Temp, create_temp, persist};
 use gigapix_core::desc::Args;
 
 /// Bands queued between the sink and the encoder.
@@ -305,7 +304,7 @@ struct JpegWriter {
     /// Buffers the encoder is done with.
     free: Receiver<Vec<u8>>,
     handle: Option<JoinHandle<std::result::Result<(), String>>>,
-    temp: Option<TempPath>,
+    temp: Option<Temp>,
     target: PathBuf,
     name: String,
     width: usize,

@@ -12,7 +12,6 @@ use gigapix_core::sequential::{ReaderFactory, RowReader};
 use gigapix_core::{BandFormat, DemandHint, Error, ErrorKind, Header, Image, Metadata, Result};
 use png::{BitDepth, ColorType, Decoder, DecodingError, Transformations};
 
-use crate::source::MAX_STREAM_ROW;
 use crate::warn::{WarnedSource, Warnings};
 use crate::{FailOn, OpenOptions};
 
@@ -22,10 +21,6 @@ pub(crate) const ADAM7_IN_MEMORY: u64 = 256 << 20;
 
 /// Buffer of the file reader under the decoder.
 const READ_BUFFER: usize = 256 << 10;
-
-/// Memory the `png` decoder may allocate for itself (row buffers, `iCCP`
-/// and text chunks): enough for the longest row we stream, twice.
-const DECODER_LIMIT: usize = 2 * MAX_STREAM_ROW + (16 << 20);
 
 /// The engine's error for a decoding error of file `name`.
 fn decode_error(name: &str, e: DecodingError) -> Error {
@@ -49,14 +44,17 @@ fn named(name: &str, e: Error) -> Error {
 }
 
 /// A decoder over a fresh handle to `file`, at its start, set to expand
-/// palettes, `tRNS` and low bit depths.
+/// palettes, `tRNS` and low bit depths, allocating (row buffers, `iCCP`
+/// and text chunks) at most the process-wide [`Limits::max_alloc`].
+///
+/// [`Limits::max_alloc`]: gigapix_core::Limits::max_alloc
 fn decoder(file: &File, name: &str) -> Result<Decoder<Input>> {
     let mut f = file.try_clone().map_err(|e| Error::io(name, e))?;
     f.seek(SeekFrom::Start(0)).map_err(|e| Error::io(name, e))?;
     let mut decoder = Decoder::new_with_limits(
         SkipApng::new(BufReader::with_capacity(READ_BUFFER, f)),
         png::Limits {
-            bytes: DECODER_LIMIT,
+            bytes: gigapix_core::Limits::default().max_alloc_usize(),
         },
     );
     decoder.set_transformations(Transformations::EXPAND);
@@ -237,11 +235,12 @@ pub(crate) fn open(path: &Path, name: &str, options: &OpenOptions, _args: &Args)
     };
     let header = Header::new(info.width, info.height, bands, band_format(depth));
     options.limits.check(&header).map_err(|e| named(name, e))?;
-    if header.row_bytes() > MAX_STREAM_ROW {
+    let max_alloc = options.limits.max_alloc;
+    if header.row_bytes() as u64 > max_alloc {
         return Err(Error::new(
             ErrorKind::Limit,
             format!(
-                "{name}: rows of {} bytes ({header}) are too long to stream (at most {MAX_STREAM_ROW})",
+                "{name}: rows of {} bytes ({header}) are too long to stream (max_alloc is {max_alloc})",
                 header.row_bytes()
             ),
         ));

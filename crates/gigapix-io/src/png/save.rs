@@ -12,9 +12,8 @@ use std::sync::{Arc, Mutex};
 
 use gigapix_core::{BandFormat, BandWriter, Error, ErrorKind, Header, Metadata, Result};
 use png::{BitDepth, ColorType, DeflateCompression, Encoder, Filter, Info, StreamWriter};
-use tempfile::TempPath;
 
-use crate::save::{RowCheck, create_temp, persist};
+use crate::save::{RowCheck, Temp, create_temp, persist};
 use gigapix_core::desc::Args;
 
 /// The compression level used when none is given: zlib level 5 with the
@@ -102,7 +101,7 @@ struct PngWriter {
     /// `None` once finished.
     stream: Option<StreamWriter<'static, Output>>,
     output: Output,
-    temp: Option<TempPath>,
+    temp: Option<Temp>,
     target: PathBuf,
     name: String,
     header: Header,

@@ -11,7 +11,6 @@ use tiff::TiffError;
 use tiff::decoder::{ChunkType, Decoder, Limits as TiffLimits};
 use tiff::tags::Tag;
 
-use super::MAX_CHUNK;
 use super::codec::compression_name;
 use super::source::{Palette, PosReader};
 
@@ -58,8 +57,9 @@ pub(super) fn tiff_error(name: &str, e: TiffError) -> Error {
 pub(super) fn decoder(file: &Arc<File>, len: u64, name: &str, page: usize) -> Result<TiffDecoder> {
     let reader = PosReader::new(file.clone(), 0, len);
     let mut limits = TiffLimits::default();
-    limits.decoding_buffer_size = MAX_CHUNK as usize;
-    limits.intermediate_buffer_size = MAX_CHUNK as usize;
+    let max_alloc = gigapix_core::Limits::default().max_alloc_usize();
+    limits.decoding_buffer_size = max_alloc;
+    limits.intermediate_buffer_size = max_alloc;
     limits.ifd_value_size = MAX_TAG_VALUE;
     let mut dec = Decoder::new(BufReader::with_capacity(READ_BUFFER, reader))
         .map_err(|e| tiff_error(name, e))?
@@ -402,13 +402,14 @@ pub(super) struct Chunks {
 
 impl Chunks {
     /// What the strips or tiles of the current page are, checked against
-    /// [`MAX_CHUNK`] and against the number of chunks an image of `header`
+    /// `max_alloc` ([`Limits::max_alloc`](gigapix_core::Limits::max_alloc)) and against the number of chunks an image of `header`
     /// (stored in separate planes if `planar`) has.
     pub(super) fn read(
         dec: &mut TiffDecoder,
         name: &str,
         header: &Header,
         planar: bool,
+        max_alloc: u64,
     ) -> Result<Chunks> {
         let err = |e| tiff_error(name, e);
         let tiled = dec.get_chunk_type() == ChunkType::Tile;
@@ -430,11 +431,11 @@ impl Chunks {
             )));
         }
         let chunk_bytes = u64::from(width) * u64::from(height) * header.pixel_bytes() as u64;
-        if chunk_bytes > MAX_CHUNK {
+        if chunk_bytes > max_alloc {
             return Err(Error::new(
                 ErrorKind::Limit,
                 format!(
-                    "{name}: TIFF {what} of {width}x{height} pixels ({chunk_bytes} bytes) are larger than the limit of {MAX_CHUNK} bytes"
+                    "{name}: TIFF {what} of {width}x{height} pixels ({chunk_bytes} bytes) are larger than max_alloc ({max_alloc} bytes)"
                 ),
             ));
         }

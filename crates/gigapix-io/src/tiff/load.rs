@@ -60,7 +60,13 @@ pub(crate) fn open(path: &Path, name: &str, options: &OpenOptions, args: &Args) 
         .limits
         .check(&header)
         .map_err(|e| Error::new(e.kind(), format!("{name}: {}", e.message())))?;
-    let chunks = Chunks::read(&mut dec, name, &header, samples.planar)?;
+    let chunks = Chunks::read(
+        &mut dec,
+        name,
+        &header,
+        samples.planar,
+        options.limits.max_alloc,
+    )?;
     // A truncated file fails here, before any pixel is asked for, unless
     // damaged files are to be read as far as they go.
     if options.fail_on != FailOn::None

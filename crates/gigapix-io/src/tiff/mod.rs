@@ -25,7 +25,8 @@ mod load;
 mod save;
 mod source;
 
-/// Largest chunk (strip or tile) read or written, in bytes.
+/// Largest chunk (strip or tile) written, in bytes (reading is bounded by
+/// `Limits::max_alloc`).
 const MAX_CHUNK: u64 = 256 << 20;
 
 /// Opens a TIFF file, reading its header only.

@@ -32,13 +32,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use gigapix_core::{BandWriter, Error, ErrorKind, Header, Metadata, Result};
-use tempfile::TempPath;
 
 use super::MAX_CHUNK;
 use super::codec::{Compression, compress, predict};
 use super::ifd::sample_format_code;
 use crate::formats::opt_bool;
-use crate::save::{RowCheck, create_temp, persist};
+use crate::save::{RowCheck, Temp, create_temp, persist};
 use gigapix_core::desc::Args;
 
 /// Size strips aim at when `rows_per_strip` is not given.
@@ -244,7 +243,7 @@ impl Layout {
 struct TiffWriter {
     /// `None` once finished.
     out: Option<BufWriter<File>>,
-    temp: Option<TempPath>,
+    temp: Option<Temp>,
     target: PathBuf,
     name: String,
     header: Header,
