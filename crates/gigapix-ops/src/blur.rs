@@ -715,6 +715,26 @@ impl Operation for BoxBlur {
         Ok(BoxState::default())
     }
 
+    fn scratch_bytes(&self, out: Rect, inputs: &[Header]) -> u64 {
+        // The buffers `cascades` grows (see `Bufs`): the strip after the
+        // vertical cascade and its two transposes (a, b, next: input width
+        // x output rows each), the slab scratch of the horizontal cascade
+        // (t1, t2: up to SLAB samples x input width), and on the u16 path
+        // of a u8 image the input converted to 8.8 fixed point.
+        let r = self.need(out, 0, inputs);
+        let bands = inputs[0].bands as u64;
+        let (lane, convert) = if self.narrow(inputs[0].format) {
+            (1, 0)
+        } else if inputs[0].format == BandFormat::U8 {
+            (2, r.area() * bands)
+        } else {
+            (2, 0)
+        };
+        let strip = r.width as u64 * bands * out.height as u64;
+        let slab = (SLAB as u64).min(out.height as u64 * bands) * r.width as u64;
+        lane * (3 * strip + 2 * slab + convert)
+    }
+
     fn generate(&self, st: &mut BoxState, out: Rect, inputs: &mut Inputs<'_>) -> Result<Region> {
         let h = inputs.header(0);
         let size = (h.width as i64, h.height as i64);
