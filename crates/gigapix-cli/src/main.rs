@@ -527,7 +527,11 @@ fn emit(
     bar: progress::Mode,
 ) -> Result<(), Failure> {
     if cli.plan {
-        return print_plan(&chain.image, output.filter(|_| chain.output == Output::Image), &opts);
+        return print_plan(
+            &chain.image,
+            output.filter(|_| chain.output == Output::Image),
+            &opts,
+        );
     }
     match chain.output {
         Output::Image => {
@@ -629,7 +633,11 @@ fn parse_size(s: &str) -> Result<u64, String> {
         "kib" => 1024.0,
         "mib" => 1024.0 * 1024.0,
         "gib" => 1024.0 * 1024.0 * 1024.0,
-        _ => return Err(format!("--memory: unknown unit `{unit}` in `{s}` (k, M, G, MiB, GiB)")),
+        _ => {
+            return Err(format!(
+                "--memory: unknown unit `{unit}` in `{s}` (k, M, G, MiB, GiB)"
+            ));
+        }
     };
     match num.parse::<f64>() {
         Ok(v) if v > 0.0 && (v * scale).is_finite() && v * scale < 1.8e19 => Ok((v * scale) as u64),

@@ -245,7 +245,11 @@ impl fmt::Display for PlanReport {
                 )?;
             }
         }
-        writeln!(f, "estimated peak memory: {}", mb(self.estimated_peak_bytes()))?;
+        writeln!(
+            f,
+            "estimated peak memory: {}",
+            mb(self.estimated_peak_bytes())
+        )?;
         let t = self.threads as u64;
         writeln!(
             f,
@@ -299,7 +303,13 @@ fn middle_tile(h: &Header, tile: (u32, u32)) -> Rect {
 /// Walks the pass over `image` (tiles `tile`, `threads` workers, sink
 /// `sink`).
 fn pass(image: &Image, tile: (u32, u32), threads: usize, sink: SinkKind) -> Pass {
-    fn walk(img: &Image, r: Rect, depth: usize, out: &mut Vec<NodeEstimate>, at: &mut HashMap<u64, usize>) {
+    fn walk(
+        img: &Image,
+        r: Rect,
+        depth: usize,
+        out: &mut Vec<NodeEstimate>,
+        at: &mut HashMap<u64, usize>,
+    ) {
         if r.is_empty() {
             return;
         }
@@ -394,7 +404,8 @@ pub(crate) fn estimate(
             let window = bytes.min(MAPPED_RESIDENT_BYTES);
             (CacheLocation::Disk, CACHE_FILE_BUFFER, window)
         };
-        let total = p.region + p.scratch + p.shared + p.sink + resident + store + baseline(p.threads);
+        let total =
+            p.region + p.scratch + p.shared + p.sink + resident + store + baseline(p.threads);
         fill_peak = fill_peak.max(total);
         resident += after;
         caches.push(CacheEstimate {
@@ -504,7 +515,11 @@ pub(crate) fn fit(
             if smallest.threads == 1 { "" } else { "s" },
             smallest.tile.0,
             smallest.tile.1,
-            if smallest.caches.is_empty() { "" } else { ", caches on disk" },
+            if smallest.caches.is_empty() {
+                ""
+            } else {
+                ", caches on disk"
+            },
             mb(smallest.estimated_peak_bytes()),
         ),
     ))

@@ -45,7 +45,11 @@ pub(crate) fn encoder_bytes(
 ) -> Result<u64> {
     let row = header.row_bytes() as u64;
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
-    let swap = if header.format.size() > 1 { SWAP_SCRATCH } else { 0 };
+    let swap = if header.format.size() > 1 {
+        SWAP_SCRATCH
+    } else {
+        0
+    };
     Ok(match format {
         FileFormat::Pnm | FileFormat::Raw => OUT_BUFFER + swap,
         FileFormat::Tiff => {

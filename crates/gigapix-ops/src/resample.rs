@@ -590,7 +590,11 @@ impl Operation for Resample {
         match h.format {
             BandFormat::U8 => {
                 let blocked = !self.v.identity && self.v.taps.stride() > 8 && out.height > 1;
-                if blocked { row * out.height as u64 } else { row }
+                if blocked {
+                    row * out.height as u64
+                } else {
+                    row
+                }
             }
             BandFormat::U32 | BandFormat::I32 | BandFormat::F64 => row * 8,
             _ => row * 4,

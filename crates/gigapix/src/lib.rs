@@ -61,8 +61,8 @@ pub use gigapix_core::{
     Metadata, Operation, Rect, Region, Result,
 };
 pub use gigapix_exec::{
-    CacheEstimate, CacheLocation, NodeEstimate, Order, PlanReport, Progress, RunOptions, RunReport,
-    SinkKind, default_threads,
+    BASELINE_BYTES, CacheEstimate, CacheLocation, NodeEstimate, Order, PlanReport, Progress,
+    RunOptions, RunReport, SinkKind, THREAD_BYTES, default_threads,
 };
 pub use gigapix_io::{
     AccessMode, FailOn, FileFormat, FileInfo, OpenOptions, Params, SaveOptions, describe,

@@ -206,7 +206,13 @@ pub(crate) fn open(path: &Path, name: &str, options: &OpenOptions, args: &Args) 
                 kind.bands() as usize,
             )
         };
-        return Ok(source(header, metadata, options.fail_on, decoder_bytes, open));
+        return Ok(source(
+            header,
+            metadata,
+            options.fail_on,
+            decoder_bytes,
+            open,
+        ));
     }
     let path_buf = path.to_path_buf();
     let fail_on = options.fail_on;

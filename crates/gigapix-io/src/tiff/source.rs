@@ -18,8 +18,8 @@ use std::io::{self, Read, Seek, SeekFrom};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use gigapix_core::{
-    DemandHint, Error, ErrorKind, Header, Image, Inputs, Metadata, Operation, PlanInfo, Rect, Region, Result,
-    SharedPixels,
+    DemandHint, Error, ErrorKind, Header, Image, Inputs, Metadata, Operation, PlanInfo, Rect,
+    Region, Result, SharedPixels,
 };
 
 use super::codec::{Codec, deflate_decode, lzw_decode, swap_samples, unpredict};
@@ -594,7 +594,11 @@ impl Operation for TiffSource {
     fn scratch_bytes(&self, _: Rect, _: &[Header]) -> u64 {
         // A decoded chunk (`whole`) and, compressed, its bytes.
         let chunk = self.info.stride() as u64 * u64::from(self.info.chunk_h);
-        if self.info.codec == Codec::None { 0 } else { 2 * chunk }
+        if self.info.codec == Codec::None {
+            0
+        } else {
+            2 * chunk
+        }
     }
 
     fn generate(&self, worker: &mut Worker, out: Rect, inputs: &mut Inputs<'_>) -> Result<Region> {
