@@ -66,6 +66,15 @@ struct Cli {
     /// Never show the progress bar.
     #[arg(long, global = true)]
     no_progress: bool,
+    /// Print the plan (nodes, caches, tile geometry, threads and the
+    /// estimated peak memory) and exit without computing a pixel.
+    #[arg(long, global = true)]
+    plan: bool,
+    /// Fit the run into this much memory (e.g. `64M`, `1.5G`, `800k`;
+    /// decimal units, `MiB`/`GiB` binary): smaller strips, fewer threads,
+    /// caches on disk; or refuse it before any work, with the estimate.
+    #[arg(long, global = true, value_name = "SIZE", value_parser = parse_size)]
+    memory: Option<u64>,
     #[command(subcommand)]
     command: Command,
 }
@@ -207,6 +216,9 @@ fn run(cli: &Cli, cancel: CancelToken) -> Result<(), Failure> {
         }
         opts = opts.threads(n);
     }
+    if let Some(bytes) = cli.memory {
+        opts = opts.memory_budget(bytes);
+    }
     let bar = progress::Mode::from_flags(cli.progress, cli.no_progress);
     match &cli.command {
         Command::Header { file } => {
@@ -238,6 +250,9 @@ fn run(cli: &Cli, cancel: CancelToken) -> Result<(), Failure> {
         }
         Command::Copy { input, output } => {
             let image = open_input(input)?;
+            if cli.plan {
+                return print_plan(&image, Some(output), &opts);
+            }
             finish(cli, save(&image, output, opts, bar)?)
         }
         Command::Pipe { input, output, ops } => {
@@ -284,6 +299,9 @@ fn run(cli: &Cli, cancel: CancelToken) -> Result<(), Failure> {
         ),
         Command::Stats { input, ops } => {
             let image = apply_ops(open_input(input)?, ops)?.image;
+            if cli.plan {
+                return print_plan(&image, None, &opts);
+            }
             let (opts, guard) = progress::attach(opts, bar, input);
             let result = image.run(opts).stats();
             guard.finish();
@@ -391,6 +409,13 @@ fn thumbnails(
         let image = gigapix::Image::thumbnail(input, width, &options)?;
         save(&image, output, opts, bar)
     };
+    if cli.plan {
+        for (input, output) in &jobs {
+            let image = gigapix::Image::thumbnail(input, width, &options)?;
+            print_plan(&image, Some(output), &opts)?;
+        }
+        return Ok(());
+    }
     if let [(input, output)] = jobs.as_slice() {
         return finish(cli, one(input, output, opts, bar)?);
     }
@@ -465,10 +490,19 @@ fn operation(
     }
     // Global options may follow the operation too.
     let (mut opts, mut stats_flag, mut words) = (opts, cli.stats, Vec::new());
+    let mut plan_flag = cli.plan;
     let mut it = rest.iter();
     while let Some(w) = it.next() {
         match w.as_str() {
             "--stats" => stats_flag = true,
+            "--plan" => plan_flag = true,
+            "--memory" => {
+                let bytes = it
+                    .next()
+                    .ok_or_else(|| Failure::Usage("--memory needs a size".into()))
+                    .and_then(|v| parse_size(v).map_err(Failure::Usage))?;
+                opts = opts.memory_budget(bytes);
+            }
             "--threads" => {
                 let n = it
                     .next()
@@ -503,6 +537,7 @@ fn operation(
     };
     let cli = Cli {
         stats: stats_flag,
+        plan: plan_flag,
         ..cli.clone()
     };
     emit(&cli, &chain, output, opts, bar)
@@ -516,6 +551,13 @@ fn emit(
     opts: RunOptions,
     bar: progress::Mode,
 ) -> Result<(), Failure> {
+    if cli.plan {
+        return print_plan(
+            &chain.image,
+            output.filter(|_| chain.output == Output::Image),
+            &opts,
+        );
+    }
     match chain.output {
         Output::Image => {
             let output = output.expect("image operations have an output");
@@ -585,6 +627,47 @@ fn finish(cli: &Cli, report: RunReport) -> Result<(), Failure> {
         eprintln!("gigapix: {report}");
     }
     Ok(())
+}
+
+/// `--plan`: the plan of saving to `output` (of discarding, for `-` or
+/// none), printed to stdout.
+fn print_plan(image: &Image, output: Option<&str>, opts: &RunOptions) -> Result<(), Failure> {
+    let plan = match output {
+        Some(o) if o != "-" => image.plan_save(o, opts)?,
+        _ => image.plan(opts)?,
+    };
+    print!("{plan}");
+    Ok(())
+}
+
+/// A size for `--memory`: a number with an optional unit, `k`/`M`/`G`
+/// (decimal) or `KiB`/`MiB`/`GiB` (binary); a trailing `B` is allowed.
+fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let unit = unit.trim();
+    let scale: f64 = match unit.to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "k" | "kb" => 1e3,
+        "m" | "mb" => 1e6,
+        "g" | "gb" => 1e9,
+        "t" | "tb" => 1e12,
+        "kib" => 1024.0,
+        "mib" => 1024.0 * 1024.0,
+        "gib" => 1024.0 * 1024.0 * 1024.0,
+        _ => {
+            return Err(format!(
+                "--memory: unknown unit `{unit}` in `{s}` (k, M, G, MiB, GiB)"
+            ));
+        }
+    };
+    match num.parse::<f64>() {
+        Ok(v) if v > 0.0 && (v * scale).is_finite() && v * scale < 1.8e19 => Ok((v * scale) as u64),
+        _ => Err(format!("--memory: `{s}` is not a positive size (e.g. 64M)")),
+    }
 }
 
 fn fmt_num(v: f64) -> String {

@@ -21,6 +21,8 @@ use crate::{Error, ErrorKind, Result};
 const CHUNK: usize = 4 << 20;
 /// Chunks kept resident before the least recently used is released.
 const RESIDENT_CHUNKS: usize = 12;
+/// Bytes of a map a pass keeps resident at most (for memory estimates).
+pub const RESIDENT_BYTES: u64 = (CHUNK * RESIDENT_CHUNKS) as u64;
 
 /// A read-only memory map of a whole file, shared by every region that views
 /// it.

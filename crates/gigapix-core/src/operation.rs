@@ -111,6 +111,31 @@ pub trait Operation: Send + Sync + 'static {
     /// Called once per run before any `start`, with the plan's geometry.
     fn configure(&self, _plan: &PlanInfo) {}
 
+    /// Memory estimate: bytes of the pixel buffer this node allocates for
+    /// its output when asked for `out` (`output` is its own header). By
+    /// default a buffer of `out`'s area; operations that return a view of
+    /// their input or of a mapped file (a crop, a memory-mapped source)
+    /// return 0. The planner counts it once per worker thread, since each
+    /// worker's buffer pool keeps the buffers of one tile for reuse.
+    fn region_bytes(&self, out: Rect, _inputs: &[Header], output: &Header) -> u64 {
+        out.area() * output.pixel_bytes() as u64
+    }
+
+    /// Memory estimate: bytes of per-thread working memory (its state's
+    /// buffers) beyond the output region, for a request of `out`. 0 by
+    /// default: a point operation, whose only memory is its output.
+    fn scratch_bytes(&self, _out: Rect, _inputs: &[Header]) -> u64 {
+        0
+    }
+
+    /// Memory estimate: bytes this node holds once per run, whatever the
+    /// number of threads (a sequential source's read-ahead ring, the
+    /// resident window of a mapped file, a decoder's buffers), for a pass
+    /// with the geometry `plan`. 0 by default.
+    fn shared_bytes(&self, _plan: &PlanInfo, _output: &Header) -> u64 {
+        0
+    }
+
     /// Creates the per-thread state; by default `State::default()`.
     fn start(&self) -> Result<Self::State> {
         Ok(Self::State::default())
@@ -146,6 +171,12 @@ pub trait DynOperation: Send + Sync + 'static {
     fn access(&self) -> Access;
     /// See [`Operation::configure`].
     fn configure(&self, plan: &PlanInfo);
+    /// See [`Operation::region_bytes`].
+    fn region_bytes(&self, out: Rect, inputs: &[Header], output: &Header) -> u64;
+    /// See [`Operation::scratch_bytes`].
+    fn scratch_bytes(&self, out: Rect, inputs: &[Header]) -> u64;
+    /// See [`Operation::shared_bytes`].
+    fn shared_bytes(&self, plan: &PlanInfo, output: &Header) -> u64;
     /// [`Operation::start`], with the state boxed.
     fn start_dyn(&self) -> Result<Box<dyn Any + Send>>;
     /// [`Operation::generate`] on a boxed state.
@@ -184,6 +215,15 @@ impl<O: Operation> DynOperation for O {
     }
     fn configure(&self, plan: &PlanInfo) {
         Operation::configure(self, plan)
+    }
+    fn region_bytes(&self, out: Rect, inputs: &[Header], output: &Header) -> u64 {
+        Operation::region_bytes(self, out, inputs, output)
+    }
+    fn scratch_bytes(&self, out: Rect, inputs: &[Header]) -> u64 {
+        Operation::scratch_bytes(self, out, inputs)
+    }
+    fn shared_bytes(&self, plan: &PlanInfo, output: &Header) -> u64 {
+        Operation::shared_bytes(self, plan, output)
     }
     fn start_dyn(&self) -> Result<Box<dyn Any + Send>> {
         Ok(Box::new(Operation::start(self)?))

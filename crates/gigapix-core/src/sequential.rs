@@ -86,6 +86,12 @@ impl<R: RowReader> Operation for SequentialSource<R> {
         head.ring = Vec::new();
     }
 
+    fn shared_bytes(&self, plan: &PlanInfo, output: &Header) -> u64 {
+        // The read-ahead ring `configure` sizes.
+        let cap = ((plan.threads as u32 + 2) * plan.tile_height + plan.row_skew).max(16);
+        cap as u64 * output.row_bytes() as u64
+    }
+
     fn generate(&self, _: &mut (), out: Rect, inputs: &mut Inputs<'_>) -> Result<Region> {
         let row_bytes = self.header.row_bytes();
         let mut head = self.head.lock();

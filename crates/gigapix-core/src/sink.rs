@@ -17,6 +17,13 @@ pub trait BandWriter: Send {
     /// (an error stopped the run), dropping the writer must discard the
     /// partial output.
     fn finish(self: Box<Self>) -> Result<()>;
+
+    /// Memory estimate: bytes the encoder holds while bands of `band_rows`
+    /// rows arrive (its strip buffers, compressor state, output buffer).
+    /// The planner adds it to a run's estimate; 0 by default.
+    fn buffer_bytes(&self, _band_rows: u32) -> u64 {
+        0
+    }
 }
 
 /// An accumulator for the reduce sink: each worker thread gets its own

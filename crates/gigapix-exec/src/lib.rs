@@ -49,10 +49,15 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod estimate;
 mod options;
 mod pass;
 mod plan;
 mod sinks;
 
+pub use estimate::{
+    BASELINE_BYTES, CacheEstimate, CacheLocation, NodeEstimate, PlanReport, SinkKind, THREAD_BYTES,
+    plan,
+};
 pub use options::{Order, Progress, ProgressFn, RunOptions, RunReport, default_threads};
 pub use sinks::{discard, reduce, write, write_into};

@@ -65,6 +65,11 @@ pub struct RunOptions {
     /// Caches the planner inserts are kept in memory up to this many bytes,
     /// beyond it in a memory-mapped temporary file. `None`: 100 MB.
     pub memory_cache_limit: Option<u64>,
+    /// Peak memory the run must fit in (bytes, process RSS as estimated by
+    /// the memory plan): the planner shrinks strips, uses fewer threads
+    /// and puts caches on disk until the estimate fits, or refuses the run
+    /// before any work. `None`: no budget.
+    pub memory_budget: Option<u64>,
 }
 
 impl fmt::Debug for RunOptions {
@@ -74,6 +79,7 @@ impl fmt::Debug for RunOptions {
             .field("tile", &self.tile)
             .field("order", &self.order)
             .field("memory_cache_limit", &self.memory_cache_limit)
+            .field("memory_budget", &self.memory_budget)
             .finish_non_exhaustive()
     }
 }
@@ -117,6 +123,13 @@ impl RunOptions {
     /// Sets the in-memory cache limit in bytes.
     pub fn memory_cache_limit(mut self, bytes: u64) -> RunOptions {
         self.memory_cache_limit = Some(bytes);
+        self
+    }
+
+    /// Sets the memory budget in bytes (see
+    /// [`memory_budget`](RunOptions::memory_budget)).
+    pub fn memory_budget(mut self, bytes: u64) -> RunOptions {
+        self.memory_budget = Some(bytes);
         self
     }
 

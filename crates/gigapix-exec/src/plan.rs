@@ -54,6 +54,14 @@ impl Plan {
 
     /// Tells every operation of `image`'s graph the geometry of a pass.
     pub(crate) fn configure(image: &Image, threads: usize, tile: (u32, u32)) {
+        let info = Plan::info(image, threads, tile);
+        for node in image.nodes() {
+            node.operation().configure(&info);
+        }
+    }
+
+    /// The geometry of a pass as the operations are told it.
+    pub(crate) fn info(image: &Image, threads: usize, tile: (u32, u32)) -> PlanInfo {
         // Workers run at most `threads + 2` strips apart (the sinks' gates
         // and band buffers), and each request reaches its margin above and
         // below.
@@ -64,10 +72,7 @@ impl Plan {
             .max()
             .unwrap_or(0);
         let skew = tile.1 as i64 + 2 * margins(image).1 as i64 + lag;
-        let info = PlanInfo::new(threads, tile.1, skew.min(u32::MAX as i64) as u32);
-        for node in image.nodes() {
-            node.operation().configure(&info);
-        }
+        PlanInfo::new(threads, tile.1, skew.min(u32::MAX as i64) as u32)
     }
 }
 
@@ -431,6 +436,11 @@ impl Operation for Cache {
 
     fn header(&self, inputs: &[Header]) -> Result<Header> {
         Ok(inputs[0])
+    }
+
+    fn region_bytes(&self, _: Rect, _: &[Header], _: &Header) -> u64 {
+        // A view of the stored image.
+        0
     }
 
     fn generate(&self, _: &mut (), out: Rect, inputs: &mut Inputs<'_>) -> Result<Region> {

@@ -11,6 +11,7 @@ use gigapix_core::memory::{BufferPool, PixelBuf};
 use gigapix_core::{BandWriter, Error, ErrorKind, Image, Rect, Reducer, Region, Result, StopFlags};
 use parking_lot::Mutex;
 
+use crate::estimate::{SinkKind, fit};
 use crate::options::{Order, RunOptions, RunReport};
 use crate::pass::{Gate, Shared, band_tiles, compute_band, ordered_indices};
 use crate::plan::{CacheStore, Plan, as_cache, geometry};
@@ -20,15 +21,15 @@ use crate::plan::{CacheStore, Plan, as_cache, geometry};
 fn execute(
     image: &Image,
     opts: &RunOptions,
-    ordered_root: bool,
+    (sink, codec): (SinkKind, &dyn Fn(u32) -> u64),
     main: impl FnOnce(&Shared, &Plan) -> Result<()>,
 ) -> Result<RunReport> {
     let start = Instant::now();
     let mut opts = opts.clone();
-    if ordered_root {
+    if sink == SinkKind::Ordered {
         opts.order = Order::Forward;
     }
-    let plan = Plan::new(image, &opts)?;
+    let (plan, _, limit) = fit(image, &opts, sink, codec)?;
     let total =
         plan.root.header().pixels() + plan.caches.iter().map(|c| c.header().pixels()).sum::<u64>();
     let shared = Shared::new(
@@ -36,7 +37,6 @@ fn execute(
         total,
         opts.progress.clone(),
     );
-    let limit = opts.memory_cache_limit.unwrap_or(100_000_000);
     for cache in &plan.caches {
         fill_cache(&shared, cache, plan.threads, limit)?;
     }
@@ -207,12 +207,15 @@ fn ordered_pass(
 /// success `writer.finish()` is called; on error the writer is dropped
 /// unfinished, which discards its output.
 pub fn write(image: &Image, writer: Box<dyn BandWriter>, opts: &RunOptions) -> Result<RunReport> {
-    let mut writer = Some(writer);
-    let report = execute(image, opts, true, |shared, plan| {
-        let w = writer.as_mut().expect("writer present");
+    // The plan asks the encoder for its buffers before the main pass
+    // borrows it.
+    let writer = Mutex::new(writer);
+    let codec = |rows: u32| writer.lock().buffer_bytes(rows);
+    let report = execute(image, opts, (SinkKind::Ordered, &codec), |shared, plan| {
+        let mut w = writer.lock();
         ordered_pass(shared, &plan.root, plan.threads, plan.tile, w.as_mut())
     })?;
-    writer.take().expect("writer present").finish()?;
+    writer.into_inner().finish()?;
     Ok(report)
 }
 
@@ -232,7 +235,7 @@ pub fn write_into(image: &Image, buffer: &mut [u8], opts: &RunOptions) -> Result
         ));
     }
     let order = opts.order;
-    execute(image, opts, false, |shared, plan| {
+    execute(image, opts, (SinkKind::Memory, &|_| 0), |shared, plan| {
         let band_h = plan.tile.1 as usize;
         let mut chunks: Vec<Option<(usize, &mut [u8])>> = buffer
             .chunks_mut(band_h * h.row_bytes())
@@ -276,7 +279,7 @@ pub fn reduce<R: Reducer>(
     opts: &RunOptions,
 ) -> Result<(R, RunReport)> {
     let mut result = None;
-    let report = execute(image, opts, false, |shared, plan| {
+    let report = execute(image, opts, (SinkKind::Reduce, &|_| 0), |shared, plan| {
         let (tw, th) = plan.tile;
         let tiles: Vec<Rect> = (0..image.height() as i64)
             .step_by(th as usize)

@@ -96,6 +96,7 @@ pub use save::abandon_saves;
 mod exif;
 pub mod formats;
 mod jpeg;
+mod memory;
 pub mod params;
 mod png;
 mod pnm;
@@ -549,6 +550,75 @@ pub fn describe(path: impl AsRef<Path>) -> Result<FileInfo> {
     })
 }
 
+/// The target, format and parsed options of a save to `path`.
+fn save_target(
+    path: &Path,
+    header: &Header,
+    options: &SaveOptions,
+) -> Result<(std::path::PathBuf, String, FileFormat, Args)> {
+    let (target, params) = with_brackets(path, &options.params)?;
+    let path = target.as_path();
+    let name = path.display().to_string();
+    let ext = path.extension().map(|e| e.to_string_lossy());
+    let desc = match ext.as_deref().and_then(formats::by_extension) {
+        Some(desc) if desc.save => desc,
+        Some(desc) => return Err(formats::refused(&name, desc, false)),
+        None => {
+            let ext = ext.map(|e| format!(" `.{e}`")).unwrap_or_default();
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                format!(
+                    "{name}: cannot save as{ext}: gigapix saves {}",
+                    formats::save_extensions()
+                ),
+            ));
+        }
+    };
+    let format = desc.format.expect("savers have a format");
+    let args = formats::parse_options(
+        &format!("{name}: {format} save"),
+        desc.save_options,
+        &params,
+    )?;
+    desc.check_save_format(&name, header.format)?;
+    Ok((target, name, format, args))
+}
+
+/// Memory estimate of the encoder [`writer`] would make for `path`: the
+/// bytes it holds while bands of `band_rows` rows arrive (see the figures
+/// of each format in the source of `gigapix_io::memory`). Checks the path
+/// and options as `writer` does, without touching the file system.
+pub fn encoder_bytes(
+    path: &Path,
+    header: &Header,
+    options: &SaveOptions,
+    band_rows: u32,
+) -> Result<u64> {
+    let (_, _, format, args) = save_target(path, header, options)?;
+    memory::encoder_bytes(format, header, &args, band_rows)
+}
+
+/// A writer that answers [`BandWriter::buffer_bytes`] with the estimate of
+/// its format.
+struct Estimated {
+    inner: Box<dyn BandWriter>,
+    format: FileFormat,
+    header: Header,
+    args: Args,
+}
+
+impl BandWriter for Estimated {
+    fn write_band(&mut self, y: u32, rows: u32, data: &[u8]) -> Result<()> {
+        self.inner.write_band(y, rows, data)
+    }
+    fn finish(self: Box<Self>) -> Result<()> {
+        self.inner.finish()
+    }
+    fn buffer_bytes(&self, band_rows: u32) -> u64 {
+        memory::encoder_bytes(self.format, &self.header, &self.args, band_rows).unwrap_or(0)
+    }
+}
+
 /// A [`BandWriter`] saving an image of `header` to `path`, in the format
 /// named by its extension (see [`format_for_path`]), with what `metadata`
 /// holds that the format can carry.
@@ -595,50 +665,42 @@ pub fn writer(
     metadata: &Metadata,
     options: &SaveOptions,
 ) -> Result<Box<dyn BandWriter>> {
-    let (path, params) = with_brackets(path, &options.params)?;
-    let path = path.as_path();
-    let name = path.display().to_string();
-    let ext = path.extension().map(|e| e.to_string_lossy());
-    let desc = match ext.as_deref().and_then(formats::by_extension) {
-        Some(desc) if desc.save => desc,
-        Some(desc) => return Err(formats::refused(&name, desc, false)),
-        None => {
-            let ext = ext.map(|e| format!(" `.{e}`")).unwrap_or_default();
-            return Err(Error::new(
-                ErrorKind::Unsupported,
-                format!(
-                    "{name}: cannot save as{ext}: gigapix saves {}",
-                    formats::save_extensions()
-                ),
-            ));
-        }
-    };
-    let format = desc.format.expect("savers have a format");
-    let args = formats::parse_options(
-        &format!("{name}: {format} save"),
-        desc.save_options,
-        &params,
-    )?;
-    desc.check_save_format(&name, header.format)?;
+    let (target, name, format, args) = save_target(path, header, options)?;
+    let path = target.as_path();
     let stripped = Metadata::default();
     let metadata = if args.bool("strip")? {
         &stripped
     } else {
         metadata
     };
-    let writer = match format {
-        FileFormat::Tiff => return tiff::writer(path, &name, header, metadata, &args),
-        FileFormat::Png => return png::writer(path, &name, header, metadata, &args),
-        FileFormat::Jpeg => return jpeg::writer(path, &name, header, metadata, &args),
+    let inner: Box<dyn BandWriter> = match format {
+        FileFormat::Tiff => tiff::writer(path, &name, header, metadata, &args)?,
+        FileFormat::Png => png::writer(path, &name, header, metadata, &args)?,
+        FileFormat::Jpeg => jpeg::writer(path, &name, header, metadata, &args)?,
         FileFormat::Pnm => {
             pnm::check_savable(&name, header)?;
             let swap16 = header.format == BandFormat::U16;
-            save::FileWriter::create(path, header, &pnm::header_bytes(header), swap16)?
+            Box::new(save::FileWriter::create(
+                path,
+                header,
+                &pnm::header_bytes(header),
+                swap16,
+            )?)
         }
         FileFormat::Raw => {
             raw::check_host(&name, header.format)?;
-            save::FileWriter::create(path, header, &raw::header_bytes(header), false)?
+            Box::new(save::FileWriter::create(
+                path,
+                header,
+                &raw::header_bytes(header),
+                false,
+            )?)
         }
     };
-    Ok(Box::new(writer))
+    Ok(Box::new(Estimated {
+        inner,
+        format,
+        header: *header,
+        args,
+    }))
 }

@@ -8,7 +8,8 @@ use std::sync::{Arc, Mutex};
 use gigapix_core::mapped::MappedFile;
 use gigapix_core::sequential::{ReaderFactory, RowReader, SequentialSource};
 use gigapix_core::{
-    Error, ErrorKind, Header, Image, Inputs, Limits, Operation, Rect, Region, Result, SharedPixels,
+    Error, ErrorKind, Header, Image, Inputs, Limits, Operation, PlanInfo, Rect, Region, Result,
+    SharedPixels,
 };
 
 use crate::FileFormat;
@@ -152,6 +153,19 @@ impl Operation for MappedSource {
 
     fn start(&self) -> Result<()> {
         Ok(())
+    }
+
+    fn region_bytes(&self, out: Rect, _: &[Header], output: &Header) -> u64 {
+        match self.encoding {
+            // A view of the map.
+            Encoding::Native => 0,
+            Encoding::U16Be => out.area() * output.pixel_bytes() as u64,
+        }
+    }
+
+    fn shared_bytes(&self, _: &PlanInfo, _: &Header) -> u64 {
+        // The map's resident window (its most recently used chunks).
+        (self.map.len() as u64).min(gigapix_core::mapped::RESIDENT_BYTES)
     }
 
     fn generate(&self, _: &mut (), out: Rect, inputs: &mut Inputs<'_>) -> Result<Region> {

@@ -97,18 +97,23 @@ pub(crate) struct WarnedSource<R: RowReader> {
     metadata: Arc<Metadata>,
     warnings: Warnings,
     demand: DemandHint,
+    /// Memory estimate of the decoder's own buffers.
+    decoder_bytes: u64,
 }
 
 impl<R: RowReader> WarnedSource<R> {
     /// The loader `name` (`pngload`) of an image of `header`, reading
     /// through readers made by `open` that raise their warnings in
-    /// `warnings`, preferring requests of shape `demand`.
+    /// `warnings`, preferring requests of shape `demand`, whose decoder
+    /// holds about `decoder_bytes` (for the memory plan).
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn image(
         name: &'static str,
         header: Header,
         metadata: Metadata,
         warnings: Warnings,
         demand: DemandHint,
+        decoder_bytes: u64,
         open: ReaderFactory<R>,
     ) -> Image {
         Image::new(
@@ -117,6 +122,7 @@ impl<R: RowReader> WarnedSource<R> {
                 metadata: Arc::new(metadata),
                 warnings,
                 demand,
+                decoder_bytes,
             },
             vec![],
         )
@@ -152,6 +158,10 @@ impl<R: RowReader> Operation for WarnedSource<R> {
 
     fn start(&self) -> Result<()> {
         self.inner.start()
+    }
+
+    fn shared_bytes(&self, plan: &PlanInfo, output: &Header) -> u64 {
+        self.inner.shared_bytes(plan, output) + self.decoder_bytes
     }
 
     fn generate(&self, state: &mut (), out: Rect, inputs: &mut Inputs<'_>) -> Result<Region> {

@@ -922,6 +922,38 @@ impl Operation for BoxBlur {
         Rect::new(x0, y0, x1 - x0, y1 - y0)
     }
 
+    fn scratch_bytes(&self, out: Rect, inputs: &[Header]) -> u64 {
+        // What `cascades` keeps per thread, all from the run's pool: for
+        // each pass of an axis its running sums and the ring of the
+        // `2r + 3` rows the next pass reads, over the input row (vertical)
+        // or a block's column (horizontal); the block and its two
+        // transposes; and on the u16 path of a u8 image the input chunks
+        // in reach, widened to 8.8 fixed point.
+        let h = inputs[0];
+        let need = self.need(out, 0, inputs);
+        let bands = h.bands as u64;
+        let narrow = self.narrow(h.format);
+        let (lane, acc) = if narrow { (1, 2) } else { (2, 4) };
+        let rings = |passes: &[BoxWeights], len: u64| -> u64 {
+            (0..passes.len())
+                .map(|k| {
+                    let rows = passes.get(k + 1).map_or(0, |n| 2 * n.radius as u64 + 3);
+                    len * (acc + rows * lane)
+                })
+                .sum()
+        };
+        let row = need.width as u64 * bands;
+        let block = BLOCK as u64;
+        let blocks = lane * block * (2 * row + out.width as u64 * bands);
+        let widened = if !narrow && h.format == BandFormat::U8 {
+            let span = (reach(&self.vy) + self.vy[0].radius as i64 + 1) as u64 + block;
+            (span.div_ceil(CHUNK as u64) + 1) * CHUNK as u64 * row * 2
+        } else {
+            0
+        };
+        rings(&self.vy, row) + rings(&self.vx, block * bands) + blocks + widened
+    }
+
     fn generate(&self, st: &mut BoxState, out: Rect, inputs: &mut Inputs<'_>) -> Result<Region> {
         let h = *inputs.header(0);
         let size = (h.width as i64, h.height as i64);

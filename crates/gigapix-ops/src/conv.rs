@@ -654,6 +654,18 @@ impl Operation for Conv {
         Ok(ConvState::default())
     }
 
+    fn scratch_bytes(&self, out: Rect, inputs: &[Header]) -> u64 {
+        // The input rows, widened by the mask and edge-extended: bytes on
+        // the fixed-point path, f32 (and two f32 rows of sums) otherwise.
+        let need = self.need(out, 0, inputs);
+        let bands = inputs[0].bands as u64;
+        let row = (out.width as u64 + self.width as u64 - 1) * bands;
+        match self.fixed {
+            Some(_) => row * need.height as u64,
+            None => 4 * row * need.height as u64 + 8 * out.width as u64 * bands,
+        }
+    }
+
     fn generate(&self, st: &mut ConvState, out: Rect, inputs: &mut Inputs<'_>) -> Result<Region> {
         let height = inputs.header(0).height as i64;
         let src = inputs.get(0, inputs.need(out, 0))?;

@@ -231,6 +231,11 @@ impl Operation for Crop {
         out.translate(self.left as i64, self.top as i64)
     }
 
+    fn region_bytes(&self, _: Rect, _: &[Header], _: &Header) -> u64 {
+        // A view of the input's region.
+        0
+    }
+
     fn generate(&self, _: &mut (), out: Rect, inputs: &mut Inputs<'_>) -> Result<Region> {
         Ok(inputs.get(0, inputs.need(out, 0))?.moved_to(out.x, out.y))
     }

@@ -585,6 +585,26 @@ impl Operation for Resample {
         Ok(Scratch::default())
     }
 
+    fn scratch_bytes(&self, out: Rect, inputs: &[Header]) -> u64 {
+        // One input-wide row of the vertical pass; for u8 with many
+        // vertical taps, the whole strip of them (the blocked pass).
+        let h = inputs[0];
+        let need = self.need(out, 0, inputs);
+        let row = need.width as u64 * h.bands as u64;
+        match h.format {
+            BandFormat::U8 => {
+                let blocked = !self.v.identity && self.v.taps.stride() > 8 && out.height > 1;
+                if blocked {
+                    row * out.height as u64
+                } else {
+                    row
+                }
+            }
+            BandFormat::U32 | BandFormat::I32 | BandFormat::F64 => row * 8,
+            _ => row * 4,
+        }
+    }
+
     fn generate(
         &self,
         scratch: &mut Scratch,

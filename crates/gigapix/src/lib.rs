@@ -60,7 +60,10 @@ pub use gigapix_core::{
     BandFormat, CancelToken, DemandHint, Error, ErrorKind, Header, Interpretation, Limits,
     Metadata, Operation, Rect, Region, Result,
 };
-pub use gigapix_exec::{Order, Progress, RunOptions, RunReport, default_threads};
+pub use gigapix_exec::{
+    BASELINE_BYTES, CacheEstimate, CacheLocation, NodeEstimate, Order, PlanReport, Progress,
+    RunOptions, RunReport, SinkKind, THREAD_BYTES, default_threads,
+};
 pub use gigapix_io::{
     AccessMode, FailOn, FileFormat, FileInfo, OpenOptions, Params, SaveOptions, abandon_saves,
     describe, formats_markdown, formats_text,
@@ -86,6 +89,7 @@ pub use thumbnail::ThumbnailOptions;
 mod arith;
 mod assembly;
 mod hist;
+mod plan;
 mod thumbnail;
 
 /// The building blocks, for operations and sinks of your own.

@@ -192,6 +192,7 @@ pub(crate) fn open(path: &Path, name: &str, options: &OpenOptions, args: &Args) 
         )?;
     }
     let metadata = metadata(&decoder, kind, &components, mode, shrink);
+    let decoder_bytes = decoder_bytes(&components, mode, (width, height), shrink);
     drop(decoder);
 
     let name_arc: Arc<str> = Arc::from(name);
@@ -211,7 +212,13 @@ pub(crate) fn open(path: &Path, name: &str, options: &OpenOptions, args: &Args) 
                 kind.bands() as usize,
             )
         };
-        return Ok(source(header, metadata, options.fail_on, open));
+        return Ok(source(
+            header,
+            metadata,
+            options.fail_on,
+            decoder_bytes,
+            open,
+        ));
     }
     let path_buf = path.to_path_buf();
     let fail_on = options.fail_on;
@@ -231,7 +238,40 @@ pub(crate) fn open(path: &Path, name: &str, options: &OpenOptions, args: &Args) 
             check_stalls,
         )
     };
-    Ok(source(header, metadata, fail_on, open))
+    Ok(source(header, metadata, fail_on, decoder_bytes, open))
+}
+
+/// Memory estimate of a decoder of this image: the iMCU rows of
+/// [`JpegRows`] (a ring of `RING`, `AHEAD` in flight, one being decoded,
+/// one recycled) and about as much again inside zune-jpeg (its
+/// coefficients and output of an MCU row); for a buffered (progressive)
+/// image every DCT coefficient twice, as [`check_coefficients`] counts;
+/// shrunk on load, the scaled decoder's rows, `shrink²` smaller, and one
+/// full-size iMCU row of coefficients; plus the
+/// decoder thread's stack and arena.
+fn decoder_bytes(c: &Components, mode: Mode, (width, height): (usize, usize), shrink: u32) -> u64 {
+    let mcu_cols = width.div_ceil(8 * c.h_max) as u64;
+    let mcu_rows = height.div_ceil(8 * c.v_max) as u64;
+    let per_mcu: u64 = c
+        .planes
+        .iter()
+        .map(|p| (p.horizontal_sampling_factor * p.vertical_sampling_factor) as u64)
+        .sum();
+    // One iMCU row of every component, one byte a sample.
+    let imcu = per_mcu * mcu_cols * 64;
+    let thread = 256 << 10;
+    let rows = 2 * (RING + AHEAD + 2) as u64 * imcu;
+    if shrink > 1 {
+        // libjpeg still entropy-decodes one full-size iMCU row of
+        // coefficients (2 bytes a sample).
+        return rows / u64::from(shrink * shrink) + 2 * imcu + thread;
+    }
+    let coefficients = if mode.buffered {
+        per_mcu * mcu_cols * mcu_rows * 64 * 2 * 2
+    } else {
+        0
+    };
+    rows + coefficients + thread
 }
 
 /// Scans the markers of the file, and refuses the frame types and
@@ -384,6 +424,7 @@ fn source<R: RowReader>(
     header: Header,
     metadata: Metadata,
     fail_on: FailOn,
+    decoder_bytes: u64,
     open: impl Fn() -> Result<R> + Send + Sync + 'static,
 ) -> Image {
     let warnings = Warnings::default();
@@ -403,6 +444,7 @@ fn source<R: RowReader>(
         metadata,
         warnings,
         DemandHint::ThinStrip,
+        decoder_bytes,
         open,
     )
 }

@@ -300,6 +300,9 @@ pub(crate) fn open(path: &Path, name: &str, options: &OpenOptions, _args: &Args)
         metadata,
         warnings,
         DemandHint::Any,
+        // The read buffer, the inflater's window and state, and the
+        // previous and current rows of the unfiltering.
+        READ_BUFFER as u64 + (64 << 10) + 2 * (header.row_bytes() as u64 + 1),
         open,
     ))
 }

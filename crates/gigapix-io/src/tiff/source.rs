@@ -16,7 +16,8 @@ use std::io::{self, Read, Seek, SeekFrom};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use gigapix_core::{
-    BandFormat, DemandHint, Error, ErrorKind, Header, Image, Inputs, Metadata, Operation, Rect,
+    BandFormat, DemandHint, Error, ErrorKind, Header, Image, Inputs, Metadata, Operation,
+    PlanInfo, Rect,
     Region, Result, SharedPixels,
 };
 
@@ -674,6 +675,26 @@ impl Operation for TiffSource {
 
     fn start(&self) -> Result<Worker> {
         Ok(Worker::default())
+    }
+
+    fn shared_bytes(&self, _: &PlanInfo, output: &Header) -> u64 {
+        // The shared chunk cache fills up to its budget over a run whose
+        // requests cut through chunks, plus the chunk being decoded (the
+        // spare buffers of evicted chunks are reused for new ones).
+        let cache = self.lock();
+        let chunk = self.info.stride() as u64 * u64::from(self.info.chunk_h);
+        let kept = (cache.budget as u64).min(cache.max_entries as u64 * chunk);
+        (kept + chunk).min(output.image_bytes() + chunk)
+    }
+
+    fn scratch_bytes(&self, _: Rect, _: &[Header]) -> u64 {
+        // A decoded chunk (`whole`) and, compressed, its bytes.
+        let chunk = self.info.stride() as u64 * u64::from(self.info.chunk_h);
+        if self.info.codec == Codec::None {
+            0
+        } else {
+            2 * chunk
+        }
     }
 
     fn generate(&self, worker: &mut Worker, out: Rect, inputs: &mut Inputs<'_>) -> Result<Region> {
