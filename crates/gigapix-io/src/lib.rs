@@ -85,11 +85,11 @@ use std::path::Path;
 
 use formats::Prefix;
 pub use formats::{FORMATS, FormatDesc, Magic, formats_markdown, formats_text, identify};
-pub use jpeg::codec_paths as jpeg_codec_paths;
 use gigapix_core::desc::Args;
 use gigapix_core::{
     BandFormat, BandWriter, Error, ErrorKind, Header, Image, Limits, Metadata, Result,
 };
+pub use jpeg::codec_paths as jpeg_codec_paths;
 pub use params::Params;
 pub use save::abandon_saves;
 

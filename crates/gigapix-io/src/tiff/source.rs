@@ -16,9 +16,8 @@ use std::io::{self, Read, Seek, SeekFrom};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use gigapix_core::{
-    BandFormat, DemandHint, Error, ErrorKind, Header, Image, Inputs, Metadata, Operation,
-    PlanInfo, Rect,
-    Region, Result, SharedPixels,
+    BandFormat, DemandHint, Error, ErrorKind, Header, Image, Inputs, Metadata, Operation, PlanInfo,
+    Rect, Region, Result, SharedPixels,
 };
 
 use super::codec::{
