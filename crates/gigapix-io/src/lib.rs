@@ -15,7 +15,7 @@
 //! |---|---|---|
 //! | TIFF | random access per strip or tile, with a shared cache of decoded chunks | our own streaming writer: strips or tiles, LZW/deflate + predictor, BigTIFF when needed |
 //! | PNG | sequential, row by row (Adam7: decoded whole, spilled to a temporary file when large) | streaming, compression 0-9, filters |
-//! | JPEG | sequential by iMCU rows (zune-jpeg's raw API; our upsampling and colour conversion); progressive holds all coefficients; `shrink=2/4/8` decodes in the DCT domain (MozJPEG) | strips encoded in parallel (MozJPEG, or jpeg-encoder) and joined with restart markers |
+//! | JPEG | sequential by iMCU rows (zune-jpeg's raw API; our upsampling and colour conversion); progressive holds all coefficients; `shrink=2/4/8` decodes in the DCT domain (MozJPEG) | strips encoded in parallel (our own libjpeg-turbo-identical encoder with AVX2/AVX-512 kernels; CMYK by jpeg-encoder) and joined with restart markers |
 //! | PPM/PGM, `.gpx` | memory-mapped zero-copy views, or sequential | streaming |
 //!
 //! Options go in brackets after the file name (`out.tif[compression=lzw,tile]`,

@@ -82,7 +82,7 @@ impl ImageBuffer for Strip<'_> {
     }
 }
 
-/// An encoded strip: a complete JPEG (MozJPEG, jpeg-encoder), or only
+/// An encoded strip: a complete JPEG (jpeg-encoder), or only
 /// its entropy-coded data (ours, whose headers [`StripEncoder::headers`]
 /// writes).
 enum Encoded {
