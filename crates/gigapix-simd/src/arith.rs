@@ -349,24 +349,7 @@ mod avx2 {
 mod tests {
     use super::*;
     use crate::levels;
-
-    /// xorshift bytes with plenty of 0, 255 and repeats.
-    fn bytes(n: usize, seed: u64) -> Vec<u8> {
-        let mut s = seed | 1;
-        (0..n)
-            .map(|_| {
-                s ^= s << 13;
-                s ^= s >> 7;
-                s ^= s << 17;
-                match s % 9 {
-                    0 => 0,
-                    1 => 255,
-                    2 => 128,
-                    _ => (s >> 24) as u8,
-                }
-            })
-            .collect()
-    }
+    use crate::testdata::bytes;
 
     fn words(n: usize, seed: u64) -> Vec<u16> {
         let a = bytes(2 * n, seed);

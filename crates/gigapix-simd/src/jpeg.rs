@@ -780,22 +780,7 @@ mod avx512 {
 mod tests {
     use super::*;
     use crate::levels;
-
-    fn bytes(n: usize, seed: u64) -> Vec<u8> {
-        let mut s = seed | 1;
-        (0..n)
-            .map(|_| {
-                s ^= s << 13;
-                s ^= s >> 7;
-                s ^= s << 17;
-                match s % 13 {
-                    0 => 0,
-                    1 => 255,
-                    _ => (s >> 24) as u8,
-                }
-            })
-            .collect()
-    }
+    use crate::testdata::bytes;
 
     #[test]
     fn colour_constants_are_libjpegs() {

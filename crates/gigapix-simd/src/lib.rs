@@ -209,6 +209,29 @@ pub fn levels() -> Vec<Level> {
         .collect()
 }
 
+/// Test inputs shared by the kernels' level tests.
+#[cfg(test)]
+pub(crate) mod testdata {
+    /// Deterministic pseudo-random bytes (xorshift), with plenty of the
+    /// values kernels treat specially: 0, 255 and 128.
+    pub(crate) fn bytes(n: usize, seed: u64) -> Vec<u8> {
+        let mut s = seed | 1;
+        (0..n)
+            .map(|_| {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                match s % 9 {
+                    0 => 0,
+                    1 => 255,
+                    2 => 128,
+                    _ => (s >> 24) as u8,
+                }
+            })
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

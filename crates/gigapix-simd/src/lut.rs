@@ -143,17 +143,7 @@ mod avx512 {
 mod tests {
     use super::*;
     use crate::levels;
-
-    fn bytes(n: usize, mut s: u64) -> Vec<u8> {
-        (0..n)
-            .map(|_| {
-                s = s
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
-                (s >> 56) as u8
-            })
-            .collect()
-    }
+    use crate::testdata::bytes;
 
     #[test]
     fn every_level_matches_scalar() {

@@ -407,24 +407,7 @@ mod avx2 {
 mod tests {
     use super::*;
     use crate::levels;
-
-    /// A deterministic pseudo-random byte stream (xorshift).
-    fn bytes(n: usize, seed: u64) -> Vec<u8> {
-        let mut s = seed | 1;
-        (0..n)
-            .map(|_| {
-                s ^= s << 13;
-                s ^= s >> 7;
-                s ^= s << 17;
-                // Plenty of the extreme alphas 0 and 255.
-                match s % 11 {
-                    0 => 0,
-                    1 => 255,
-                    _ => (s >> 24) as u8,
-                }
-            })
-            .collect()
-    }
+    use crate::testdata::bytes;
 
     #[test]
     fn known_values() {
