@@ -14,8 +14,14 @@ use tiff::tags::Tag;
 use super::codec::compression_name;
 use super::source::{Palette, PosReader};
 
-/// Largest tag value (an array of strip offsets, ...) the decoder reads.
-const MAX_TAG_VALUE: usize = 64 << 20;
+/// Largest tag value (an array of strip offsets, an ICC profile, ...) the
+/// decoder reads: 2 million BigTIFF chunk offsets. The `tiff` crate holds
+/// a value as one 32-byte `Value` per element, so this also bounds that
+/// list (512 MiB for a tag of bytes).
+const MAX_TAG_VALUE: usize = 16 << 20;
+
+/// Bytes of one element of a tag value as the `tiff` crate holds it.
+const VALUE_BYTES: usize = std::mem::size_of::<tiff::decoder::ifd::Value>();
 
 /// Most pages counted; a longer chain of directories is reported as is.
 const MAX_PAGES: usize = 100_000;
@@ -57,10 +63,16 @@ pub(super) fn tiff_error(name: &str, e: TiffError) -> Error {
 pub(super) fn decoder(file: &Arc<File>, len: u64, name: &str, page: usize) -> Result<TiffDecoder> {
     let reader = PosReader::new(file.clone(), 0, len);
     let mut limits = TiffLimits::default();
+    // Chunks are decoded here, not by the crate; what its limits bound is
+    // the tag values it reads. A value is stored in the file, so it is
+    // never longer than the file, and the crate holds a list as one
+    // `Value` per element: a few hundred damaged bytes must not make it
+    // reserve a list for a count of millions.
+    let value_bytes = MAX_TAG_VALUE.min(usize::try_from(len).unwrap_or(usize::MAX));
     let max_alloc = gigapix_core::Limits::default().max_alloc_usize();
-    limits.decoding_buffer_size = max_alloc;
-    limits.intermediate_buffer_size = max_alloc;
-    limits.ifd_value_size = MAX_TAG_VALUE;
+    limits.ifd_value_size = value_bytes;
+    limits.decoding_buffer_size = max_alloc.min(value_bytes.saturating_mul(VALUE_BYTES));
+    limits.intermediate_buffer_size = limits.decoding_buffer_size;
     let mut dec = Decoder::new(BufReader::with_capacity(READ_BUFFER, reader))
         .map_err(|e| tiff_error(name, e))?
         .with_limits(limits);
