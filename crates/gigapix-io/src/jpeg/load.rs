@@ -250,13 +250,7 @@ pub(crate) fn open(path: &Path, name: &str, options: &OpenOptions, args: &Args) 
 /// full-size iMCU row of coefficients; plus the
 /// decoder thread's stack and arena.
 fn decoder_bytes(c: &Components, mode: Mode, (width, height): (usize, usize), shrink: u32) -> u64 {
-    let mcu_cols = width.div_ceil(8 * c.h_max) as u64;
-    let mcu_rows = height.div_ceil(8 * c.v_max) as u64;
-    let per_mcu: u64 = c
-        .planes
-        .iter()
-        .map(|p| (p.horizontal_sampling_factor * p.vertical_sampling_factor) as u64)
-        .sum();
+    let (mcu_cols, mcu_rows, per_mcu) = mcu_grid(c, width, height);
     // One iMCU row of every component, one byte a sample.
     let imcu = per_mcu * mcu_cols * 64;
     let thread = 256 << 10;
@@ -272,6 +266,21 @@ fn decoder_bytes(c: &Components, mode: Mode, (width, height): (usize, usize), sh
         0
     };
     rows + coefficients + thread
+}
+
+/// The MCU columns and rows of a `width` x `height` frame, and the 8x8
+/// blocks of one MCU (all components).
+fn mcu_grid(c: &Components, width: usize, height: usize) -> (u64, u64, u64) {
+    let per_mcu = c
+        .planes
+        .iter()
+        .map(|p| (p.horizontal_sampling_factor * p.vertical_sampling_factor) as u64)
+        .sum();
+    (
+        width.div_ceil(8 * c.h_max) as u64,
+        height.div_ceil(8 * c.v_max) as u64,
+        per_mcu,
+    )
 }
 
 /// Scans the markers of the file, and refuses the frame types and
@@ -365,16 +374,8 @@ fn check_coefficients(
 ) -> Result<()> {
     // zune-jpeg keeps the coefficients (2 bytes a sample, whole MCUs) and
     // about as much again while rendering.
-    let mcu_cols = width.div_ceil(8 * c.h_max) as u64;
-    let mcu_rows = height.div_ceil(8 * c.v_max) as u64;
-    let blocks: u64 = c
-        .planes
-        .iter()
-        .map(|p| (p.horizontal_sampling_factor * p.vertical_sampling_factor) as u64)
-        .sum::<u64>()
-        * mcu_cols
-        * mcu_rows;
-    let bytes = blocks * 64 * 2 * 2;
+    let (mcu_cols, mcu_rows, per_mcu) = mcu_grid(c, width, height);
+    let bytes = per_mcu * mcu_cols * mcu_rows * 64 * 2 * 2;
     if bytes > max_alloc {
         return Err(Error::new(
             ErrorKind::Limit,
