@@ -226,6 +226,18 @@ pub enum Interpretation {
     /// proportional to light intensity, 0..1 for `F32`, the full range of
     /// the format for integers.
     Scrgb,
+    /// Subtractive CMYK ink coverage (four bands, maybe plus alpha): 0 no
+    /// ink, the format's maximum full ink (as TIFF and libvips store it).
+    Cmyk,
+    /// CIE L\*a\*b\* (D65 as libvips): `F32` L 0..100, a and b about
+    /// -128..127.
+    Lab,
+    /// CIE LCh(ab): `F32` L 0..100, C from 0, h in degrees 0..360.
+    Lch,
+    /// CIE XYZ (D65), `F32`, Y 0..1 for the white point.
+    Xyz,
+    /// Hue, saturation, value, in the range of the format (libvips' HSV).
+    Hsv,
 }
 
 impl Interpretation {
@@ -247,6 +259,11 @@ impl Interpretation {
             Interpretation::Coordinates => "coordinates",
             Interpretation::Histogram => "histogram",
             Interpretation::Scrgb => "scrgb",
+            Interpretation::Cmyk => "cmyk",
+            Interpretation::Lab => "lab",
+            Interpretation::Lch => "lch",
+            Interpretation::Xyz => "xyz",
+            Interpretation::Hsv => "hsv",
         }
     }
 
@@ -259,6 +276,11 @@ impl Interpretation {
             Interpretation::Coordinates => 3,
             Interpretation::Histogram => 4,
             Interpretation::Scrgb => 5,
+            Interpretation::Cmyk => 6,
+            Interpretation::Lab => 7,
+            Interpretation::Lch => 8,
+            Interpretation::Xyz => 9,
+            Interpretation::Hsv => 10,
         }
     }
 
@@ -271,6 +293,11 @@ impl Interpretation {
             3 => Some(Interpretation::Coordinates),
             4 => Some(Interpretation::Histogram),
             5 => Some(Interpretation::Scrgb),
+            6 => Some(Interpretation::Cmyk),
+            7 => Some(Interpretation::Lab),
+            8 => Some(Interpretation::Lch),
+            9 => Some(Interpretation::Xyz),
+            10 => Some(Interpretation::Hsv),
             _ => None,
         }
     }
