@@ -12,6 +12,7 @@ use tiff::decoder::{ChunkType, Decoder, Limits as TiffLimits};
 use tiff::tags::Tag;
 
 use super::codec::compression_name;
+use super::levels::DirReader;
 use super::source::{Palette, PosReader};
 
 /// Largest tag value (an array of strip offsets, an ICC profile, ...) the
@@ -30,7 +31,7 @@ const MAX_PAGES: usize = 100_000;
 const READ_BUFFER: usize = 64 << 10;
 
 /// The `tiff` crate's decoder over a shared file.
-pub(super) type TiffDecoder = Decoder<BufReader<PosReader>>;
+pub(super) type TiffDecoder = Decoder<BufReader<DirReader>>;
 
 /// Turns a `tiff` crate error into ours, naming the file.
 pub(super) fn tiff_error(name: &str, e: TiffError) -> Error {
@@ -61,7 +62,17 @@ pub(super) fn tiff_error(name: &str, e: TiffError) -> Error {
 
 /// A decoder over `file`, positioned on directory `page`.
 pub(super) fn decoder(file: &Arc<File>, len: u64, name: &str, page: usize) -> Result<TiffDecoder> {
-    let reader = PosReader::new(file.clone(), 0, len);
+    let reader = DirReader::new(PosReader::new(file.clone(), 0, len));
+    let mut dec = decoder_from(reader, len, name)?;
+    if page != 0 {
+        dec.seek_to_image(page).map_err(|e| tiff_error(name, e))?;
+    }
+    Ok(dec)
+}
+
+/// A decoder over `reader` (of a file of `len` bytes), on its first
+/// directory.
+pub(super) fn decoder_from(reader: DirReader, len: u64, name: &str) -> Result<TiffDecoder> {
     let mut limits = TiffLimits::default();
     // Chunks are decoded here, not by the crate; what its limits bound is
     // the tag values it reads. A value is stored in the file, so it is
@@ -73,13 +84,9 @@ pub(super) fn decoder(file: &Arc<File>, len: u64, name: &str, page: usize) -> Re
     limits.ifd_value_size = value_bytes;
     limits.decoding_buffer_size = max_alloc.min(value_bytes.saturating_mul(VALUE_BYTES));
     limits.intermediate_buffer_size = limits.decoding_buffer_size;
-    let mut dec = Decoder::new(BufReader::with_capacity(READ_BUFFER, reader))
-        .map_err(|e| tiff_error(name, e))?
-        .with_limits(limits);
-    if page != 0 {
-        dec.seek_to_image(page).map_err(|e| tiff_error(name, e))?;
-    }
-    Ok(dec)
+    Decoder::new(BufReader::with_capacity(READ_BUFFER, reader))
+        .map_err(|e| tiff_error(name, e))
+        .map(|dec| dec.with_limits(limits))
 }
 
 /// Counts the pages from the decoder's current one on (the first, for a

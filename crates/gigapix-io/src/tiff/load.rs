@@ -1,4 +1,6 @@
-//! Opening a TIFF: the directory of the chosen page (`page=N`, default 0)
+//! Opening a TIFF: the directory of the chosen page (`page=N`, default 0),
+//! or of one of its levels (`level=N`) or, for an Aperio slide, of an
+//! associated image (`associated=label`), found by module `levels`,
 //! is read (module `ifd`) and checked (sample layout, compression,
 //! limits, and unless `fail_on=none` that every chunk lies inside the
 //! file), and becomes a [`TiffSource`]. The source is random access
@@ -28,7 +30,9 @@
 //! | JPEGTables (347) | only with JPEG compression, refused |
 //! | InkSet (332), InkNames, DotRange | only with separated (CMYK), refused |
 //! | T4Options / T6Options | only with CCITT compression, refused |
-//! | SubIFDs (330) | not followed: pages are the main chain of directories, each decoded as its own tags say (libvips does the same) |
+//! | SubIFDs (330) | followed for levels only (`level=N`, see [`levels`](super::levels)): pages stay the main chain of directories, each decoded as its own tags say (libvips does the same) |
+//! | XResolution / YResolution / ResolutionUnit (282, 283, 296) | kept as metadata (`xres`, `yres` in pixels per millimetre, `resolution-unit` `inch`, `cm` or `none`), as libvips does |
+//! | ImageDescription (270) | read to find Aperio SVS slides (their properties become metadata) |
 //! | TransferFunction (301), WhitePoint, PrimaryChromaticities, GrayResponseCurve, SMinSampleValue / SMaxSampleValue, Threshholding | describe colour or ranges, not the stored values: not applied (as libvips), like the ICC profile, which is kept as metadata |
 
 use std::fs::File;
@@ -41,17 +45,41 @@ use gigapix_core::{BandFormat, Error, ErrorKind, Header, Image, Metadata, Result
 
 use super::codec::{Codec, compression_name};
 use super::ifd::{self, Chunks, Samples, TiffDecoder, tiff_error, unsupported};
+use super::levels::{self, Choice};
 use super::source::{Info, PosReader, TiffSource};
 use crate::{FailOn, OpenOptions};
 
 /// Opens a TIFF file: reads and checks the directory of page `page`.
 pub(crate) fn open(path: &Path, name: &str, options: &OpenOptions, args: &Args) -> Result<Image> {
     let page = usize::try_from(args.int("page")?).unwrap_or(usize::MAX);
+    let level = args
+        .opt_int("level")?
+        .map(|l| usize::try_from(l).unwrap_or(usize::MAX));
+    let associated = args.opt_choice("associated")?;
+    let choice = match (level, associated) {
+        (Some(_), Some(a)) => {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                format!(
+                    "{name}: level and associated={a} cannot both be given (an associated image has no levels)"
+                ),
+            ));
+        }
+        (_, Some(a)) => Choice::Associated(a),
+        (l, None) => Choice::Level(l.unwrap_or(0)),
+    };
     let file = File::open(path).map_err(|e| Error::io(name, e))?;
     let len = file.metadata().map_err(|e| Error::io(name, e))?.len();
     let file = Arc::new(file);
-    let (bigtiff, big_endian) = byte_order(&file, len, name)?;
+    let (bigtiff, big_endian, first) = byte_order(&file, len, name)?;
     let (mut dec, pages) = seek_page(&file, len, name, page)?;
+    // Only directories are read: the levels' sizes, and the chosen one.
+    let pyramid = levels::scan(&mut dec, name, first, page)?;
+    let target = pyramid.select(name, &choice)?;
+    let opened_page = target.page;
+    if !matches!(choice, Choice::Level(0)) {
+        dec = levels::decoder_at(&file, len, name, target.ifd, bigtiff, big_endian)?;
+    }
 
     let samples = Samples::read(&mut dec, name)?;
     let codec = choose_codec(&samples, name)?;
@@ -78,11 +106,12 @@ pub(crate) fn open(path: &Path, name: &str, options: &OpenOptions, args: &Args) 
         )));
     }
     let page_info = PageInfo {
-        page,
+        page: opened_page,
         pages,
         bigtiff,
     };
-    let metadata = metadata(&mut dec, &samples, &chunks, &page_info);
+    let mut metadata = metadata(&mut dec, &samples, &chunks, &page_info);
+    pyramid.set_fields(&mut metadata, &choice);
     drop(dec);
 
     Ok(TiffSource::image(Info {
@@ -109,15 +138,35 @@ pub(crate) fn open(path: &Path, name: &str, options: &OpenOptions, args: &Args) 
     }))
 }
 
-/// Reads the first bytes: whether the file is a BigTIFF, and whether its
-/// samples are big-endian (`MM`).
-fn byte_order(file: &Arc<File>, len: u64, name: &str) -> Result<(bool, bool)> {
-    let mut magic = [0u8; 4];
-    PosReader::new(file.clone(), 0, len)
-        .read_exact(&mut magic)
+/// Reads the header: whether the file is a BigTIFF, whether its samples
+/// are big-endian (`MM`), and where its first directory is.
+fn byte_order(file: &Arc<File>, len: u64, name: &str) -> Result<(bool, bool, u64)> {
+    let mut magic = [0u8; 16];
+    let mut reader = PosReader::new(file.clone(), 0, len);
+    reader
+        .read_exact(&mut magic[..8])
         .map_err(|_| Error::format(format!("{name}: file is truncated (TIFF header)")))?;
-    let bigtiff = magic[2..] == [43, 0] || magic[2..] == [0, 43];
-    Ok((bigtiff, magic[..2] == *b"MM"))
+    let bigtiff = magic[2..4] == [43, 0] || magic[2..4] == [0, 43];
+    let big_endian = magic[..2] == *b"MM";
+    let first = if bigtiff {
+        reader
+            .read_exact(&mut magic[8..])
+            .map_err(|_| Error::format(format!("{name}: file is truncated (TIFF header)")))?;
+        let b: [u8; 8] = magic[8..16].try_into().unwrap_or_default();
+        if big_endian {
+            u64::from_be_bytes(b)
+        } else {
+            u64::from_le_bytes(b)
+        }
+    } else {
+        let b: [u8; 4] = magic[4..8].try_into().unwrap_or_default();
+        u64::from(if big_endian {
+            u32::from_be_bytes(b)
+        } else {
+            u32::from_le_bytes(b)
+        })
+    };
+    Ok((bigtiff, big_endian, first))
 }
 
 /// A decoder positioned on page `page`, and the number of pages.
@@ -186,6 +235,7 @@ fn metadata(dec: &mut TiffDecoder, samples: &Samples, chunks: &Chunks, at: &Page
         metadata.set_field("page", at.page);
     }
     metadata.set_field("bigtiff", at.bigtiff);
+    levels::set_resolution(dec, &mut metadata);
     if samples.planar {
         metadata.set_field("planar", "separate");
     }
