@@ -517,7 +517,8 @@ pub(super) fn decoder_at(
 
 /// XResolution, YResolution and ResolutionUnit of the decoder's page as
 /// libvips reports them: `xres` and `yres` in pixels per millimetre
-/// (converted from inches or centimetres), and `resolution-unit` `inch`,
+/// (converted from inches or centimetres, to single precision as
+/// libvips keeps them), and `resolution-unit` `inch`,
 /// `cm` or `none` (then the values are as stored). Nothing is set
 /// without an XResolution.
 pub(super) fn set_resolution(dec: &mut TiffDecoder, metadata: &mut Metadata) {
@@ -546,8 +547,10 @@ pub(super) fn set_resolution(dec: &mut TiffDecoder, metadata: &mut Metadata) {
         3 => (10.0, "cm"),
         _ => (25.4, "inch"),
     };
-    metadata.set_field("xres", x / scale);
-    metadata.set_field("yres", y / scale);
+    // libtiff gives the values as floats and libvips keeps the result as
+    // one: 25.4 pixels per inch stored as 13316915/524288 is 1 per mm.
+    metadata.set_field("xres", (x / scale) as f32);
+    metadata.set_field("yres", (y / scale) as f32);
     metadata.set_field("resolution-unit", unit);
 }
 
