@@ -65,6 +65,11 @@ fn jpeg_compressed_files_match_libvips() {
         ("pillow-jpeg", 0.0067, 1),
         ("pillow-jpeg-grey", 0.0003, 1),
         ("pillow-ycbcr-jpeg", 0.0042, 2),
+        // Pillow's JPEGs in a TIFF assembled by `make_pillow_chunks.py`,
+        // no JPEGTables: progressive 64x64 tiles (4:2:0), and baseline
+        // 4:2:2 strips of 32 rows (YCbCrSubSampling 2x1).
+        ("pillow-chunks-progressive", 0.0098, 2),
+        ("pillow-chunks-422-strips", 0.0068, 2),
     ];
     let mut ctx = Ctx::standalone();
     for (name, mad, max) in cases {
@@ -218,17 +223,44 @@ fn damaged_jpeg_tiles() {
     }
 }
 
+/// Where the entry of tag `tag` is in the first directory of a
+/// little-endian classic TIFF.
+fn tag_entry(bytes: &[u8], tag: u16) -> Option<usize> {
+    let u16_at = |i: usize| u16::from_le_bytes([bytes[i], bytes[i + 1]]);
+    let ifd = u32::from_le_bytes(bytes[4..8].try_into().unwrap()) as usize;
+    (0..u16_at(ifd) as usize)
+        .map(|e| ifd + 2 + 12 * e)
+        .find(|&at| u16_at(at) == tag)
+}
+
+/// A YCbCrSubSampling that disagrees with the JPEG's sampling factors
+/// fails the chunk, saying so.
+#[test]
+fn subsampling_must_agree() {
+    let mut bytes = std::fs::read(fixture("pillow-chunks-422-strips.tif")).unwrap();
+    let at = tag_entry(&bytes, 530).expect("YCbCrSubSampling");
+    bytes[at + 8..at + 12].copy_from_slice(&[1, 0, 1, 0]);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sub.tif");
+    std::fs::write(&path, &bytes).unwrap();
+    let image = open(&path, &OpenOptions::default()).unwrap();
+    let err = Ctx::standalone()
+        .region(&image, Rect::new(0, 0, 10, 10))
+        .unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("sub.tif")
+            && msg.contains("strip 0")
+            && msg.contains("disagree with YCbCrSubSampling 1x1"),
+        "{msg}"
+    );
+}
+
 /// Old-style JPEG (compression 6) is refused, naming the fix.
 #[test]
 fn old_style_jpeg_is_refused() {
     let mut bytes = std::fs::read(fixture("tiffcp-jpeg-rgb-strips.tif")).unwrap();
-    let u16_at = |b: &[u8], i: usize| u16::from_le_bytes([b[i], b[i + 1]]);
-    let ifd = u32::from_le_bytes(bytes[4..8].try_into().unwrap()) as usize;
-    let n = u16_at(&bytes, ifd) as usize;
-    let entry = (0..n)
-        .map(|e| ifd + 2 + 12 * e)
-        .find(|&at| u16_at(&bytes, at) == 259)
-        .expect("a Compression tag");
+    let entry = tag_entry(&bytes, 259).expect("a Compression tag");
     bytes[entry + 8..entry + 10].copy_from_slice(&6u16.to_le_bytes());
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("ojpeg.tif");
