@@ -11,7 +11,7 @@
 
 use std::path::PathBuf;
 
-use gigapix_core::{Ctx, ErrorKind, Image, Rect, StopFlags};
+use gigapix_core::{BandFormat, Ctx, ErrorKind, Image, Interpretation, Rect, StopFlags};
 use gigapix_io::{FailOn, OpenOptions, open};
 
 fn fixture(name: &str) -> PathBuf {
@@ -104,6 +104,41 @@ fn jpeg_compressed_files_match_libvips() {
                 );
             }
         }
+    }
+}
+
+/// Reads the whole of `image` as packed native-order samples.
+fn all_bytes(image: &Image) -> Vec<u8> {
+    let rect = image.header().rect();
+    let region = Ctx::standalone().region(image, rect).unwrap();
+    (rect.y..rect.bottom())
+        .flat_map(|y| region.row_bytes(y).to_vec())
+        .collect()
+}
+
+/// CMYK (PhotometricInterpretation 5, InkSet 1), 8 and 16-bit, with an
+/// extra alpha sample: kept as CMYK bands with interpretation CMYK, as
+/// libvips does, equal to libvips 8.18's decode sample for sample.
+#[test]
+fn cmyk_is_kept_as_cmyk() {
+    for (name, bands, format) in [
+        ("im-cmyk8-zip", 4, BandFormat::U8),
+        ("im-cmyk16-lzw", 4, BandFormat::U16),
+        ("vips818-cmyk8-alpha-tiled", 5, BandFormat::U8),
+    ] {
+        let image = load(&format!("{name}.tif"));
+        let h = image.header();
+        assert_eq!(
+            (h.width, h.height, h.bands, h.format),
+            (67, 43, bands, format),
+            "{name}"
+        );
+        assert_eq!(h.interpretation, Interpretation::Cmyk, "{name}");
+        let reference = std::fs::read(fixture(&format!("{name}.vips818.raw"))).unwrap();
+        assert!(
+            all_bytes(&image) == reference,
+            "{name}: differs from libvips"
+        );
     }
 }
 

@@ -6,7 +6,7 @@ use std::fs::File;
 use std::io::{self, BufReader};
 use std::sync::Arc;
 
-use gigapix_core::{BandFormat, Error, ErrorKind, Header, Result};
+use gigapix_core::{BandFormat, Error, ErrorKind, Header, Interpretation, Result};
 use tiff::TiffError;
 use tiff::decoder::{ChunkType, Decoder, Limits as TiffLimits};
 use tiff::tags::Tag;
@@ -23,6 +23,9 @@ const MAX_TAG_VALUE: usize = 16 << 20;
 
 /// Bytes of one element of a tag value as the `tiff` crate holds it.
 const VALUE_BYTES: usize = std::mem::size_of::<tiff::decoder::ifd::Value>();
+
+/// The InkSet tag (332), which the `tiff` crate does not name.
+const INK_SET: u16 = 332;
 
 /// Most pages counted; a longer chain of directories is reported as is.
 const MAX_PAGES: usize = 100_000;
@@ -123,6 +126,9 @@ pub(super) struct Samples {
     pub(super) reversed_bits: bool,
     /// JPEG compression (7): the tables and what the chunks hold.
     pub(super) jpeg: Option<JpegChunks>,
+    /// The interpretation of the bands, when not the one their count
+    /// suggests (CMYK).
+    pub(super) interpretation: Option<Interpretation>,
 }
 
 /// How JPEG-compressed chunks (TIFF compression 7) decode.
@@ -185,13 +191,31 @@ impl Samples {
         let colour_samples: u16 = match photometric {
             0 | 1 | 3 => 1,
             2 => 3,
+            5 => {
+                // InkSet 1 is CMYK (the default); 2 is other inks.
+                let inkset: u16 = dec
+                    .find_tag_unsigned(Tag::from_u16_exhaustive(INK_SET))
+                    .map_err(err)?
+                    .unwrap_or(1);
+                if inkset != 1 || samples < 4 {
+                    return Err(unsupported(
+                        name,
+                        format!(
+                            "TIFF separated images (PhotometricInterpretation 5) of InkSet {inkset} \
+                             with {samples} samples per pixel are not supported (CMYK, InkSet 1 with \
+                             4 samples and maybe extra ones, is)"
+                        ),
+                    ));
+                }
+                4
+            }
             6 if jpeg => 3,
             p => {
                 return Err(unsupported(
                     name,
                     format!(
                         "TIFF PhotometricInterpretation {p} ({}) is not supported{} \
-                         (0 WhiteIsZero, 1 BlackIsZero, 2 RGB and 3 palette are, and 6 YCbCr with JPEG compression)",
+                         (0 WhiteIsZero, 1 BlackIsZero, 2 RGB, 3 palette and 5 CMYK are, and 6 YCbCr with JPEG compression)",
                         photometric_name(p),
                         if jpeg { " with JPEG compression" } else { "" }
                     ),
@@ -327,6 +351,7 @@ impl Samples {
             associated_alpha,
             reversed_bits: fill_order == 2,
             jpeg,
+            interpretation: (photometric == 5).then_some(Interpretation::Cmyk),
         })
     }
 }
