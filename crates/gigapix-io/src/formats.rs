@@ -191,8 +191,8 @@ pub static FORMATS: &[FormatDesc] = &[
     FormatDesc {
         name: "TIFF",
         format: Some(FileFormat::Tiff),
-        summary: "Strips or tiles, BigTIFF too; uncompressed, LZW, deflate or PackBits; every \
-                  band format; random access per strip or tile.",
+        summary: "Strips or tiles, BigTIFF too; uncompressed, LZW, deflate, PackBits or JPEG \
+                  (YCbCr, RGB, grey; read only); every band format; random access per strip or tile.",
         magic: &[
             Magic(&[(0, b"II*\0")]),
             Magic(&[(0, b"MM\0*")]),
