@@ -275,21 +275,28 @@ fn damaged_pyramids_are_one_line_errors_or_warnings() {
     let px = pixels(&image).unwrap();
     assert_eq!(px.len(), 125 * 75 * 3);
 
-    // Garbage tile: level 1's first tile's compressed bytes overwritten.
-    let (offsets1, counts1) = tile_table(&original, 1);
-    let mut bytes = original.clone();
-    let (o, c) = (offsets1[0] as usize, counts1[0] as usize);
-    bytes[o..o + c]
-        .iter_mut()
-        .enumerate()
-        .for_each(|(i, b)| *b = (i * 37 + 11) as u8);
-    let garbage = dir.path().join("garbage.tif");
-    std::fs::write(&garbage, &bytes).unwrap();
-    let image = open_with(&garbage, &[("level", "1")]).unwrap();
-    let err = pixels(&image).unwrap_err();
-    assert!(!err.message().contains('\n'), "{err}");
-    let image = open_with(&garbage, &[("level", "1"), ("fail_on", "none")]).unwrap();
-    assert_eq!(pixels(&image).unwrap().len(), 250 * 150 * 3);
+    // Garbage tiles: level 1's first tile's compressed bytes overwritten,
+    // in a deflate and in a JPEG pyramid.
+    for name in ["vips-deflate-pyramid.tif", "vips-jpeg-pyramid.tif"] {
+        let file = std::fs::read(fixture(name)).unwrap();
+        let (offsets1, counts1) = tile_table(&file, 1);
+        let mut bytes = file.clone();
+        let (o, c) = (offsets1[0] as usize, counts1[0] as usize);
+        bytes[o..o + c]
+            .iter_mut()
+            .enumerate()
+            .for_each(|(i, b)| *b = (i * 37 + 11) as u8);
+        let garbage = dir.path().join(format!("garbage-{name}"));
+        std::fs::write(&garbage, &bytes).unwrap();
+        let image = open_with(&garbage, &[("level", "1")]).unwrap();
+        let err = pixels(&image).unwrap_err();
+        assert!(!err.message().contains('\n'), "{name}: {err}");
+        let image = open_with(&garbage, &[("level", "1"), ("fail_on", "none")]).unwrap();
+        assert_eq!(pixels(&image).unwrap().len(), 250 * 150 * 3, "{name}");
+        // The other levels decode.
+        let image = open_with(&garbage, &[("level", "2")]).unwrap();
+        pixels(&image).unwrap();
+    }
 
     // Truncated tiles: the file cut inside level 2's last tile (the
     // directories libvips writes after each level's tiles go with it).
