@@ -246,6 +246,13 @@ fn run(cli: &Cli, cancel: CancelToken) -> Result<(), Failure> {
             for (k, v) in &m.fields {
                 println!("{k}: {v}");
             }
+            // A pyramid's levels, one line each (the TIFF loader lists
+            // them in `level-sizes`).
+            if let Some(sizes) = m.field("level-sizes") {
+                for (n, size) in sizes.split(',').enumerate() {
+                    println!("level {n}: {size}");
+                }
+            }
             Ok(())
         }
         Command::Copy { input, output } => {

@@ -191,15 +191,15 @@ pub static FORMATS: &[FormatDesc] = &[
     FormatDesc {
         name: "TIFF",
         format: Some(FileFormat::Tiff),
-        summary: "Strips or tiles, BigTIFF too; uncompressed, LZW, deflate or PackBits; every \
-                  band format; random access per strip or tile.",
+        summary: "Strips or tiles, BigTIFF too; uncompressed, LZW, deflate, PackBits or JPEG \
+                  (YCbCr, RGB, grey; read only); every band format; random access per strip or tile.",
         magic: &[
             Magic(&[(0, b"II*\0")]),
             Magic(&[(0, b"MM\0*")]),
             Magic(&[(0, b"II+\0")]),
             Magic(&[(0, b"MM\0+")]),
         ],
-        extensions: &["tif", "tiff"],
+        extensions: &["tif", "tiff", "svs"],
         access: Some(Access::Random),
         pipes: false,
         load: true,
@@ -212,6 +212,19 @@ pub static FORMATS: &[FormatDesc] = &[
                 ArgType::int(0, i64::MAX),
                 "0",
                 "The page (image file directory) to read, from 0.",
+            ),
+            ArgDesc::unset(
+                "level",
+                ArgType::int(0, i64::MAX),
+                "The pyramid level of the page to read, from 0 (full size): the following \
+                 pages halving in size (page pyramids), the page's SubIFDs (subifd \
+                 pyramids), or an Aperio slide's tiled pages. Metadata `levels` and \
+                 `level-sizes` list them.",
+            ),
+            ArgDesc::unset(
+                "associated",
+                ArgType::Enum(&["thumbnail", "label", "macro"]),
+                "An associated image of an Aperio SVS slide instead of a level.",
             ),
             FAIL_ON,
         ],
@@ -859,7 +872,7 @@ mod tests {
     #[test]
     fn renders() {
         let md = formats_markdown();
-        assert!(md.contains("| TIFF | .tif .tiff |"), "{md}");
+        assert!(md.contains("| TIFF | .tif .tiff .svs |"), "{md}");
         assert!(
             md.contains("| GIF | .gif | `GIF87a`, `GIF89a` | not supported |"),
             "{md}"

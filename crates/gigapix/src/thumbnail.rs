@@ -91,6 +91,26 @@ fn fit(w: u32, h: u32, bw: u32, bh: u32, crop: bool) -> (u32, u32, f64) {
     (ow, oh, s)
 }
 
+/// The level of a pyramid (metadata `level-sizes`, opened at level 0) to
+/// read for a result of `size` (in stored orientation): the smallest one
+/// at least that size in both dimensions, if not level 0.
+fn pyramid_level(probe: &Image, size: (u32, u32)) -> Option<usize> {
+    let metadata = probe.metadata();
+    if metadata.field("level") != Some("0") {
+        return None;
+    }
+    let sizes = metadata.field("level-sizes")?;
+    let mut best = None;
+    for (n, s) in sizes.split(',').enumerate() {
+        let (w, h) = s.split_once('x')?;
+        let (w, h): (u32, u32) = (w.parse().ok()?, h.parse().ok()?);
+        if w >= size.0 && h >= size.1 {
+            best = Some(n);
+        }
+    }
+    best.filter(|&n| n > 0)
+}
+
 pub(crate) fn thumbnail(path: &Path, width: u32, options: &ThumbnailOptions) -> Result<Image> {
     let height = options.height.unwrap_or(width);
     if width == 0 || height == 0 {
@@ -114,6 +134,18 @@ pub(crate) fn thumbnail(path: &Path, width: u32, options: &ThumbnailOptions) -> 
     let is_jpeg = probe.metadata().field("jpeg-mode").is_some();
     // Without gigapix-io's `mozjpeg` feature the shrink is refused as
     // unsupported: then decode at full size.
+    // A pyramid: open the smallest level still at least the output size
+    // (libvips' rule for TIFF pyramids and slides); the resize does the
+    // rest.
+    let stored = if rotate && (5..=8).contains(&orientation) {
+        (oh, ow)
+    } else {
+        (ow, oh)
+    };
+    let probe = match pyramid_level(&probe, stored) {
+        Some(n) => Image::open_with(path, &OpenOptions::default().set("level", n))?,
+        None => probe,
+    };
     let mut image = match jpeg_shrink(factor) {
         n if n > 1 && is_jpeg => {
             match Image::open_with(path, &OpenOptions::default().set("shrink", n)) {

@@ -455,7 +455,7 @@ fn source<R: RowReader>(
 const RING: usize = 3;
 
 /// One component: its geometry and a ring of decoded iMCU rows.
-struct Component {
+pub(super) struct Component {
     /// Upsampling factors to the full image.
     hs: usize,
     vs: usize,
@@ -472,6 +472,28 @@ struct Component {
 }
 
 impl Component {
+    /// A component whose every row is decoded: `plane` holds the
+    /// component as zune-jpeg's whole-image raw output lays it out
+    /// (`info.stride` bytes a row), in an image whose largest sampling
+    /// factors are `h_max` by `v_max`.
+    pub(super) fn whole(info: &PlaneInfo, h_max: usize, v_max: usize, plane: Vec<u8>) -> Component {
+        Component {
+            hs: h_max / info.horizontal_sampling_factor.max(1),
+            vs: v_max / info.vertical_sampling_factor.max(1),
+            width: info.width,
+            height: info.height,
+            stride: info.stride,
+            // One slot holds every row: row `r` is in slot 0.
+            rows_per_imcu: info.allocated_height.max(info.height).max(1),
+            slots: vec![plane, Vec::new(), Vec::new()],
+        }
+    }
+
+    /// The upsampling factors to the full image.
+    pub(super) fn factors(&self) -> (usize, usize) {
+        (self.hs, self.vs)
+    }
+
     fn row(&self, r: usize) -> &[u8] {
         let slot = &self.slots[(r / self.rows_per_imcu) % RING];
         let start = (r % self.rows_per_imcu) * self.stride;
@@ -759,47 +781,62 @@ impl JpegRows {
         let JpegRows {
             comps, up, sums, ..
         } = self;
-        for (c, buf) in comps.iter().zip(up.iter_mut()) {
-            if c.hs == 1 && c.vs == 1 {
-                continue;
-            }
-            let (near, far) = c.rows_for(y);
-            let n = c.width;
-            // libjpeg-turbo's `jinit_upsampler` filters 2x horizontally
-            // only when the component is wider than 2 samples; narrower
-            // ones (images up to 4 pixels wide) are replicated, both ways
-            // for h2v2. (h1v2 is always filtered.)
-            let fancy = c.hs != 2 || n > 2;
-            match (c.hs, c.vs) {
-                (2, 1) if fancy => convert::h2v1_fancy(c.row(near), buf),
-                (2, 2) if fancy => {
-                    convert::column_sums(c.row(near), c.row(far), &mut sums[..n]);
-                    convert::h2v2_fancy(&sums[..n], buf);
-                }
-                (1, 2) => {
-                    let bias = if y.is_multiple_of(2) { 1 } else { 2 };
-                    convert::h1v2_fancy(c.row(near), c.row(far), bias, buf);
-                }
-                (hs, _) => convert::replicate(c.row(near), hs, buf),
-            }
+        emit_row(comps, up, sums, self.kind, y, out);
+    }
+}
+
+/// Computes output row `y` of components `comps` (whose rows `y` reads
+/// are decoded) into `out` (`width * bands` bytes, `width` at most the
+/// image's): upsampling into `up` (one row per subsampled component),
+/// then colour conversion or interleaving.
+pub(super) fn emit_row(
+    comps: &[Component],
+    up: &mut [Vec<u8>],
+    sums: &mut [u16],
+    kind: Kind,
+    y: usize,
+    out: &mut [u8],
+) {
+    for (c, buf) in comps.iter().zip(up.iter_mut()) {
+        if c.hs == 1 && c.vs == 1 {
+            continue;
         }
-        let row = |i: usize| -> &[u8] {
-            let c = &comps[i];
-            if c.hs == 1 && c.vs == 1 {
-                c.row(y.min(c.height - 1))
-            } else {
-                &up[i]
+        let (near, far) = c.rows_for(y);
+        let n = c.width;
+        // libjpeg-turbo's `jinit_upsampler` filters 2x horizontally
+        // only when the component is wider than 2 samples; narrower
+        // ones (images up to 4 pixels wide) are replicated, both ways
+        // for h2v2. (h1v2 is always filtered.)
+        let fancy = c.hs != 2 || n > 2;
+        match (c.hs, c.vs) {
+            (2, 1) if fancy => convert::h2v1_fancy(c.row(near), buf),
+            (2, 2) if fancy => {
+                convert::column_sums(c.row(near), c.row(far), &mut sums[..n]);
+                convert::h2v2_fancy(&sums[..n], buf);
             }
-        };
-        match self.kind {
-            Kind::Grey => out.copy_from_slice(&row(0)[..out.len()]),
-            Kind::YCbCr => convert::ycc_to_rgb(row(0), row(1), row(2), out),
-            Kind::Rgb => convert::interleave3(row(0), row(1), row(2), out),
-            Kind::Cmyk { invert } => {
-                convert::interleave4([row(0), row(1), row(2), row(3)], invert, out)
+            (1, 2) => {
+                let bias = if y.is_multiple_of(2) { 1 } else { 2 };
+                convert::h1v2_fancy(c.row(near), c.row(far), bias, buf);
             }
-            Kind::Ycck => convert::ycck_to_cmyk(row(0), row(1), row(2), row(3), out),
+            (hs, _) => convert::replicate(c.row(near), hs, buf),
         }
+    }
+    let row = |i: usize| -> &[u8] {
+        let c = &comps[i];
+        if c.hs == 1 && c.vs == 1 {
+            c.row(y.min(c.height - 1))
+        } else {
+            &up[i]
+        }
+    };
+    match kind {
+        Kind::Grey => out.copy_from_slice(&row(0)[..out.len()]),
+        Kind::YCbCr => convert::ycc_to_rgb(row(0), row(1), row(2), out),
+        Kind::Rgb => convert::interleave3(row(0), row(1), row(2), out),
+        Kind::Cmyk { invert } => {
+            convert::interleave4([row(0), row(1), row(2), row(3)], invert, out)
+        }
+        Kind::Ycck => convert::ycck_to_cmyk(row(0), row(1), row(2), row(3), out),
     }
 }
 

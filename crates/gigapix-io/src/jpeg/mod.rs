@@ -64,6 +64,7 @@ mod load;
 mod markers;
 mod parallel;
 mod save;
+mod tile;
 #[cfg(feature = "mozjpeg")]
 mod scaled;
 
@@ -71,6 +72,7 @@ use gigapix_core::Error;
 
 pub(crate) use load::open;
 pub(crate) use save::writer;
+pub(crate) use tile::{TileColour, TileScratch, decode_chunk};
 
 /// Whether MozJPEG's SIMD was built (see `build.rs`: x86 needs `nasm` at
 /// build time).

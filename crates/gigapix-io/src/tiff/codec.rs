@@ -1,5 +1,5 @@
 //! Chunk codecs: LZW (weezl) and deflate (flate2), each way, PackBits
-//! decoding, the horizontal predictor (TIFF predictor 2) each way, the
+//! decoding (JPEG chunks go to `crate::jpeg::decode_chunk`), the horizontal predictor (TIFF predictor 2) each way, the
 //! floating-point predictor (3) undone, bit reversal (FillOrder 2) and
 //! byte-order swaps.
 //!
@@ -19,15 +19,18 @@ pub(super) enum Codec {
     Deflate,
     /// PackBits, decoded by [`packbits_decode`].
     PackBits,
+    /// JPEG (compression 7), decoded by `crate::jpeg::decode_chunk`.
+    Jpeg,
 }
 
 impl Codec {
     /// The codec of TIFF compression `compression` (one of the supported:
-    /// none, LZW, deflate, PackBits).
+    /// none, LZW, deflate, PackBits, JPEG).
     pub(super) fn choose(compression: u16) -> Codec {
         match compression {
             1 => Codec::None,
             5 => Codec::Lzw,
+            7 => Codec::Jpeg,
             32773 => Codec::PackBits,
             _ => Codec::Deflate,
         }

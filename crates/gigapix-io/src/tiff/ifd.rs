@@ -6,13 +6,15 @@ use std::fs::File;
 use std::io::{self, BufReader};
 use std::sync::Arc;
 
-use gigapix_core::{BandFormat, Error, ErrorKind, Header, Result};
+use gigapix_core::{BandFormat, Error, ErrorKind, Header, Interpretation, Result};
 use tiff::TiffError;
 use tiff::decoder::{ChunkType, Decoder, Limits as TiffLimits};
 use tiff::tags::Tag;
 
 use super::codec::compression_name;
+use super::levels::DirReader;
 use super::source::{Palette, PosReader};
+use crate::jpeg::TileColour;
 
 /// Largest tag value (an array of strip offsets, an ICC profile, ...) the
 /// decoder reads: 2 million BigTIFF chunk offsets. The `tiff` crate holds
@@ -23,6 +25,9 @@ const MAX_TAG_VALUE: usize = 16 << 20;
 /// Bytes of one element of a tag value as the `tiff` crate holds it.
 const VALUE_BYTES: usize = std::mem::size_of::<tiff::decoder::ifd::Value>();
 
+/// The InkSet tag (332), which the `tiff` crate does not name.
+const INK_SET: u16 = 332;
+
 /// Most pages counted; a longer chain of directories is reported as is.
 const MAX_PAGES: usize = 100_000;
 
@@ -30,7 +35,7 @@ const MAX_PAGES: usize = 100_000;
 const READ_BUFFER: usize = 64 << 10;
 
 /// The `tiff` crate's decoder over a shared file.
-pub(super) type TiffDecoder = Decoder<BufReader<PosReader>>;
+pub(super) type TiffDecoder = Decoder<BufReader<DirReader>>;
 
 /// Turns a `tiff` crate error into ours, naming the file.
 pub(super) fn tiff_error(name: &str, e: TiffError) -> Error {
@@ -61,7 +66,17 @@ pub(super) fn tiff_error(name: &str, e: TiffError) -> Error {
 
 /// A decoder over `file`, positioned on directory `page`.
 pub(super) fn decoder(file: &Arc<File>, len: u64, name: &str, page: usize) -> Result<TiffDecoder> {
-    let reader = PosReader::new(file.clone(), 0, len);
+    let reader = DirReader::new(PosReader::new(file.clone(), 0, len));
+    let mut dec = decoder_from(reader, len, name)?;
+    if page != 0 {
+        dec.seek_to_image(page).map_err(|e| tiff_error(name, e))?;
+    }
+    Ok(dec)
+}
+
+/// A decoder over `reader` (of a file of `len` bytes), on its first
+/// directory.
+pub(super) fn decoder_from(reader: DirReader, len: u64, name: &str) -> Result<TiffDecoder> {
     let mut limits = TiffLimits::default();
     // Chunks are decoded here, not by the crate; what its limits bound is
     // the tag values it reads. A value is stored in the file, so it is
@@ -73,13 +88,9 @@ pub(super) fn decoder(file: &Arc<File>, len: u64, name: &str, page: usize) -> Re
     limits.ifd_value_size = value_bytes;
     limits.decoding_buffer_size = max_alloc.min(value_bytes.saturating_mul(VALUE_BYTES));
     limits.intermediate_buffer_size = limits.decoding_buffer_size;
-    let mut dec = Decoder::new(BufReader::with_capacity(READ_BUFFER, reader))
-        .map_err(|e| tiff_error(name, e))?
-        .with_limits(limits);
-    if page != 0 {
-        dec.seek_to_image(page).map_err(|e| tiff_error(name, e))?;
-    }
-    Ok(dec)
+    Decoder::new(BufReader::with_capacity(READ_BUFFER, reader))
+        .map_err(|e| tiff_error(name, e))
+        .map(|dec| dec.with_limits(limits))
 }
 
 /// Counts the pages from the decoder's current one on (the first, for a
@@ -120,6 +131,20 @@ pub(super) struct Samples {
     pub(super) associated_alpha: Option<usize>,
     /// FillOrder 2: the bits of every stored byte are in reverse order.
     pub(super) reversed_bits: bool,
+    /// JPEG compression (7): the tables and what the chunks hold.
+    pub(super) jpeg: Option<JpegChunks>,
+    /// The interpretation of the bands, when not the one their count
+    /// suggests (CMYK).
+    pub(super) interpretation: Option<Interpretation>,
+}
+
+/// How JPEG-compressed chunks (TIFF compression 7) decode.
+pub(super) struct JpegChunks {
+    /// The JPEGTables (347) stream, empty when absent (every chunk then
+    /// carries its own tables).
+    pub(super) tables: Arc<[u8]>,
+    /// The colour space the TIFF says the chunks hold.
+    pub(super) colour: TileColour,
 }
 
 impl Samples {
@@ -130,11 +155,18 @@ impl Samples {
             .find_tag_unsigned(Tag::Compression)
             .map_err(err)?
             .unwrap_or(1);
-        if !matches!(compression, 1 | 5 | 8 | 32946 | 32773) {
+        if compression == 6 {
+            return Err(unsupported(
+                name,
+                "old-style JPEG (compression 6) is not supported: convert with `tiffcp -c jpeg`"
+                    .to_string(),
+            ));
+        }
+        if !matches!(compression, 1 | 5 | 7 | 8 | 32946 | 32773) {
             return Err(unsupported(
                 name,
                 format!(
-                    "TIFF compression {} is not supported (none, lzw, deflate and packbits are)",
+                    "TIFF compression {} is not supported (none, lzw, deflate, packbits and jpeg are)",
                     compression_name(compression)
                 ),
             ));
@@ -162,16 +194,37 @@ impl Samples {
             .find_tag_unsigned_vec(Tag::ExtraSamples)
             .map_err(err)?
             .unwrap_or_default();
+        let jpeg = compression == 7;
         let colour_samples: u16 = match photometric {
             0 | 1 | 3 => 1,
             2 => 3,
+            5 => {
+                // InkSet 1 is CMYK (the default); 2 is other inks.
+                let inkset: u16 = dec
+                    .find_tag_unsigned(Tag::from_u16_exhaustive(INK_SET))
+                    .map_err(err)?
+                    .unwrap_or(1);
+                if inkset != 1 || samples < 4 {
+                    return Err(unsupported(
+                        name,
+                        format!(
+                            "TIFF separated images (PhotometricInterpretation 5) of InkSet {inkset} \
+                             with {samples} samples per pixel are not supported (CMYK, InkSet 1 with \
+                             4 samples and maybe extra ones, is)"
+                        ),
+                    ));
+                }
+                4
+            }
+            6 if jpeg => 3,
             p => {
                 return Err(unsupported(
                     name,
                     format!(
-                        "TIFF PhotometricInterpretation {p} ({}) is not supported \
-                         (0 WhiteIsZero, 1 BlackIsZero, 2 RGB and 3 palette are)",
-                        photometric_name(p)
+                        "TIFF PhotometricInterpretation {p} ({}) is not supported{} \
+                         (0 WhiteIsZero, 1 BlackIsZero, 2 RGB, 3 palette and 5 CMYK are, and 6 YCbCr with JPEG compression)",
+                        photometric_name(p),
+                        if jpeg { " with JPEG compression" } else { "" }
                     ),
                 ));
             }
@@ -276,6 +329,22 @@ impl Samples {
                 format!("TIFF PlanarConfiguration {planar} is not supported (1 and 2 are)"),
             ));
         }
+        let jpeg = if jpeg {
+            Some(read_jpeg(
+                dec,
+                name,
+                photometric,
+                &JpegLayout {
+                    samples,
+                    format,
+                    planar,
+                    predictor,
+                    extra: extra.len(),
+                },
+            )?)
+        } else {
+            None
+        };
         Ok(Samples {
             compression,
             width,
@@ -288,8 +357,95 @@ impl Samples {
             white_is_zero: photometric == 0,
             associated_alpha,
             reversed_bits: fill_order == 2,
+            jpeg,
+            interpretation: (photometric == 5).then_some(Interpretation::Cmyk),
         })
     }
+}
+
+/// The sample layout of a JPEG-compressed page, as the directory states
+/// it.
+struct JpegLayout {
+    samples: u16,
+    format: BandFormat,
+    planar: u16,
+    predictor: u16,
+    extra: usize,
+}
+
+/// Checks a JPEG-compressed page (compression 7) and reads its tables:
+/// 8-bit grey (PhotometricInterpretation 1, or 0 inverted after decoding), RGB (2) or
+/// YCbCr (6, chroma subsampled as YCbCrSubSampling says, checked against
+/// every chunk's sampling factors), interleaved, no predictor.
+fn read_jpeg(
+    dec: &mut TiffDecoder,
+    name: &str,
+    photometric: u16,
+    layout: &JpegLayout,
+) -> Result<JpegChunks> {
+    let err = |e| tiff_error(name, e);
+    let colour = match (photometric, layout.samples) {
+        (0 | 1, 1) => TileColour::Grey,
+        (2, 3) => TileColour::Rgb,
+        (6, 3) => {
+            let sub: Vec<u16> = dec
+                .find_tag_unsigned_vec(Tag::ChromaSubsampling)
+                .map_err(err)?
+                .unwrap_or_else(|| vec![2, 2]);
+            match sub[..] {
+                [h @ (1 | 2 | 4), v @ (1 | 2 | 4)] if v <= h => TileColour::YCbCr(h as u8, v as u8),
+                _ => {
+                    return Err(unsupported(
+                        name,
+                        format!(
+                            "TIFF YCbCrSubSampling {sub:?} is not supported (1, 2 or 4 across, at most as many down)"
+                        ),
+                    ));
+                }
+            }
+        }
+        (p, n) => {
+            return Err(unsupported(
+                name,
+                format!(
+                    "JPEG-compressed TIFF with PhotometricInterpretation {p} ({}) and {n} samples per pixel is not supported \
+                     (1-sample grey, 3-sample RGB and YCbCr are)",
+                    photometric_name(p)
+                ),
+            ));
+        }
+    };
+    if layout.format != BandFormat::U8 || layout.extra != 0 {
+        return Err(unsupported(
+            name,
+            format!(
+                "JPEG-compressed TIFF with {} samples{} is not supported (8-bit, no extra samples)",
+                layout.format,
+                if layout.extra != 0 {
+                    " and extra samples"
+                } else {
+                    ""
+                }
+            ),
+        ));
+    }
+    if layout.planar != 1 || layout.predictor != 1 {
+        return Err(unsupported(
+            name,
+            format!(
+                "JPEG-compressed TIFF with PlanarConfiguration {} and Predictor {} is not supported (1 and 1 are)",
+                layout.planar, layout.predictor
+            ),
+        ));
+    }
+    let tables = match dec.find_tag(Tag::JPEGTables).map_err(err)? {
+        Some(value) => value.into_u8_vec().map_err(err)?,
+        None => Vec::new(),
+    };
+    Ok(JpegChunks {
+        tables: tables.into(),
+        colour,
+    })
 }
 
 /// An [`ErrorKind::Unsupported`] error about file `name`.

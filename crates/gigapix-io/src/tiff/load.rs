@@ -1,4 +1,6 @@
-//! Opening a TIFF: the directory of the chosen page (`page=N`, default 0)
+//! Opening a TIFF: the directory of the chosen page (`page=N`, default 0),
+//! or of one of its levels (`level=N`) or, for an Aperio slide, of an
+//! associated image (`associated=label`), found by module `levels`,
 //! is read (module `ifd`) and checked (sample layout, compression,
 //! limits, and unless `fail_on=none` that every chunk lies inside the
 //! file), and becomes a [`TiffSource`]. The source is random access
@@ -12,8 +14,8 @@
 //!
 //! | tag | |
 //! | --- | --- |
-//! | Compression (259) | 1 none, 5 LZW, 8 / 32946 deflate, 32773 PackBits honoured; others (CCITT, JPEG, LZMA, zstd, WebP, ...) refused |
-//! | PhotometricInterpretation (262) | 0 WhiteIsZero (first band inverted: unsigned max - v, float 1 - v; refused for signed), 1 BlackIsZero, 2 RGB, 3 palette (expanded to RGB) honoured; 4 mask, 5 separated/CMYK, 6 YCbCr, 8/9/10 Lab, LogL/LogLuv, CFA, LinearRaw refused |
+//! | Compression (259) | 1 none, 5 LZW, 7 JPEG (8-bit grey, RGB and YCbCr, baseline or progressive, decoded per chunk by the JPEG loader's code), 8 / 32946 deflate, 32773 PackBits honoured; 6 old-style JPEG refused (convert with `tiffcp -c jpeg`); others (CCITT, LZMA, zstd, WebP, ...) refused |
+//! | PhotometricInterpretation (262) | 0 WhiteIsZero (first band inverted: unsigned max - v, float 1 - v; refused for signed), 1 BlackIsZero, 2 RGB (JPEG chunks: no colour transform, as libtiff's RGB `JPEGCOLORMODE`), 3 palette (expanded to RGB), 5 separated with InkSet 1 (CMYK: 4 bands and any extra samples, interpretation `cmyk`, samples as stored, as libvips) honoured; 6 YCbCr with JPEG compression (converted to RGB by libjpeg-turbo's fixed-point formula; the TIFF's colour space rules, not the JPEG's markers); 4 mask, 5 with other inks, 6 YCbCr without JPEG, 8/9/10 Lab, LogL/LogLuv, CFA, LinearRaw refused |
 //! | SamplesPerPixel (277) | any, at least the colour samples of the photometric interpretation (one for palettes) |
 //! | BitsPerSample (258) | 8, 16, 32, 64 honoured; 1, 2, 4 for palettes and for one-sample grey (spread to 0..255 as libvips does); other depths, and different depths per sample, refused |
 //! | SampleFormat (339) | 1 unsigned, 2 signed integer, 3 IEEE float (32 and 64 bits) honoured; others, and different formats per sample, refused |
@@ -24,11 +26,13 @@
 //! | ColorMap (320) | honoured for palettes (the high byte of each 16-bit entry); too short a map is an error |
 //! | ImageWidth / ImageLength, RowsPerStrip, TileWidth / TileLength, StripOffsets / TileOffsets, StripByteCounts / TileByteCounts | honoured; missing, zero or too few are errors, chunks past the file end are errors unless `fail_on=none` |
 //! | Orientation (274) | kept as metadata (`orientation`), as libvips does: pixels stay in stored order and `autorot` turns them, as for JPEG EXIF |
-//! | YCbCrSubSampling (530), YCbCrPositioning (531), YCbCrCoefficients (529), ReferenceBlackWhite (532) | only mean something for YCbCr, which is refused |
-//! | JPEGTables (347) | only with JPEG compression, refused |
-//! | InkSet (332), InkNames, DotRange | only with separated (CMYK), refused |
+//! | YCbCrSubSampling (530), YCbCrPositioning (531), YCbCrCoefficients (529), ReferenceBlackWhite (532) | with JPEG compression the JPEG's own sampling factors rule the upsampling (libjpeg-turbo's "fancy" filter), and must agree with YCbCrSubSampling (default 2x2) or the chunk fails; coefficients and reference levels are those of JFIF, as libjpeg assumes (libtiff too); YCbCr without JPEG is refused |
+//! | JPEGTables (347) | with JPEG compression: the tables stream (without its EOI) and each chunk's stream (without its SOI) form one JPEG datastream, as libtiff joins them; absent, every chunk carries its own tables |
+//! | InkSet (332), InkNames, DotRange | InkSet 1 (CMYK, the default) honoured, 2 refused; InkNames and DotRange describe the inks, not applied (as libvips) |
 //! | T4Options / T6Options | only with CCITT compression, refused |
-//! | SubIFDs (330) | not followed: pages are the main chain of directories, each decoded as its own tags say (libvips does the same) |
+//! | SubIFDs (330) | followed for levels only (`level=N`, see [`levels`](super::levels)): pages stay the main chain of directories, each decoded as its own tags say (libvips does the same) |
+//! | XResolution / YResolution / ResolutionUnit (282, 283, 296) | kept as metadata (`xres`, `yres` in pixels per millimetre, `resolution-unit` `inch`, `cm` or `none`), as libvips does |
+//! | ImageDescription (270) | read to find Aperio SVS slides (their properties become metadata) |
 //! | TransferFunction (301), WhitePoint, PrimaryChromaticities, GrayResponseCurve, SMinSampleValue / SMaxSampleValue, Threshholding | describe colour or ranges, not the stored values: not applied (as libvips), like the ICC profile, which is kept as metadata |
 
 use std::fs::File;
@@ -41,21 +45,48 @@ use gigapix_core::{BandFormat, Error, ErrorKind, Header, Image, Metadata, Result
 
 use super::codec::{Codec, compression_name};
 use super::ifd::{self, Chunks, Samples, TiffDecoder, tiff_error, unsupported};
+use super::levels::{self, Choice};
 use super::source::{Info, PosReader, TiffSource};
 use crate::{FailOn, OpenOptions};
 
 /// Opens a TIFF file: reads and checks the directory of page `page`.
 pub(crate) fn open(path: &Path, name: &str, options: &OpenOptions, args: &Args) -> Result<Image> {
     let page = usize::try_from(args.int("page")?).unwrap_or(usize::MAX);
+    let level = args
+        .opt_int("level")?
+        .map(|l| usize::try_from(l).unwrap_or(usize::MAX));
+    let associated = args.opt_choice("associated")?;
+    let choice = match (level, associated) {
+        (Some(_), Some(a)) => {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                format!(
+                    "{name}: level and associated={a} cannot both be given (an associated image has no levels)"
+                ),
+            ));
+        }
+        (_, Some(a)) => Choice::Associated(a),
+        (l, None) => Choice::Level(l.unwrap_or(0)),
+    };
     let file = File::open(path).map_err(|e| Error::io(name, e))?;
     let len = file.metadata().map_err(|e| Error::io(name, e))?.len();
     let file = Arc::new(file);
-    let (bigtiff, big_endian) = byte_order(&file, len, name)?;
+    let (bigtiff, big_endian, first) = byte_order(&file, len, name)?;
     let (mut dec, pages) = seek_page(&file, len, name, page)?;
+    // Only directories are read: the levels' sizes, and the chosen one.
+    let pyramid = levels::scan(&mut dec, name, first, page)?;
+    let target = pyramid.select(name, &choice)?;
+    let opened_page = target.page;
+    if !matches!(choice, Choice::Level(0)) {
+        dec = levels::decoder_at(&file, len, name, target.ifd, bigtiff, big_endian)?;
+    }
 
     let samples = Samples::read(&mut dec, name)?;
     let codec = choose_codec(&samples, name)?;
-    let header = Header::new(samples.width, samples.height, samples.bands, samples.format);
+    let mut header = Header::new(samples.width, samples.height, samples.bands, samples.format);
+    if let Some(interpretation) = samples.interpretation {
+        header.interpretation = interpretation;
+    }
     options
         .limits
         .check(&header)
@@ -78,11 +109,12 @@ pub(crate) fn open(path: &Path, name: &str, options: &OpenOptions, args: &Args) 
         )));
     }
     let page_info = PageInfo {
-        page,
+        page: opened_page,
         pages,
         bigtiff,
     };
-    let metadata = metadata(&mut dec, &samples, &chunks, &page_info);
+    let mut metadata = metadata(&mut dec, &samples, &chunks, &page_info);
+    pyramid.set_fields(&mut metadata, &choice);
     drop(dec);
 
     Ok(TiffSource::image(Info {
@@ -104,20 +136,41 @@ pub(crate) fn open(path: &Path, name: &str, options: &OpenOptions, args: &Args) 
         associated_alpha: samples.associated_alpha,
         planar: samples.planar,
         palette: samples.palette,
+        jpeg: samples.jpeg,
         fail_on: options.fail_on,
         metadata: Arc::new(metadata),
     }))
 }
 
-/// Reads the first bytes: whether the file is a BigTIFF, and whether its
-/// samples are big-endian (`MM`).
-fn byte_order(file: &Arc<File>, len: u64, name: &str) -> Result<(bool, bool)> {
-    let mut magic = [0u8; 4];
-    PosReader::new(file.clone(), 0, len)
-        .read_exact(&mut magic)
+/// Reads the header: whether the file is a BigTIFF, whether its samples
+/// are big-endian (`MM`), and where its first directory is.
+fn byte_order(file: &Arc<File>, len: u64, name: &str) -> Result<(bool, bool, u64)> {
+    let mut magic = [0u8; 16];
+    let mut reader = PosReader::new(file.clone(), 0, len);
+    reader
+        .read_exact(&mut magic[..8])
         .map_err(|_| Error::format(format!("{name}: file is truncated (TIFF header)")))?;
-    let bigtiff = magic[2..] == [43, 0] || magic[2..] == [0, 43];
-    Ok((bigtiff, magic[..2] == *b"MM"))
+    let bigtiff = magic[2..4] == [43, 0] || magic[2..4] == [0, 43];
+    let big_endian = magic[..2] == *b"MM";
+    let first = if bigtiff {
+        reader
+            .read_exact(&mut magic[8..])
+            .map_err(|_| Error::format(format!("{name}: file is truncated (TIFF header)")))?;
+        let b: [u8; 8] = magic[8..16].try_into().unwrap_or_default();
+        if big_endian {
+            u64::from_be_bytes(b)
+        } else {
+            u64::from_le_bytes(b)
+        }
+    } else {
+        let b: [u8; 4] = magic[4..8].try_into().unwrap_or_default();
+        u64::from(if big_endian {
+            u32::from_be_bytes(b)
+        } else {
+            u32::from_le_bytes(b)
+        })
+    };
+    Ok((bigtiff, big_endian, first))
 }
 
 /// A decoder positioned on page `page`, and the number of pages.
@@ -186,6 +239,7 @@ fn metadata(dec: &mut TiffDecoder, samples: &Samples, chunks: &Chunks, at: &Page
         metadata.set_field("page", at.page);
     }
     metadata.set_field("bigtiff", at.bigtiff);
+    levels::set_resolution(dec, &mut metadata);
     if samples.planar {
         metadata.set_field("planar", "separate");
     }

@@ -21,6 +21,7 @@ use gigapix_core::desc::Args;
 
 mod codec;
 mod ifd;
+mod levels;
 mod load;
 mod save;
 mod source;

@@ -24,7 +24,9 @@ use super::codec::{
     Codec, deflate_decode, fp_unpredict, lzw_decode, packbits_decode, reverse_bits, swap_samples,
     unpredict,
 };
+use super::ifd::JpegChunks;
 use crate::FailOn;
+use crate::jpeg::{TileScratch, decode_chunk};
 
 /// Bytes of decoded chunks the shared cache keeps at least (more for wide
 /// images: two rows of chunks). Strips are read in order, so a few chunks
@@ -107,6 +109,8 @@ pub(super) struct Info {
     pub(super) planar: bool,
     /// Pixels are indices into this palette, expanded to RGB.
     pub(super) palette: Option<Palette>,
+    /// JPEG chunks: the tables and the colour space.
+    pub(super) jpeg: Option<JpegChunks>,
     pub(super) fail_on: FailOn,
     pub(super) metadata: Arc<Metadata>,
 }
@@ -286,6 +290,8 @@ pub(super) struct Worker {
     whole: Vec<u8>,
     /// One plane of a chunk with separate planes.
     plane: Vec<u8>,
+    /// The JPEG decoder's scratch space.
+    jpeg: TileScratch,
 }
 
 impl TiffSource {
@@ -464,6 +470,21 @@ impl TiffSource {
             reader.read_exact(&mut worker.compressed).map_err(io_err)?;
             if info.reversed_bits {
                 reverse_bits(&mut worker.compressed);
+            }
+            if let (Codec::Jpeg, Some(jpeg)) = (info.codec, &info.jpeg) {
+                // Whole pixels, colour converted: nothing more to undo.
+                let size = (info.chunk_w as usize, buf.len() / info.stride());
+                let strict = info.fail_on == FailOn::Error;
+                return decode_chunk(
+                    &jpeg.tables,
+                    &worker.compressed,
+                    jpeg.colour,
+                    size,
+                    buf,
+                    strict,
+                    &mut worker.jpeg,
+                )
+                .map_err(|m| Error::format(format!("{name}: {kind} {index}: {m}")));
             }
             let done = match info.codec {
                 Codec::Lzw => lzw_decode(&worker.compressed, buf),
