@@ -216,7 +216,7 @@ fn bad_headers() {
     let good = gigapix_io::raw::header_bytes(&Header::new(1, 1, 1, BandFormat::U8));
     let edits: [(usize, u8, &str); 4] = [
         (20, 8, "band format code 8"),
-        (21, 9, "interpretation code 9"),
+        (21, 200, "interpretation code 200"),
         (40, 1, "reserved byte 40"),
         (16, 0, ""),
     ];
