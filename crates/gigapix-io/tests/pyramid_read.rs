@@ -338,3 +338,50 @@ fn damaged_pyramids_are_one_line_errors_or_warnings() {
         "{err}"
     );
 }
+
+/// OpenSlide (`openslide-show-properties`, Debian's `openslide-tools`)
+/// reads the synthetic slide with the levels, mpp and objective power
+/// found here; skipped with a message when the program is missing.
+#[test]
+fn openslide_agrees_on_the_slide() {
+    let path = fixture("aperio-synthetic.svs");
+    let output = match std::process::Command::new("openslide-show-properties")
+        .arg(&path)
+        .output()
+    {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("SKIPPED: openslide-show-properties not found ({e})");
+            return;
+        }
+    };
+    assert!(output.status.success());
+    let text = String::from_utf8_lossy(&output.stdout);
+    let property = |key: &str| -> String {
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{key}: '")))
+            .and_then(|v| v.strip_suffix('\''))
+            .unwrap_or_else(|| panic!("{key} missing in\n{text}"))
+            .to_string()
+    };
+    let image = level("aperio-synthetic.svs", 0);
+    let m = image.metadata();
+    assert_eq!(m.field("levels"), Some(&*property("openslide.level-count")));
+    let sizes: Vec<String> = (0..2)
+        .map(|n| {
+            format!(
+                "{}x{}",
+                property(&format!("openslide.level[{n}].width")),
+                property(&format!("openslide.level[{n}].height"))
+            )
+        })
+        .collect();
+    assert_eq!(m.field("level-sizes"), Some(&*sizes.join(",")));
+    assert_eq!(m.field("mpp-x"), Some(&*property("openslide.mpp-x")));
+    assert_eq!(m.field("mpp-y"), Some(&*property("openslide.mpp-y")));
+    assert_eq!(
+        m.field("objective-power"),
+        Some(&*property("openslide.objective-power"))
+    );
+    assert_eq!(m.field("aperio.MPP"), Some(&*property("aperio.MPP")));
+}
