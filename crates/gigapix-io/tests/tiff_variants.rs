@@ -142,6 +142,48 @@ fn cmyk_is_kept_as_cmyk() {
     }
 }
 
+/// YCbCr without JPEG compression: subsampling 1x1 (uncompressed and
+/// LZW, by Pillow), 2x1, 2x2 (deflate, strips and tiles), 4x2 and 4x4
+/// (TIFF 6.0 data units), converted to RGB exactly as libtiff's RGBA
+/// interface converts them (which libvips 8.18 uses for these).
+#[test]
+fn ycbcr_data_units_match_libtiff() {
+    for (name, width) in [
+        ("pillow-ycbcr-none", 67),
+        ("pillow-ycbcr-lzw", 67),
+        ("ycbcr21-none", 67),
+        ("ycbcr22-deflate", 67),
+        ("ycbcr22-tiled", 67),
+        ("ycbcr42-none", 67),
+        ("ycbcr44-none", 64),
+    ] {
+        let image = load(&format!("{name}.tif"));
+        let h = image.header();
+        assert_eq!(
+            (h.width, h.height, h.bands, h.format),
+            (width, 43, 3, BandFormat::U8),
+            "{name}"
+        );
+        assert_eq!(h.interpretation, Interpretation::Srgb, "{name}");
+        let reference = std::fs::read(fixture(&format!("{name}.tiff2rgba.raw"))).unwrap();
+        assert!(
+            all_bytes(&image) == reference,
+            "{name}: differs from libtiff"
+        );
+        // A rectangle across chunk and data-unit edges.
+        let rect = Rect::new(5, 7, 50, 30);
+        let part = Ctx::standalone().region(&image, rect).unwrap();
+        for y in rect.y..rect.bottom() {
+            let at = (y as usize * width as usize + 5) * 3;
+            assert_eq!(
+                part.row_bytes(y),
+                &reference[at..at + 150],
+                "{name}: row {y}"
+            );
+        }
+    }
+}
+
 /// The chunk offsets and byte counts of a little-endian classic TIFF,
 /// and where in the file each offset and each count is stored.
 type ChunkTable = (Vec<u64>, Vec<u64>, Vec<usize>, Vec<usize>);

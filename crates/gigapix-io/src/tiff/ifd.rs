@@ -13,6 +13,7 @@ use tiff::tags::Tag;
 
 use super::codec::compression_name;
 use super::source::{Palette, PosReader};
+use super::ycbcr::YCbCr;
 use crate::jpeg::TileColour;
 
 /// Largest tag value (an array of strip offsets, an ICC profile, ...) the
@@ -129,6 +130,9 @@ pub(super) struct Samples {
     /// The interpretation of the bands, when not the one their count
     /// suggests (CMYK).
     pub(super) interpretation: Option<Interpretation>,
+    /// YCbCr samples not JPEG-compressed: data units to unpack and
+    /// convert to RGB.
+    pub(super) ycbcr: Option<YCbCr>,
 }
 
 /// How JPEG-compressed chunks (TIFF compression 7) decode.
@@ -209,7 +213,7 @@ impl Samples {
                 }
                 4
             }
-            6 if jpeg => 3,
+            6 => 3,
             p => {
                 return Err(unsupported(
                     name,
@@ -322,6 +326,21 @@ impl Samples {
                 format!("TIFF PlanarConfiguration {planar} is not supported (1 and 2 are)"),
             ));
         }
+        let ycbcr = if photometric == 6 && !jpeg {
+            Some(read_ycbcr(
+                dec,
+                name,
+                &JpegLayout {
+                    samples,
+                    format,
+                    planar,
+                    predictor,
+                    extra: extra.len(),
+                },
+            )?)
+        } else {
+            None
+        };
         let jpeg = if jpeg {
             Some(read_jpeg(
                 dec,
@@ -352,6 +371,7 @@ impl Samples {
             reversed_bits: fill_order == 2,
             jpeg,
             interpretation: (photometric == 5).then_some(Interpretation::Cmyk),
+            ycbcr,
         })
     }
 }
@@ -364,6 +384,86 @@ struct JpegLayout {
     planar: u16,
     predictor: u16,
     extra: usize,
+}
+
+/// YCbCrSubSampling (530), checked: 1, 2 or 4 across, at most as many
+/// down; 2x2 when absent.
+fn subsampling(dec: &mut TiffDecoder, name: &str) -> Result<(u16, u16)> {
+    let sub: Vec<u16> = dec
+        .find_tag_unsigned_vec(Tag::ChromaSubsampling)
+        .map_err(|e| tiff_error(name, e))?
+        .unwrap_or_else(|| vec![2, 2]);
+    match sub[..] {
+        [h @ (1 | 2 | 4), v @ (1 | 2 | 4)] if v <= h => Ok((h, v)),
+        _ => Err(unsupported(
+            name,
+            format!(
+                "TIFF YCbCrSubSampling {sub:?} is not supported (1, 2 or 4 across, at most as many down)"
+            ),
+        )),
+    }
+}
+
+/// The values of a tag of rationals (or other numbers), if present and
+/// of `n` values.
+fn numbers(dec: &mut TiffDecoder, tag: u16, n: usize) -> Option<Vec<f32>> {
+    use tiff::decoder::ifd::Value;
+    let value = dec.find_tag(Tag::from_u16_exhaustive(tag)).ok()??;
+    let list = match value {
+        Value::List(list) => list,
+        one => vec![one],
+    };
+    let out: Option<Vec<f32>> = list
+        .into_iter()
+        .map(|v| match v {
+            Value::Rational(a, b) if b != 0 => Some(a as f32 / b as f32),
+            Value::SRational(a, b) if b != 0 => Some(a as f32 / b as f32),
+            Value::Float(f) => Some(f),
+            Value::Double(f) => Some(f as f32),
+            Value::Short(s) => Some(f32::from(s)),
+            Value::Unsigned(u) => Some(u as f32),
+            _ => None,
+        })
+        .collect();
+    out.filter(|v| v.len() == n && v.iter().all(|x| x.is_finite()))
+}
+
+/// Checks a YCbCr page that is not JPEG-compressed and reads how its
+/// samples become RGB: 8-bit, 3 samples, interleaved, no predictor;
+/// YCbCrCoefficients (529, default 0.299, 0.587, 0.114) and
+/// ReferenceBlackWhite (532, default 0 255 128 255 128 255).
+fn read_ycbcr(dec: &mut TiffDecoder, name: &str, layout: &JpegLayout) -> Result<YCbCr> {
+    if layout.format != BandFormat::U8
+        || layout.samples != 3
+        || layout.planar != 1
+        || layout.predictor != 1
+    {
+        return Err(unsupported(
+            name,
+            format!(
+                "TIFF YCbCr with {} samples, {} per pixel, PlanarConfiguration {} and Predictor {} is not supported \
+                 (8-bit, 3 samples, contiguous, no predictor are)",
+                layout.format, layout.samples, layout.planar, layout.predictor
+            ),
+        ));
+    }
+    let (h, v) = subsampling(dec, name)?;
+    let luma = numbers(dec, 529, 3).unwrap_or_else(|| vec![0.299, 0.587, 0.114]);
+    let reference =
+        numbers(dec, 532, 6).unwrap_or_else(|| vec![0.0, 255.0, 128.0, 255.0, 128.0, 255.0]);
+    Ok(YCbCr::new(
+        usize::from(h),
+        usize::from(v),
+        [luma[0], luma[1], luma[2]],
+        [
+            reference[0],
+            reference[1],
+            reference[2],
+            reference[3],
+            reference[4],
+            reference[5],
+        ],
+    ))
 }
 
 /// Checks a JPEG-compressed page (compression 7) and reads its tables:
@@ -381,21 +481,8 @@ fn read_jpeg(
         (0 | 1, 1) => TileColour::Grey,
         (2, 3) => TileColour::Rgb,
         (6, 3) => {
-            let sub: Vec<u16> = dec
-                .find_tag_unsigned_vec(Tag::ChromaSubsampling)
-                .map_err(err)?
-                .unwrap_or_else(|| vec![2, 2]);
-            match sub[..] {
-                [h @ (1 | 2 | 4), v @ (1 | 2 | 4)] if v <= h => TileColour::YCbCr(h as u8, v as u8),
-                _ => {
-                    return Err(unsupported(
-                        name,
-                        format!(
-                            "TIFF YCbCrSubSampling {sub:?} is not supported (1, 2 or 4 across, at most as many down)"
-                        ),
-                    ));
-                }
-            }
+            let (h, v) = subsampling(dec, name)?;
+            TileColour::YCbCr(h as u8, v as u8)
         }
         (p, n) => {
             return Err(unsupported(

@@ -24,6 +24,7 @@ mod ifd;
 mod load;
 mod save;
 mod source;
+mod ycbcr;
 
 /// Largest chunk (strip or tile) written, in bytes (reading is bounded by
 /// `Limits::max_alloc`).

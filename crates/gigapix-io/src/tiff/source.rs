@@ -25,6 +25,7 @@ use super::codec::{
     unpredict,
 };
 use super::ifd::JpegChunks;
+use super::ycbcr::YCbCr;
 use crate::FailOn;
 use crate::jpeg::{TileScratch, decode_chunk};
 
@@ -111,6 +112,8 @@ pub(super) struct Info {
     pub(super) palette: Option<Palette>,
     /// JPEG chunks: the tables and the colour space.
     pub(super) jpeg: Option<JpegChunks>,
+    /// YCbCr data units, unpacked and converted to RGB.
+    pub(super) ycbcr: Option<YCbCr>,
     pub(super) fail_on: FailOn,
     pub(super) metadata: Arc<Metadata>,
 }
@@ -363,6 +366,7 @@ impl TiffSource {
             && info.associated_alpha.is_none()
             && !info.planar
             && info.palette.is_none()
+            && info.ycbcr.is_none()
     }
 
     /// Reads and decodes a chunk: uncompressed, LZW, deflate or PackBits,
@@ -398,6 +402,18 @@ impl TiffSource {
                         px.copy_from_slice(&palette.colours[at..at + pb]);
                     }
                 }
+            }
+            worker.plane = plane;
+            return result;
+        }
+        if let Some(ycbcr) = &info.ycbcr {
+            let width = info.chunk_w as usize;
+            let rows = buf.len() / info.stride();
+            let mut plane = std::mem::take(&mut worker.plane);
+            plane.resize(ycbcr.packed_len(width, rows), 0);
+            let result = self.decode_plane(worker, index, &mut plane, 1);
+            if result.is_ok() {
+                ycbcr.unpack(&plane, width, buf);
             }
             worker.plane = plane;
             return result;
