@@ -184,6 +184,53 @@ fn ycbcr_data_units_match_libtiff() {
     }
 }
 
+/// The f32 samples of a raw native-order file or buffer.
+fn floats(bytes: &[u8]) -> Vec<f32> {
+    bytes
+        .chunks_exact(4)
+        .map(|c| f32::from_ne_bytes(c.try_into().unwrap()))
+        .collect()
+}
+
+/// CIELab: 8-bit (L 0..255, a and b signed) becomes the engine's f32 Lab
+/// (L 0..100); float CIELab is kept as it is. Against libvips: a and b
+/// exactly; L is libvips' 10-bit LabQ `4 v * 100 / 1023` where TIFF says
+/// `v * 100 / 255` (at most 0.29 apart; 0.217 measured), so each L must
+/// be the same code `v` both ways.
+#[test]
+fn cielab_becomes_lab() {
+    for (name, reference) in [
+        ("im-lab8", "im-lab8.vips814.raw"),
+        ("pillow-lab8", "pillow-lab8.vips814.raw"),
+        ("vips818-lab8", "vips818-lab8.vips814.raw"),
+        ("vips818-labf32", "vips818-labf32.vips818.raw"),
+    ] {
+        let image = load(&format!("{name}.tif"));
+        let h = image.header();
+        assert_eq!(
+            (h.width, h.height, h.bands, h.format),
+            (67, 43, 3, BandFormat::F32),
+            "{name}"
+        );
+        assert_eq!(h.interpretation, Interpretation::Lab, "{name}");
+        let ours = floats(&all_bytes(&image));
+        let theirs = floats(&std::fs::read(fixture(reference)).unwrap());
+        assert_eq!(ours.len(), theirs.len(), "{name}");
+        let float = name.ends_with("f32");
+        for (i, (a, b)) in ours.iter().zip(&theirs).enumerate() {
+            if i % 3 != 0 || float {
+                assert_eq!(a, b, "{name}: sample {i}");
+            } else {
+                let (v, w) = (a * 255.0 / 100.0, b * 1023.0 / 400.0);
+                assert!(
+                    (v - v.round()).abs() < 1e-3 && (v - w).abs() < 1e-3,
+                    "{name}: L {a} {b}"
+                );
+            }
+        }
+    }
+}
+
 /// The chunk offsets and byte counts of a little-endian classic TIFF,
 /// and where in the file each offset and each count is stored.
 type ChunkTable = (Vec<u64>, Vec<u64>, Vec<usize>, Vec<usize>);

@@ -133,6 +133,8 @@ pub(super) struct Samples {
     /// YCbCr samples not JPEG-compressed: data units to unpack and
     /// convert to RGB.
     pub(super) ycbcr: Option<YCbCr>,
+    /// 8-bit CIELab (L unsigned, a and b signed), given as `F32` Lab.
+    pub(super) lab8: bool,
 }
 
 /// How JPEG-compressed chunks (TIFF compression 7) decode.
@@ -213,13 +215,13 @@ impl Samples {
                 }
                 4
             }
-            6 => 3,
+            6 | 8 => 3,
             p => {
                 return Err(unsupported(
                     name,
                     format!(
                         "TIFF PhotometricInterpretation {p} ({}) is not supported{} \
-                         (0 WhiteIsZero, 1 BlackIsZero, 2 RGB, 3 palette and 5 CMYK are, and 6 YCbCr with JPEG compression)",
+                         (0 WhiteIsZero, 1 BlackIsZero, 2 RGB, 3 palette, 5 CMYK, 6 YCbCr and 8 CIELab are)",
                         photometric_name(p),
                         if jpeg { " with JPEG compression" } else { "" }
                     ),
@@ -288,7 +290,30 @@ impl Samples {
                 ));
             }
         };
-        let format = band_format(name, bits, sample_format)?;
+        // 8-bit CIELab stores a and b signed whatever SampleFormat says;
+        // it becomes f32 Lab. Float CIELab is Lab as it is.
+        let lab8 = photometric == 8 && bits == 8;
+        let format = if lab8 {
+            if samples != 3 || planar_tag(dec, name)? != 1 || predictor_tag(dec, name)? != 1 {
+                return Err(unsupported(
+                    name,
+                    format!(
+                        "TIFF 8-bit CIELab with {samples} samples per pixel, separate planes or a predictor is not supported (3 interleaved samples, no predictor are)"
+                    ),
+                ));
+            }
+            BandFormat::F32
+        } else {
+            band_format(name, bits, sample_format)?
+        };
+        if photometric == 8 && !lab8 && !format.is_float() {
+            return Err(unsupported(
+                name,
+                format!(
+                    "TIFF CIELab with {bits}-bit samples is not supported (8-bit and float are)"
+                ),
+            ));
+        }
         if photometric == 0 && palette.is_none() && format.is_signed() && !format.is_float() {
             return Err(unsupported(
                 name,
@@ -370,8 +395,13 @@ impl Samples {
             associated_alpha,
             reversed_bits: fill_order == 2,
             jpeg,
-            interpretation: (photometric == 5).then_some(Interpretation::Cmyk),
+            interpretation: match photometric {
+                5 => Some(Interpretation::Cmyk),
+                8 => Some(Interpretation::Lab),
+                _ => None,
+            },
             ycbcr,
+            lab8,
         })
     }
 }
@@ -384,6 +414,22 @@ struct JpegLayout {
     planar: u16,
     predictor: u16,
     extra: usize,
+}
+
+/// PlanarConfiguration (284), 1 when absent.
+fn planar_tag(dec: &mut TiffDecoder, name: &str) -> Result<u16> {
+    Ok(dec
+        .find_tag_unsigned(Tag::PlanarConfiguration)
+        .map_err(|e| tiff_error(name, e))?
+        .unwrap_or(1))
+}
+
+/// Predictor (317), 1 when absent.
+fn predictor_tag(dec: &mut TiffDecoder, name: &str) -> Result<u16> {
+    Ok(dec
+        .find_tag_unsigned(Tag::Predictor)
+        .map_err(|e| tiff_error(name, e))?
+        .unwrap_or(1))
 }
 
 /// YCbCrSubSampling (530), checked: 1, 2 or 4 across, at most as many

@@ -13,7 +13,7 @@
 //! | tag | |
 //! | --- | --- |
 //! | Compression (259) | 1 none, 5 LZW, 7 JPEG (8-bit grey, RGB and YCbCr, baseline or progressive, decoded per chunk by the JPEG loader's code), 8 / 32946 deflate, 32773 PackBits honoured; 6 old-style JPEG refused (convert with `tiffcp -c jpeg`); others (CCITT, LZMA, zstd, WebP, ...) refused |
-//! | PhotometricInterpretation (262) | 0 WhiteIsZero (first band inverted: unsigned max - v, float 1 - v; refused for signed), 1 BlackIsZero, 2 RGB (JPEG chunks: no colour transform, as libtiff's RGB `JPEGCOLORMODE`), 3 palette (expanded to RGB), 5 separated with InkSet 1 (CMYK: 4 bands and any extra samples, interpretation `cmyk`, samples as stored, as libvips) honoured; 6 YCbCr with JPEG compression (converted to RGB by libjpeg-turbo's fixed-point formula; the TIFF's colour space rules, not the JPEG's markers); 6 YCbCr otherwise (8-bit, 3 samples: the data units unpacked and converted to RGB as libtiff's RGBA interface does, bit for bit) honoured; 4 mask, 5 with other inks, 8/9/10 Lab, LogL/LogLuv, CFA, LinearRaw refused |
+//! | PhotometricInterpretation (262) | 0 WhiteIsZero (first band inverted: unsigned max - v, float 1 - v; refused for signed), 1 BlackIsZero, 2 RGB (JPEG chunks: no colour transform, as libtiff's RGB `JPEGCOLORMODE`), 3 palette (expanded to RGB), 5 separated with InkSet 1 (CMYK: 4 bands and any extra samples, interpretation `cmyk`, samples as stored, as libvips) honoured; 6 YCbCr with JPEG compression (converted to RGB by libjpeg-turbo's fixed-point formula; the TIFF's colour space rules, not the JPEG's markers); 6 YCbCr otherwise (8-bit, 3 samples: the data units unpacked and converted to RGB as libtiff's RGBA interface does, bit for bit), 8 CIELab 8-bit (L 0..255, a and b signed: to `f32` Lab, L 0..100, interpretation `lab`) and float (kept, interpretation `lab`) honoured; 4 mask, 5 with other inks, 8 CIELab 16-bit, 9 ICCLab, 10 ITULab, LogL/LogLuv, CFA, LinearRaw refused |
 //! | SamplesPerPixel (277) | any, at least the colour samples of the photometric interpretation (one for palettes) |
 //! | BitsPerSample (258) | 8, 16, 32, 64 honoured; 1, 2, 4 for palettes and for one-sample grey (spread to 0..255 as libvips does); other depths, and different depths per sample, refused |
 //! | SampleFormat (339) | 1 unsigned, 2 signed integer, 3 IEEE float (32 and 64 bits) honoured; others, and different formats per sample, refused |
@@ -109,6 +109,7 @@ pub(crate) fn open(path: &Path, name: &str, options: &OpenOptions, args: &Args) 
         palette: samples.palette,
         jpeg: samples.jpeg,
         ycbcr: samples.ycbcr,
+        lab8: samples.lab8,
         fail_on: options.fail_on,
         metadata: Arc::new(metadata),
     }))
