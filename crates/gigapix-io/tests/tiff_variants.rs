@@ -398,3 +398,32 @@ fn old_style_jpeg_is_refused() {
     );
     assert!(msg.contains("tiffcp -c jpeg"), "{msg}");
 }
+
+/// Variants not decoded are refused at open with an error naming the
+/// file, the variant and what to do: CCITT group 3 and 4 (no decoder
+/// built in) and low bit depths with several samples.
+#[test]
+fn refused_variants_say_why() {
+    for (name, words) in [
+        (
+            "im-g4.tif",
+            "CCITT bilevel compression (ccitt-fax4, compression 4)",
+        ),
+        (
+            "im-g3.tif",
+            "CCITT bilevel compression (ccitt-fax3, compression 3)",
+        ),
+        (
+            "im-rgb4.tif",
+            "4-bit samples are read for one-sample grey and palette images only",
+        ),
+    ] {
+        let err = open(fixture(name), &OpenOptions::default()).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Unsupported, "{name}: {err}");
+        let msg = err.to_string();
+        assert!(msg.contains(name) && msg.contains(words), "{name}: {msg}");
+        if name.contains("-g") {
+            assert!(msg.contains("tiffcp -c none"), "{msg}");
+        }
+    }
+}

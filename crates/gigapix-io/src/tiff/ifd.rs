@@ -154,6 +154,16 @@ impl Samples {
             .find_tag_unsigned(Tag::Compression)
             .map_err(err)?
             .unwrap_or(1);
+        if matches!(compression, 2..=4) {
+            return Err(unsupported(
+                name,
+                format!(
+                    "CCITT bilevel compression ({}, compression {compression}) is not supported: \
+                     convert with `tiffcp -c none` (1-bit samples are read)",
+                    compression_name(compression)
+                ),
+            ));
+        }
         if compression == 6 {
             return Err(unsupported(
                 name,
@@ -281,6 +291,16 @@ impl Samples {
             }
             (0 | 1, b @ (1 | 2 | 4)) if samples == 1 && sample_format == 1 => {
                 (1, 8, Some(Palette::grey(b as u8, photometric == 0)))
+            }
+            (p, b @ (1 | 2 | 4)) => {
+                return Err(unsupported(
+                    name,
+                    format!(
+                        "TIFF {b}-bit samples are read for one-sample grey and palette images only, \
+                         not for PhotometricInterpretation {p} ({}) with {samples} samples per pixel",
+                        photometric_name(p)
+                    ),
+                ));
             }
             (_, b) if b <= 64 => (u32::from(samples), b as u8, None),
             (_, b) => {
