@@ -192,7 +192,8 @@ pub static FORMATS: &[FormatDesc] = &[
         name: "TIFF",
         format: Some(FileFormat::Tiff),
         summary: "Strips or tiles, BigTIFF too; uncompressed, LZW, deflate, PackBits or JPEG \
-                  (YCbCr, RGB, grey; read only); every band format; random access per strip or tile.",
+                  (read only; not CCITT or old-style JPEG); every band format; grey, RGB, palette, \
+                  CMYK, YCbCr and CIELab read; random access per strip or tile.",
         magic: &[
             Magic(&[(0, b"II*\0")]),
             Magic(&[(0, b"MM\0*")]),

@@ -142,6 +142,95 @@ fn cmyk_is_kept_as_cmyk() {
     }
 }
 
+/// YCbCr without JPEG compression: subsampling 1x1 (uncompressed and
+/// LZW, by Pillow), 2x1, 2x2 (deflate, strips and tiles), 4x2 and 4x4
+/// (TIFF 6.0 data units), converted to RGB exactly as libtiff's RGBA
+/// interface converts them (which libvips 8.18 uses for these).
+#[test]
+fn ycbcr_data_units_match_libtiff() {
+    for (name, width) in [
+        ("pillow-ycbcr-none", 67),
+        ("pillow-ycbcr-lzw", 67),
+        ("ycbcr21-none", 67),
+        ("ycbcr22-deflate", 67),
+        ("ycbcr22-tiled", 67),
+        ("ycbcr42-none", 67),
+        ("ycbcr44-none", 64),
+    ] {
+        let image = load(&format!("{name}.tif"));
+        let h = image.header();
+        assert_eq!(
+            (h.width, h.height, h.bands, h.format),
+            (width, 43, 3, BandFormat::U8),
+            "{name}"
+        );
+        assert_eq!(h.interpretation, Interpretation::Srgb, "{name}");
+        let reference = std::fs::read(fixture(&format!("{name}.tiff2rgba.raw"))).unwrap();
+        assert!(
+            all_bytes(&image) == reference,
+            "{name}: differs from libtiff"
+        );
+        // A rectangle across chunk and data-unit edges.
+        let rect = Rect::new(5, 7, 50, 30);
+        let part = Ctx::standalone().region(&image, rect).unwrap();
+        for y in rect.y..rect.bottom() {
+            let at = (y as usize * width as usize + 5) * 3;
+            assert_eq!(
+                part.row_bytes(y),
+                &reference[at..at + 150],
+                "{name}: row {y}"
+            );
+        }
+    }
+}
+
+/// The f32 samples of a raw native-order file or buffer.
+fn floats(bytes: &[u8]) -> Vec<f32> {
+    bytes
+        .chunks_exact(4)
+        .map(|c| f32::from_ne_bytes(c.try_into().unwrap()))
+        .collect()
+}
+
+/// CIELab: 8-bit (L 0..255, a and b signed) becomes the engine's f32 Lab
+/// (L 0..100); float CIELab is kept as it is. Against libvips: a and b
+/// exactly; L is libvips' 10-bit LabQ `4 v * 100 / 1023` where TIFF says
+/// `v * 100 / 255` (at most 0.29 apart; 0.217 measured), so each L must
+/// be the same code `v` both ways.
+#[test]
+fn cielab_becomes_lab() {
+    for (name, reference) in [
+        ("im-lab8", "im-lab8.vips814.raw"),
+        ("pillow-lab8", "pillow-lab8.vips814.raw"),
+        ("vips818-lab8", "vips818-lab8.vips814.raw"),
+        ("vips818-labf32", "vips818-labf32.vips818.raw"),
+    ] {
+        let image = load(&format!("{name}.tif"));
+        let h = image.header();
+        assert_eq!(
+            (h.width, h.height, h.bands, h.format),
+            (67, 43, 3, BandFormat::F32),
+            "{name}"
+        );
+        assert_eq!(h.interpretation, Interpretation::Lab, "{name}");
+        let ours = floats(&all_bytes(&image));
+        let theirs = floats(&std::fs::read(fixture(reference)).unwrap());
+        assert_eq!(ours.len(), theirs.len(), "{name}");
+        let float = name.ends_with("f32");
+        for (i, (a, b)) in ours.iter().zip(&theirs).enumerate() {
+            if i % 3 != 0 || float {
+                assert_eq!(a, b, "{name}: sample {i}");
+            } else {
+                let (v, w) = (a * 255.0 / 100.0, b * 1023.0 / 400.0);
+                assert!(
+                    (v - v.round()).abs() < 1e-3 && (v - w).abs() < 1e-3,
+                    "{name}: L {a} {b}"
+                );
+            }
+        }
+    }
+}
+
 /// The chunk offsets and byte counts of a little-endian classic TIFF,
 /// and where in the file each offset and each count is stored.
 type ChunkTable = (Vec<u64>, Vec<u64>, Vec<usize>, Vec<usize>);
@@ -308,4 +397,33 @@ fn old_style_jpeg_is_refused() {
         "{msg}"
     );
     assert!(msg.contains("tiffcp -c jpeg"), "{msg}");
+}
+
+/// Variants not decoded are refused at open with an error naming the
+/// file, the variant and what to do: CCITT group 3 and 4 (no decoder
+/// built in) and low bit depths with several samples.
+#[test]
+fn refused_variants_say_why() {
+    for (name, words) in [
+        (
+            "im-g4.tif",
+            "CCITT bilevel compression (ccitt-fax4, compression 4)",
+        ),
+        (
+            "im-g3.tif",
+            "CCITT bilevel compression (ccitt-fax3, compression 3)",
+        ),
+        (
+            "im-rgb4.tif",
+            "4-bit samples are read for one-sample grey and palette images only",
+        ),
+    ] {
+        let err = open(fixture(name), &OpenOptions::default()).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Unsupported, "{name}: {err}");
+        let msg = err.to_string();
+        assert!(msg.contains(name) && msg.contains(words), "{name}: {msg}");
+        if name.contains("-g") {
+            assert!(msg.contains("tiffcp -c none"), "{msg}");
+        }
+    }
 }

@@ -14,6 +14,7 @@ use tiff::tags::Tag;
 use super::codec::compression_name;
 use super::levels::DirReader;
 use super::source::{Palette, PosReader};
+use super::ycbcr::YCbCr;
 use crate::jpeg::TileColour;
 
 /// Largest tag value (an array of strip offsets, an ICC profile, ...) the
@@ -136,6 +137,11 @@ pub(super) struct Samples {
     /// The interpretation of the bands, when not the one their count
     /// suggests (CMYK).
     pub(super) interpretation: Option<Interpretation>,
+    /// YCbCr samples not JPEG-compressed: data units to unpack and
+    /// convert to RGB.
+    pub(super) ycbcr: Option<YCbCr>,
+    /// 8-bit CIELab (L unsigned, a and b signed), given as `F32` Lab.
+    pub(super) lab8: bool,
 }
 
 /// How JPEG-compressed chunks (TIFF compression 7) decode.
@@ -155,6 +161,16 @@ impl Samples {
             .find_tag_unsigned(Tag::Compression)
             .map_err(err)?
             .unwrap_or(1);
+        if matches!(compression, 2..=4) {
+            return Err(unsupported(
+                name,
+                format!(
+                    "CCITT bilevel compression ({}, compression {compression}) is not supported: \
+                     convert with `tiffcp -c none` (1-bit samples are read)",
+                    compression_name(compression)
+                ),
+            ));
+        }
         if compression == 6 {
             return Err(unsupported(
                 name,
@@ -216,13 +232,13 @@ impl Samples {
                 }
                 4
             }
-            6 if jpeg => 3,
+            6 | 8 => 3,
             p => {
                 return Err(unsupported(
                     name,
                     format!(
                         "TIFF PhotometricInterpretation {p} ({}) is not supported{} \
-                         (0 WhiteIsZero, 1 BlackIsZero, 2 RGB, 3 palette and 5 CMYK are, and 6 YCbCr with JPEG compression)",
+                         (0 WhiteIsZero, 1 BlackIsZero, 2 RGB, 3 palette, 5 CMYK, 6 YCbCr and 8 CIELab are)",
                         photometric_name(p),
                         if jpeg { " with JPEG compression" } else { "" }
                     ),
@@ -283,6 +299,16 @@ impl Samples {
             (0 | 1, b @ (1 | 2 | 4)) if samples == 1 && sample_format == 1 => {
                 (1, 8, Some(Palette::grey(b as u8, photometric == 0)))
             }
+            (p, b @ (1 | 2 | 4)) => {
+                return Err(unsupported(
+                    name,
+                    format!(
+                        "TIFF {b}-bit samples are read for one-sample grey and palette images only, \
+                         not for PhotometricInterpretation {p} ({}) with {samples} samples per pixel",
+                        photometric_name(p)
+                    ),
+                ));
+            }
             (_, b) if b <= 64 => (u32::from(samples), b as u8, None),
             (_, b) => {
                 return Err(unsupported(
@@ -291,7 +317,30 @@ impl Samples {
                 ));
             }
         };
-        let format = band_format(name, bits, sample_format)?;
+        // 8-bit CIELab stores a and b signed whatever SampleFormat says;
+        // it becomes f32 Lab. Float CIELab is Lab as it is.
+        let lab8 = photometric == 8 && bits == 8;
+        let format = if lab8 {
+            if samples != 3 || planar_tag(dec, name)? != 1 || predictor_tag(dec, name)? != 1 {
+                return Err(unsupported(
+                    name,
+                    format!(
+                        "TIFF 8-bit CIELab with {samples} samples per pixel, separate planes or a predictor is not supported (3 interleaved samples, no predictor are)"
+                    ),
+                ));
+            }
+            BandFormat::F32
+        } else {
+            band_format(name, bits, sample_format)?
+        };
+        if photometric == 8 && !lab8 && !format.is_float() {
+            return Err(unsupported(
+                name,
+                format!(
+                    "TIFF CIELab with {bits}-bit samples is not supported (8-bit and float are)"
+                ),
+            ));
+        }
         if photometric == 0 && palette.is_none() && format.is_signed() && !format.is_float() {
             return Err(unsupported(
                 name,
@@ -329,6 +378,21 @@ impl Samples {
                 format!("TIFF PlanarConfiguration {planar} is not supported (1 and 2 are)"),
             ));
         }
+        let ycbcr = if photometric == 6 && !jpeg {
+            Some(read_ycbcr(
+                dec,
+                name,
+                &JpegLayout {
+                    samples,
+                    format,
+                    planar,
+                    predictor,
+                    extra: extra.len(),
+                },
+            )?)
+        } else {
+            None
+        };
         let jpeg = if jpeg {
             Some(read_jpeg(
                 dec,
@@ -358,7 +422,13 @@ impl Samples {
             associated_alpha,
             reversed_bits: fill_order == 2,
             jpeg,
-            interpretation: (photometric == 5).then_some(Interpretation::Cmyk),
+            interpretation: match photometric {
+                5 => Some(Interpretation::Cmyk),
+                8 => Some(Interpretation::Lab),
+                _ => None,
+            },
+            ycbcr,
+            lab8,
         })
     }
 }
@@ -371,6 +441,102 @@ struct JpegLayout {
     planar: u16,
     predictor: u16,
     extra: usize,
+}
+
+/// PlanarConfiguration (284), 1 when absent.
+fn planar_tag(dec: &mut TiffDecoder, name: &str) -> Result<u16> {
+    Ok(dec
+        .find_tag_unsigned(Tag::PlanarConfiguration)
+        .map_err(|e| tiff_error(name, e))?
+        .unwrap_or(1))
+}
+
+/// Predictor (317), 1 when absent.
+fn predictor_tag(dec: &mut TiffDecoder, name: &str) -> Result<u16> {
+    Ok(dec
+        .find_tag_unsigned(Tag::Predictor)
+        .map_err(|e| tiff_error(name, e))?
+        .unwrap_or(1))
+}
+
+/// YCbCrSubSampling (530), checked: 1, 2 or 4 across, at most as many
+/// down; 2x2 when absent.
+fn subsampling(dec: &mut TiffDecoder, name: &str) -> Result<(u16, u16)> {
+    let sub: Vec<u16> = dec
+        .find_tag_unsigned_vec(Tag::ChromaSubsampling)
+        .map_err(|e| tiff_error(name, e))?
+        .unwrap_or_else(|| vec![2, 2]);
+    match sub[..] {
+        [h @ (1 | 2 | 4), v @ (1 | 2 | 4)] if v <= h => Ok((h, v)),
+        _ => Err(unsupported(
+            name,
+            format!(
+                "TIFF YCbCrSubSampling {sub:?} is not supported (1, 2 or 4 across, at most as many down)"
+            ),
+        )),
+    }
+}
+
+/// The values of a tag of rationals (or other numbers), if present and
+/// of `n` values.
+fn numbers(dec: &mut TiffDecoder, tag: u16, n: usize) -> Option<Vec<f32>> {
+    use tiff::decoder::ifd::Value;
+    let value = dec.find_tag(Tag::from_u16_exhaustive(tag)).ok()??;
+    let list = match value {
+        Value::List(list) => list,
+        one => vec![one],
+    };
+    let out: Option<Vec<f32>> = list
+        .into_iter()
+        .map(|v| match v {
+            Value::Rational(a, b) if b != 0 => Some(a as f32 / b as f32),
+            Value::SRational(a, b) if b != 0 => Some(a as f32 / b as f32),
+            Value::Float(f) => Some(f),
+            Value::Double(f) => Some(f as f32),
+            Value::Short(s) => Some(f32::from(s)),
+            Value::Unsigned(u) => Some(u as f32),
+            _ => None,
+        })
+        .collect();
+    out.filter(|v| v.len() == n && v.iter().all(|x| x.is_finite()))
+}
+
+/// Checks a YCbCr page that is not JPEG-compressed and reads how its
+/// samples become RGB: 8-bit, 3 samples, interleaved, no predictor;
+/// YCbCrCoefficients (529, default 0.299, 0.587, 0.114) and
+/// ReferenceBlackWhite (532, default 0 255 128 255 128 255).
+fn read_ycbcr(dec: &mut TiffDecoder, name: &str, layout: &JpegLayout) -> Result<YCbCr> {
+    if layout.format != BandFormat::U8
+        || layout.samples != 3
+        || layout.planar != 1
+        || layout.predictor != 1
+    {
+        return Err(unsupported(
+            name,
+            format!(
+                "TIFF YCbCr with {} samples, {} per pixel, PlanarConfiguration {} and Predictor {} is not supported \
+                 (8-bit, 3 samples, contiguous, no predictor are)",
+                layout.format, layout.samples, layout.planar, layout.predictor
+            ),
+        ));
+    }
+    let (h, v) = subsampling(dec, name)?;
+    let luma = numbers(dec, 529, 3).unwrap_or_else(|| vec![0.299, 0.587, 0.114]);
+    let reference =
+        numbers(dec, 532, 6).unwrap_or_else(|| vec![0.0, 255.0, 128.0, 255.0, 128.0, 255.0]);
+    Ok(YCbCr::new(
+        usize::from(h),
+        usize::from(v),
+        [luma[0], luma[1], luma[2]],
+        [
+            reference[0],
+            reference[1],
+            reference[2],
+            reference[3],
+            reference[4],
+            reference[5],
+        ],
+    ))
 }
 
 /// Checks a JPEG-compressed page (compression 7) and reads its tables:
@@ -388,21 +554,8 @@ fn read_jpeg(
         (0 | 1, 1) => TileColour::Grey,
         (2, 3) => TileColour::Rgb,
         (6, 3) => {
-            let sub: Vec<u16> = dec
-                .find_tag_unsigned_vec(Tag::ChromaSubsampling)
-                .map_err(err)?
-                .unwrap_or_else(|| vec![2, 2]);
-            match sub[..] {
-                [h @ (1 | 2 | 4), v @ (1 | 2 | 4)] if v <= h => TileColour::YCbCr(h as u8, v as u8),
-                _ => {
-                    return Err(unsupported(
-                        name,
-                        format!(
-                            "TIFF YCbCrSubSampling {sub:?} is not supported (1, 2 or 4 across, at most as many down)"
-                        ),
-                    ));
-                }
-            }
+            let (h, v) = subsampling(dec, name)?;
+            TileColour::YCbCr(h as u8, v as u8)
         }
         (p, n) => {
             return Err(unsupported(

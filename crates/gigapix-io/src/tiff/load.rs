@@ -14,8 +14,8 @@
 //!
 //! | tag | |
 //! | --- | --- |
-//! | Compression (259) | 1 none, 5 LZW, 7 JPEG (8-bit grey, RGB and YCbCr, baseline or progressive, decoded per chunk by the JPEG loader's code), 8 / 32946 deflate, 32773 PackBits honoured; 6 old-style JPEG refused (convert with `tiffcp -c jpeg`); others (CCITT, LZMA, zstd, WebP, ...) refused |
-//! | PhotometricInterpretation (262) | 0 WhiteIsZero (first band inverted: unsigned max - v, float 1 - v; refused for signed), 1 BlackIsZero, 2 RGB (JPEG chunks: no colour transform, as libtiff's RGB `JPEGCOLORMODE`), 3 palette (expanded to RGB), 5 separated with InkSet 1 (CMYK: 4 bands and any extra samples, interpretation `cmyk`, samples as stored, as libvips) honoured; 6 YCbCr with JPEG compression (converted to RGB by libjpeg-turbo's fixed-point formula; the TIFF's colour space rules, not the JPEG's markers); 4 mask, 5 with other inks, 6 YCbCr without JPEG, 8/9/10 Lab, LogL/LogLuv, CFA, LinearRaw refused |
+//! | Compression (259) | 1 none, 5 LZW, 7 JPEG (8-bit grey, RGB and YCbCr, baseline or progressive, decoded per chunk by the JPEG loader's code), 8 / 32946 deflate, 32773 PackBits honoured; 6 old-style JPEG refused (convert with `tiffcp -c jpeg`); 2, 3, 4 CCITT RLE, group 3 and group 4 refused, naming `tiffcp -c none` (no CCITT decoder is built in: the `fax` crate, 0.2.7, is the candidate, not yet checked against other encoders' files); others (LZMA, zstd, WebP, ...) refused |
+//! | PhotometricInterpretation (262) | 0 WhiteIsZero (first band inverted: unsigned max - v, float 1 - v; refused for signed), 1 BlackIsZero, 2 RGB (JPEG chunks: no colour transform, as libtiff's RGB `JPEGCOLORMODE`), 3 palette (expanded to RGB), 5 separated with InkSet 1 (CMYK: 4 bands and any extra samples, interpretation `cmyk`, samples as stored, as libvips) honoured; 6 YCbCr with JPEG compression (converted to RGB by libjpeg-turbo's fixed-point formula; the TIFF's colour space rules, not the JPEG's markers); 6 YCbCr otherwise (8-bit, 3 samples: the data units unpacked and converted to RGB as libtiff's RGBA interface does, bit for bit), 8 CIELab 8-bit (L 0..255, a and b signed: to `f32` Lab, L 0..100, interpretation `lab`) and float (kept, interpretation `lab`) honoured; 4 mask, 5 with other inks, 8 CIELab 16-bit, 9 ICCLab, 10 ITULab, LogL/LogLuv, CFA, LinearRaw refused |
 //! | SamplesPerPixel (277) | any, at least the colour samples of the photometric interpretation (one for palettes) |
 //! | BitsPerSample (258) | 8, 16, 32, 64 honoured; 1, 2, 4 for palettes and for one-sample grey (spread to 0..255 as libvips does); other depths, and different depths per sample, refused |
 //! | SampleFormat (339) | 1 unsigned, 2 signed integer, 3 IEEE float (32 and 64 bits) honoured; others, and different formats per sample, refused |
@@ -26,10 +26,10 @@
 //! | ColorMap (320) | honoured for palettes (the high byte of each 16-bit entry); too short a map is an error |
 //! | ImageWidth / ImageLength, RowsPerStrip, TileWidth / TileLength, StripOffsets / TileOffsets, StripByteCounts / TileByteCounts | honoured; missing, zero or too few are errors, chunks past the file end are errors unless `fail_on=none` |
 //! | Orientation (274) | kept as metadata (`orientation`), as libvips does: pixels stay in stored order and `autorot` turns them, as for JPEG EXIF |
-//! | YCbCrSubSampling (530), YCbCrPositioning (531), YCbCrCoefficients (529), ReferenceBlackWhite (532) | with JPEG compression the JPEG's own sampling factors rule the upsampling (libjpeg-turbo's "fancy" filter), and must agree with YCbCrSubSampling (default 2x2) or the chunk fails; coefficients and reference levels are those of JFIF, as libjpeg assumes (libtiff too); YCbCr without JPEG is refused |
+//! | YCbCrSubSampling (530), YCbCrPositioning (531), YCbCrCoefficients (529), ReferenceBlackWhite (532) | with JPEG compression the JPEG's own sampling factors rule the upsampling (libjpeg-turbo's "fancy" filter), and must agree with YCbCrSubSampling (default 2x2) or the chunk fails; coefficients and reference levels are those of JFIF, as libjpeg assumes (libtiff too). Without JPEG: 1x1, 2x1, 2x2, 4x1, 4x2, 4x4 data units (TIFF 6.0 section 21), every pixel of a unit taking its chroma, the file's YCbCrCoefficients and ReferenceBlackWhite in libtiff's 16-bit fixed-point conversion; YCbCrPositioning does not change the pixels (libtiff ignores it too) |
 //! | JPEGTables (347) | with JPEG compression: the tables stream (without its EOI) and each chunk's stream (without its SOI) form one JPEG datastream, as libtiff joins them; absent, every chunk carries its own tables |
 //! | InkSet (332), InkNames, DotRange | InkSet 1 (CMYK, the default) honoured, 2 refused; InkNames and DotRange describe the inks, not applied (as libvips) |
-//! | T4Options / T6Options | only with CCITT compression, refused |
+//! | T4Options / T6Options | only with CCITT compression, which is refused |
 //! | SubIFDs (330) | followed for levels only (`level=N`, see [`levels`](super::levels)): pages stay the main chain of directories, each decoded as its own tags say (libvips does the same) |
 //! | XResolution / YResolution / ResolutionUnit (282, 283, 296) | kept as metadata (`xres`, `yres` in pixels per millimetre, `resolution-unit` `inch`, `cm` or `none`), as libvips does |
 //! | ImageDescription (270) | read to find Aperio SVS slides (their properties become metadata) |
@@ -137,6 +137,8 @@ pub(crate) fn open(path: &Path, name: &str, options: &OpenOptions, args: &Args) 
         planar: samples.planar,
         palette: samples.palette,
         jpeg: samples.jpeg,
+        ycbcr: samples.ycbcr,
+        lab8: samples.lab8,
         fail_on: options.fail_on,
         metadata: Arc::new(metadata),
     }))

@@ -25,6 +25,7 @@ mod levels;
 mod load;
 mod save;
 mod source;
+mod ycbcr;
 
 /// Largest chunk (strip or tile) written, in bytes (reading is bounded by
 /// `Limits::max_alloc`).

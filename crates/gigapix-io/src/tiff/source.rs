@@ -25,6 +25,7 @@ use super::codec::{
     unpredict,
 };
 use super::ifd::JpegChunks;
+use super::ycbcr::YCbCr;
 use crate::FailOn;
 use crate::jpeg::{TileScratch, decode_chunk};
 
@@ -111,6 +112,10 @@ pub(super) struct Info {
     pub(super) palette: Option<Palette>,
     /// JPEG chunks: the tables and the colour space.
     pub(super) jpeg: Option<JpegChunks>,
+    /// YCbCr data units, unpacked and converted to RGB.
+    pub(super) ycbcr: Option<YCbCr>,
+    /// 8-bit CIELab, converted to `F32` Lab.
+    pub(super) lab8: bool,
     pub(super) fail_on: FailOn,
     pub(super) metadata: Arc<Metadata>,
 }
@@ -363,6 +368,8 @@ impl TiffSource {
             && info.associated_alpha.is_none()
             && !info.planar
             && info.palette.is_none()
+            && info.ycbcr.is_none()
+            && !info.lab8
     }
 
     /// Reads and decodes a chunk: uncompressed, LZW, deflate or PackBits,
@@ -398,6 +405,28 @@ impl TiffSource {
                         px.copy_from_slice(&palette.colours[at..at + pb]);
                     }
                 }
+            }
+            worker.plane = plane;
+            return result;
+        }
+        if info.lab8 {
+            let mut plane = std::mem::take(&mut worker.plane);
+            plane.resize(buf.len() / 4, 0);
+            let result = self.decode_plane(worker, index, &mut plane, 3);
+            if result.is_ok() {
+                lab8_to_lab(&plane, buf);
+            }
+            worker.plane = plane;
+            return result;
+        }
+        if let Some(ycbcr) = &info.ycbcr {
+            let width = info.chunk_w as usize;
+            let rows = buf.len() / info.stride();
+            let mut plane = std::mem::take(&mut worker.plane);
+            plane.resize(ycbcr.packed_len(width, rows), 0);
+            let result = self.decode_plane(worker, index, &mut plane, 1);
+            if result.is_ok() {
+                ycbcr.unpack(&plane, width, buf);
             }
             worker.plane = plane;
             return result;
@@ -493,7 +522,8 @@ impl TiffSource {
             };
             done.map_err(|m| Error::format(format!("{name}: {kind} {index}: {m}")))?;
         }
-        if info.palette.is_some() {
+        if info.palette.is_some() || info.ycbcr.is_some() || info.lab8 {
+            // Bytes, no predictor: as stored.
             return Ok(());
         }
         let size = info.header.format.size();
@@ -584,6 +614,20 @@ impl TiffSource {
                 Err(e.clone())
             }
         }
+    }
+}
+
+/// Converts 8-bit CIELab (L 0..255 for 0..100, a and b signed bytes)
+/// to `F32` Lab: L * 100 / 255, a and b as they are (TIFF 6.0 section
+/// 23).
+fn lab8_to_lab(stored: &[u8], out: &mut [u8]) {
+    for (px, o) in stored.chunks_exact(3).zip(out.chunks_exact_mut(12)) {
+        let l = f32::from(px[0]) * (100.0 / 255.0);
+        let a = f32::from(px[1] as i8);
+        let b = f32::from(px[2] as i8);
+        o[..4].copy_from_slice(&l.to_ne_bytes());
+        o[4..8].copy_from_slice(&a.to_ne_bytes());
+        o[8..].copy_from_slice(&b.to_ne_bytes());
     }
 }
 
