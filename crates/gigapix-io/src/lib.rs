@@ -105,6 +105,7 @@ mod save;
 mod scan;
 mod source;
 mod tiff;
+pub mod viewer;
 mod warn;
 
 use scan::Scan;
