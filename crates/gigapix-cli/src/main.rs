@@ -11,6 +11,7 @@
 //! gigapix completions bash|zsh|fish
 //! gigapix thumbnail IN OUT SIZE [--height H] [--crop] [--no-rotate]
 //! gigapix thumbnail -s SIZE [-o PATTERN] IN...
+//! gigapix serve DIR_OR_ZIP [--port N] [--host H] [--log FILE]
 //! ```
 //!
 //! IN may be a file or a generator (`black:WxHxB`, `xyz:WxH`,
@@ -22,6 +23,7 @@
 
 mod pipeline;
 mod progress;
+mod serve;
 mod signals;
 
 use std::process::ExitCode;
@@ -144,6 +146,27 @@ enum Command {
         #[arg(long)]
         markdown: bool,
     },
+    /// Serve a deep-zoom pyramid (a directory, a `.zip`/`.szi`, or a
+    /// descriptor such as `out.dzi`) and its viewer page over HTTP: open
+    /// the printed address in a browser.
+    ///
+    /// `/` is the pyramid's `index.html`, or a viewer page made for the
+    /// descriptor found (DeepZoom, IIIF, Zoomify, Google). The first line
+    /// on stdout is `serving http://HOST:PORT/`; one access-log line per
+    /// request goes to stderr (or `--log FILE`). Ctrl-C stops it.
+    Serve {
+        /// The pyramid directory, zip or descriptor file.
+        source: std::path::PathBuf,
+        /// TCP port (0: any free port).
+        #[arg(long, default_value_t = 8000)]
+        port: u16,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1")]
+        host: String,
+        /// Append the access log to FILE instead of stderr.
+        #[arg(long, value_name = "FILE")]
+        log: Option<std::path::PathBuf>,
+    },
     /// Print a shell completion script: `gigapix completions bash >
     /// /etc/bash_completion.d/gigapix` (also zsh and fish).
     Completions {
@@ -187,7 +210,24 @@ fn main() -> ExitCode {
     };
     let cancel = CancelToken::new();
     let interrupts = signals::Interrupts::install(cancel.clone());
-    let result = run(&cli, cancel);
+    let result = match &cli.command {
+        Command::Serve {
+            source,
+            port,
+            host,
+            log,
+        } => serve::serve(
+            &serve::Options {
+                source: source.clone(),
+                host: host.clone(),
+                port: *port,
+                log: log.clone(),
+            },
+            &cancel,
+        )
+        .map_err(Failure::Runtime),
+        _ => run(&cli, cancel),
+    };
     if result.is_err()
         && let Some((code, message)) = interrupts.caught()
     {
@@ -274,6 +314,8 @@ fn run(cli: &Cli, cancel: CancelToken) -> Result<(), Failure> {
             }
             Ok(())
         }
+        // Run by `main` itself, with the signal token.
+        Command::Serve { .. } => Err(Failure::Usage("serve: not here".into())),
         Command::Completions { shell } => {
             let mut cmd = completion_command();
             clap_complete::generate(*shell, &mut cmd, "gigapix", &mut std::io::stdout());
