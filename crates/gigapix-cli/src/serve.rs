@@ -287,8 +287,10 @@ fn find_pyramid(site: &Site) -> Option<Pyramid> {
     })
 }
 
-/// A Google tree under `prefix`: the deepest level `Z` gives the size
-/// `256 × 2^Z` square (the tiles' real extent is not recorded).
+/// A Google tree under `prefix`. Its size is not recorded: the deepest
+/// level's grid of tiles (columns of row 0 × rows of column 0, 256 pixels
+/// each) stands for it, which the real image fills but for the last
+/// partial tile; every coarser level's grid follows from it.
 fn google(site: &Site, prefix: &str) -> Option<Pyramid> {
     let ext = [".jpg", ".jpeg", ".png", ".webp"]
         .into_iter()
@@ -297,11 +299,19 @@ fn google(site: &Site, prefix: &str) -> Option<Pyramid> {
     while z < 30 && site.has(&format!("{prefix}{}/0/0{ext}", z + 1)) {
         z += 1;
     }
-    let side = 256u64 << z;
+    let count = |path: &dyn Fn(u64) -> String| {
+        let mut n = 1u64;
+        while n < 1 << 30 && site.has(&path(n)) {
+            n += 1;
+        }
+        n
+    };
+    let cols = count(&|i| format!("{prefix}{z}/0/{i}{ext}"));
+    let rows = count(&|i| format!("{prefix}{z}/{i}/0{ext}"));
     let root = prefix.trim_end_matches('/');
     Some(
         Pyramid::new(Layout::Google, root)
-            .size(side, side)
+            .size(cols * 256, rows * 256)
             .tiles(256, 0)
             .suffix(ext)
             .title(if root.is_empty() { "pyramid" } else { root }),

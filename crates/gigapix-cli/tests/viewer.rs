@@ -531,6 +531,103 @@ fn log_until(server: &Server, f: impl Fn(&[String]) -> bool) -> Vec<String> {
     }
 }
 
+/// Headless Chromium with one page of 800×600 CSS pixels (device scale 1)
+/// and its DevTools connection, page events on.
+fn open_browser(chromium: &Path) -> ((Reaper, tempfile::TempDir), Cdp) {
+    let profile = tempfile::tempdir().unwrap();
+    let (browser, devtools) = start_chromium(chromium, profile.path());
+    // The page target Chromium opened.
+    let list = get(devtools, "/json/list");
+    let targets: Value = serde_json::from_slice(&list.body).unwrap_or_else(|e| {
+        panic!(
+            "DevTools /json/list: {e}: {:?}",
+            String::from_utf8_lossy(&list.body)
+        )
+    });
+    let page = targets
+        .as_array()
+        .and_then(|t| t.iter().find(|t| t["type"] == "page"))
+        .expect("Chromium has no page target");
+    let mut cdp = Cdp {
+        ws: Ws::connect(page["webSocketDebuggerUrl"].as_str().unwrap()),
+        next: 0,
+        events: Vec::new(),
+    };
+    cdp.call(
+        "Emulation.setDeviceMetricsOverride",
+        json!({"width": 800, "height": 600, "deviceScaleFactor": 1, "mobile": false}),
+    );
+    cdp.call("Page.enable", json!({}));
+    ((browser, profile), cdp)
+}
+
+/// Takes a screenshot and checks, on a 16-pixel grid, that every point
+/// at least 8 image pixels and 4 screen pixels from a block edge shows
+/// its block's colour (within 24 levels: JPEG tiles) for the view `zoom`
+/// (CSS pixels per image pixel) centred on image point (cx, cy). Returns
+/// the number of points checked.
+fn check_screenshot(cdp: &mut Cdp, dir: &Path, zoom: f64, cx: f64, cy: f64) -> usize {
+    let (vw, vh) = (800.0, 600.0);
+    let shot = cdp.call("Page.captureScreenshot", json!({"format": "png"}));
+    let png = base64_decode(shot["data"].as_str().unwrap());
+    let shot_path = dir.join("shot.png");
+    std::fs::write(&shot_path, &png).unwrap();
+    let image = gigapix::Image::open(&shot_path).unwrap();
+    assert_eq!(
+        (image.width(), image.height()),
+        (800, 600),
+        "screenshot size"
+    );
+    assert_eq!(image.format(), gigapix::BandFormat::U8);
+    let bands = image.bands() as usize;
+    let pixels = image.to_vec().unwrap();
+    let margin = f64::max(8.0, 4.0 / zoom);
+    let (mut checked, mut wrong) = (0, Vec::new());
+    for sy in (4..600).step_by(16) {
+        for sx in (4..800).step_by(16) {
+            // Not the toolbar (top left) nor the status line (bottom).
+            if (sx < 120 && sy < 48) || sy > 570 {
+                continue;
+            }
+            let ix = cx + (f64::from(sx) + 0.5 - vw / 2.0) / zoom;
+            let iy = cy + (f64::from(sy) + 0.5 - vh / 2.0) / zoom;
+            let edge = |v: f64| {
+                let r = v.rem_euclid(f64::from(BLOCK));
+                r.min(f64::from(BLOCK) - r)
+            };
+            if ix < margin
+                || iy < margin
+                || ix >= f64::from(W) - margin
+                || iy >= f64::from(H) - margin
+            {
+                continue;
+            }
+            if edge(ix) < margin || edge(iy) < margin {
+                continue;
+            }
+            let want = block_colour(ix as u32 / BLOCK, iy as u32 / BLOCK);
+            let at = (sy as usize * 800 + sx as usize) * bands;
+            let got = &pixels[at..at + 3];
+            checked += 1;
+            if got
+                .iter()
+                .zip(want)
+                .any(|(&g, w)| (i32::from(g) - i32::from(w)).abs() > 24)
+            {
+                wrong.push((sx, sy, got.to_vec(), want));
+            }
+        }
+    }
+    assert!(checked > 500, "only {checked} points checked");
+    assert!(
+        wrong.is_empty(),
+        "{} of {checked} screenshot points have the wrong colour (x, y, got, want): {:?}",
+        wrong.len(),
+        &wrong[..wrong.len().min(10)]
+    );
+    checked
+}
+
 #[test]
 fn browser_zooms_in_twice() {
     let Some(chromium) = find_chromium() else {
@@ -552,27 +649,8 @@ fn browser_zooms_in_twice() {
         started.elapsed().as_secs_f64()
     );
     let server = start_server(dir.path());
-    let profile = tempfile::tempdir().unwrap();
-    let (_browser, devtools) = start_chromium(&chromium, profile.path());
-
-    // The page target Chromium opened.
-    let list = get(devtools, "/json/list");
-    let targets: Value = serde_json::from_slice(&list.body).unwrap();
-    let page = targets
-        .as_array()
-        .and_then(|t| t.iter().find(|t| t["type"] == "page"))
-        .expect("Chromium has no page target");
-    let mut cdp = Cdp {
-        ws: Ws::connect(page["webSocketDebuggerUrl"].as_str().unwrap()),
-        next: 0,
-        events: Vec::new(),
-    };
+    let (_browser, mut cdp) = open_browser(&chromium);
     let (vw, vh) = (800.0, 600.0);
-    cdp.call(
-        "Emulation.setDeviceMetricsOverride",
-        json!({"width": 800, "height": 600, "deviceScaleFactor": 1, "mobile": false}),
-    );
-    cdp.call("Page.enable", json!({}));
     cdp.call(
         "Page.navigate",
         json!({"url": format!("http://127.0.0.1:{}/", server.port)}),
@@ -618,58 +696,7 @@ fn browser_zooms_in_twice() {
     }
 
     // The screenshot shows each block where the geometry puts it.
-    let shot = cdp.call("Page.captureScreenshot", json!({"format": "png"}));
-    let png = base64_decode(shot["data"].as_str().unwrap());
-    let shot_path = dir.path().join("shot.png");
-    std::fs::write(&shot_path, &png).unwrap();
-    let image = gigapix::Image::open(&shot_path).unwrap();
-    assert_eq!(
-        (image.width(), image.height()),
-        (800, 600),
-        "screenshot size"
-    );
-    assert_eq!(image.format(), gigapix::BandFormat::U8);
-    let bands = image.bands() as usize;
-    let pixels = image.to_vec().unwrap();
-    let (mut checked, mut wrong) = (0, Vec::new());
-    for sy in (4..600).step_by(16) {
-        for sx in (4..800).step_by(16) {
-            // Not the toolbar (top left) nor the status line (bottom).
-            if (sx < 120 && sy < 48) || sy > 570 {
-                continue;
-            }
-            let ix = cx + (f64::from(sx) + 0.5 - vw / 2.0) / zoom;
-            let iy = cy + (f64::from(sy) + 0.5 - vh / 2.0) / zoom;
-            let edge = |v: f64| {
-                let r = v.rem_euclid(f64::from(BLOCK));
-                r.min(f64::from(BLOCK) - r)
-            };
-            if ix < 0.0 || iy < 0.0 || ix >= f64::from(W) || iy >= f64::from(H) {
-                continue;
-            }
-            if edge(ix) < 8.0 || edge(iy) < 8.0 {
-                continue;
-            }
-            let want = block_colour(ix as u32 / BLOCK, iy as u32 / BLOCK);
-            let at = (sy as usize * 800 + sx as usize) * bands;
-            let got = &pixels[at..at + 3];
-            checked += 1;
-            if got
-                .iter()
-                .zip(want)
-                .any(|(&g, w)| (i32::from(g) - i32::from(w)).abs() > 24)
-            {
-                wrong.push((sx, sy, got.to_vec(), want));
-            }
-        }
-    }
-    assert!(checked > 1000, "only {checked} points checked");
-    assert!(
-        wrong.is_empty(),
-        "{} of {checked} screenshot points have the wrong colour (x, y, got, want): {:?}",
-        wrong.len(),
-        &wrong[..wrong.len().min(10)]
-    );
+    let checked = check_screenshot(&mut cdp, dir.path(), zoom, cx, cy);
     eprintln!(
         "browser test: {checked} points match; {:.1} s",
         started.elapsed().as_secs_f64()
@@ -864,4 +891,76 @@ fn server_inflates_deflated_zip_entries() {
         b"stored entry\n"
     );
     assert_eq!(request(server.port, "GET", "/notes").status, 404);
+}
+
+/// The other layouts, as libvips writes them: IIIF 2 and 3, Zoomify and
+/// Google, each shown whole and at full resolution (`viewer.zoomTo`), and
+/// checked on a screenshot. Skipped without Chromium or libvips' `vips`.
+#[test]
+fn browser_shows_iiif_zoomify_and_google() {
+    let Some(chromium) = find_chromium() else {
+        eprintln!("skipping browser_shows_iiif_zoomify_and_google: no chromium in PATH");
+        return;
+    };
+    let started = Instant::now();
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.ppm");
+    write_blocks_ppm(&input);
+    let (_browser, mut cdp) = open_browser(&chromium);
+    for layout in ["iiif", "iiif3", "zoomify", "google"] {
+        let out = dir.path().join(layout);
+        match Command::new("vips")
+            .arg("dzsave")
+            .arg(&input)
+            .arg(&out)
+            .args(["--layout", layout])
+            .output()
+        {
+            Ok(o) if o.status.success() => {}
+            _ => {
+                eprintln!("skipping browser_shows_iiif_zoomify_and_google: no libvips `vips`");
+                return;
+            }
+        }
+        let server = start_server(&out);
+        cdp.call(
+            "Page.navigate",
+            json!({"url": format!("http://127.0.0.1:{}/", server.port)}),
+        );
+        cdp.wait_event("Page.loadEventFired", Duration::from_secs(20));
+        let s = cdp.ready_state("true");
+        let get = |s: &Value, k: &str| s[k].as_f64().unwrap();
+        // Google pyramids record no size: the page shows the deepest
+        // level's whole tiles.
+        let (w, h) = if layout == "google" {
+            (
+                256.0 * (f64::from(W) / 256.0).ceil(),
+                256.0 * (f64::from(H) / 256.0).ceil(),
+            )
+        } else {
+            (f64::from(W), f64::from(H))
+        };
+        assert_eq!(
+            (get(&s, "width"), get(&s, "height")),
+            (w, h),
+            "{layout}: {s}"
+        );
+        check_screenshot(
+            &mut cdp,
+            dir.path(),
+            get(&s, "zoom"),
+            get(&s, "x"),
+            get(&s, "y"),
+        );
+        cdp.eval("viewer.zoomTo(1, 1500, 1080)");
+        let s = cdp.ready_state("s.zoom === 1");
+        assert_eq!(get(&s, "level"), get(&s, "levels") - 1.0, "{layout}: {s}");
+        check_screenshot(&mut cdp, dir.path(), 1.0, 1500.0, 1080.0);
+        let log = server.log();
+        assert!(
+            log.iter().all(|l| !l.contains("\" 404 ")),
+            "{layout}: the viewer asked for missing tiles: {log:#?}"
+        );
+    }
+    eprintln!("other layouts: {:.1} s", started.elapsed().as_secs_f64());
 }
