@@ -964,3 +964,44 @@ fn browser_shows_iiif_zoomify_and_google() {
     }
     eprintln!("other layouts: {:.1} s", started.elapsed().as_secs_f64());
 }
+
+/// Ctrl-C (SIGINT) stops the server at once with status 130; SIGTERM with
+/// 143. Bad sources are one-line errors.
+#[cfg(unix)]
+#[test]
+fn server_stops_on_signals_and_refuses_bad_sources() {
+    use rustix::process::{Pid, Signal, kill_process};
+    let dir = tempfile::tempdir().unwrap();
+    for (signal, code) in [(Signal::INT, 130), (Signal::TERM, 143)] {
+        let mut server = start_server(dir.path());
+        assert_eq!(request(server.port, "GET", "/").status, 404);
+        let child = &mut server._child.0;
+        kill_process(Pid::from_child(child), signal).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "serve still running 5 s after {signal:?}"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        assert_eq!(status.code(), Some(code), "after {signal:?}");
+    }
+    let missing = dir.path().join("missing");
+    let bad_zip = dir.path().join("bad.zip");
+    std::fs::write(&bad_zip, b"PK\x03\x04 truncated").unwrap();
+    for (source, message) in [(&missing, "missing"), (&bad_zip, "not a readable zip")] {
+        let out = Command::new(BIN)
+            .arg("serve")
+            .arg(source)
+            .args(["--port", "0"])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(err.contains(message) && err.lines().count() == 1, "{err}");
+    }
+}
