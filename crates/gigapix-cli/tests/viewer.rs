@@ -50,7 +50,8 @@ fn write_blocks_ppm(path: &Path) {
 }
 
 /// A DeepZoom pyramid `DIR/out.dzi` (254-pixel tiles, overlap 1, JPEG):
-/// gigapix's own dzsave, or libvips' when this build has none yet.
+/// gigapix's own dzsave, or libvips' (`vips dzsave`) while this build has
+/// none.
 fn make_pyramid(dir: &Path) -> Option<String> {
     let input = dir.join("in.ppm");
     write_blocks_ppm(&input);
@@ -64,6 +65,13 @@ fn make_pyramid(dir: &Path) -> Option<String> {
     if ours.status.success() && out.is_file() {
         return Some("gigapix copy in.ppm out.dzi".into());
     }
+    // Only a build without a DeepZoom saver falls back to libvips; any
+    // other failure of ours fails the test.
+    let err = String::from_utf8_lossy(&ours.stderr);
+    assert!(
+        err.contains("cannot save as `.dzi`"),
+        "gigapix copy in.ppm out.dzi failed: {err}"
+    );
     let vips = Command::new("vips")
         .arg("dzsave")
         .arg(&input)
@@ -1004,4 +1012,16 @@ fn server_stops_on_signals_and_refuses_bad_sources() {
         assert_eq!(out.status.code(), Some(1), "{err}");
         assert!(err.contains(message) && err.lines().count() == 1, "{err}");
     }
+}
+
+#[test]
+fn server_reads_zip64_records() {
+    let server = start_server(&fixture("zip64.zip"));
+    let r = request(server.port, "GET", "/tiles/a.txt");
+    assert_eq!(
+        (r.status, r.body.as_slice()),
+        (200, b"zip64 entry\n".as_slice())
+    );
+    assert_eq!(r.header("content-type"), Some("text/plain; charset=utf-8"));
+    assert_eq!(request(server.port, "GET", "/tiles/").status, 404);
 }
