@@ -408,6 +408,18 @@ impl Cdp {
         ))
     }
 
+    fn drag(&mut self, from: (f64, f64), to: (f64, f64)) {
+        let mouse = |kind: &str, (x, y): (f64, f64), buttons: u32| json!({"type": kind, "x": x, "y": y, "button": "left", "buttons": buttons, "clickCount": 1});
+        self.call("Input.dispatchMouseEvent", mouse("mouseMoved", from, 0));
+        self.call("Input.dispatchMouseEvent", mouse("mousePressed", from, 1));
+        for i in 1..=5 {
+            let t = f64::from(i) / 5.0;
+            let at = (from.0 + (to.0 - from.0) * t, from.1 + (to.1 - from.1) * t);
+            self.call("Input.dispatchMouseEvent", mouse("mouseMoved", at, 1));
+        }
+        self.call("Input.dispatchMouseEvent", mouse("mouseReleased", to, 0));
+    }
+
     fn wheel(&mut self, x: f64, y: f64, delta_y: f64) {
         self.call(
             "Input.dispatchMouseEvent",
@@ -703,6 +715,15 @@ fn browser_zooms_in_twice() {
         }
     }
 
+    // A drag of the left button 100 pixels left and 50 up pans the view
+    // by as much (in five steps of pointer moves).
+    cdp.drag((400.0, 300.0), (300.0, 250.0));
+    (cx, cy) = (cx + 100.0 / zoom, cy + 50.0 / zoom);
+    let s = cdp.ready_state(&format!(
+        "Math.abs(s.x - {cx}) < 1e-6 && Math.abs(s.y - {cy}) < 1e-6"
+    ));
+    assert!((s["zoom"].as_f64().unwrap() - zoom).abs() < 1e-9, "{s}");
+
     // The screenshot shows each block where the geometry puts it.
     let checked = check_screenshot(&mut cdp, dir.path(), zoom, cx, cy);
     eprintln!(
@@ -827,6 +848,47 @@ fn server_stays_inside_its_root() {
             .any(|l| l.contains("\"HEAD /out_files/0/0_0.jpg HTTP/1.1\" 200 0")),
         "{log:#?}"
     );
+}
+
+#[test]
+fn server_logs_to_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.png"), b"x").unwrap();
+    let log = dir.path().join("access.log");
+    let mut child = Command::new(BIN)
+        .arg("serve")
+        .arg(dir.path())
+        .args(["--port", "0", "--host", "127.0.0.1", "--log"])
+        .arg(&log)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let _child = Reaper(child);
+    let port: u16 = first
+        .trim()
+        .strip_prefix("serving http://127.0.0.1:")
+        .and_then(|p| p.strip_suffix('/'))
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("{first:?}"));
+    let r = request(port, "GET", "/a.png");
+    assert_eq!(
+        (r.status, r.header("content-type")),
+        (200, Some("image/png"))
+    );
+    let deadline = Instant::now() + Duration::from_secs(2);
+    loop {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        if text.contains("\"GET /a.png HTTP/1.1\" 200 1 ") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "log: {text:?}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }
 
 #[test]
