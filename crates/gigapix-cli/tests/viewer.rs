@@ -1,15 +1,20 @@
 //! `gigapix serve` and the viewer page.
 //!
 //! * `browser_zooms_in_twice`: headless Chromium opens the served viewer of
-//!   a DeepZoom pyramid of a 3200×2400 image of 400-pixel colour blocks,
+//!   a DeepZoom pyramid (gigapix's DeepZoom saver's, or while there is
+//!   none one the test makes with gigapix's shrink, crop and PNG saver) of
+//!   a 3200×2400 image of 400-pixel colour blocks,
 //!   two real wheel events (DevTools protocol `Input.dispatchMouseEvent`,
 //!   over a WebSocket client of this file) zoom in 2× each about the
 //!   pointer; the server's access log must show the tiles of the two
 //!   deeper levels, only the visible ones, and the screenshot
 //!   (`Page.captureScreenshot`, decoded by gigapix) must show each
-//!   block's colour where the view's geometry, computed here, puts it.
+//!   block's colour where the view's geometry, computed here, puts it; a
+//!   real drag then pans the view by its length.
 //!   Skipped with a message when Chromium is not installed (or set
 //!   `GIGAPIX_CHROMIUM=/path/to/chrome`).
+//! * `browser_shows_iiif_zoomify_and_google`: the other layouts as
+//!   libvips' `vips dzsave` writes them (skipped without `vips`).
 //! * The server tests need no browser: paths outside the root (`..`,
 //!   encoded `..`, symlinks out), 404, HEAD, content types, keep-alive, and
 //!   a zip written by libvips (fixture).
@@ -49,10 +54,10 @@ fn write_blocks_ppm(path: &Path) {
     std::fs::write(path, data).unwrap();
 }
 
-/// A DeepZoom pyramid `DIR/out.dzi` (254-pixel tiles, overlap 1, JPEG):
-/// gigapix's own dzsave, or libvips' (`vips dzsave`) while this build has
-/// none.
-fn make_pyramid(dir: &Path) -> Option<String> {
+/// A DeepZoom pyramid `DIR/out.dzi` (254-pixel tiles, overlap 1): made
+/// by gigapix's own DeepZoom saver, or, while this build has none, by
+/// [`hand_made_deepzoom`].
+fn make_pyramid(dir: &Path) -> String {
     let input = dir.join("in.ppm");
     write_blocks_ppm(&input);
     let out = dir.join("out.dzi");
@@ -63,32 +68,54 @@ fn make_pyramid(dir: &Path) -> Option<String> {
         .output()
         .unwrap();
     if ours.status.success() && out.is_file() {
-        return Some("gigapix copy in.ppm out.dzi".into());
+        return "gigapix copy in.ppm out.dzi".into();
     }
-    // Only a build without a DeepZoom saver falls back to libvips; any
-    // other failure of ours fails the test.
+    // Only a build without a DeepZoom saver falls back; any other failure
+    // of ours fails the test.
     let err = String::from_utf8_lossy(&ours.stderr);
     assert!(
         err.contains("cannot save as `.dzi`"),
         "gigapix copy in.ppm out.dzi failed: {err}"
     );
-    let vips = Command::new("vips")
-        .arg("dzsave")
-        .arg(&input)
-        .arg(dir.join("out"))
-        .args([
-            "--tile-size",
-            "254",
-            "--overlap",
-            "1",
-            "--suffix",
-            ".jpg[Q=85]",
-        ])
-        .output();
-    match vips {
-        Ok(o) if o.status.success() && out.is_file() => Some("vips dzsave (libvips)".into()),
-        _ => None,
+    hand_made_deepzoom(&input, dir);
+    "the test (gigapix shrink, crop and PNG save per tile)".into()
+}
+
+/// The levels 8 to 12 of the DeepZoom pyramid of the 3200×2400 test
+/// image (the viewer needs no smaller level: level 8, 200×150, is one
+/// tile), PNG tiles of 254 pixels with overlap 1, each level a box shrink
+/// of the full image by 2^(12 - level), which the 400-pixel blocks make
+/// exact.
+fn hand_made_deepzoom(input: &Path, dir: &Path) {
+    let (ts, ov, top) = (254u32, 1u32, 12u32);
+    let image = gigapix::Image::open(input).unwrap();
+    for level in 8..=top {
+        let f = 1u32 << (top - level);
+        let lv = image.shrink(f, f);
+        let (w, h) = (lv.width(), lv.height());
+        assert_eq!((w, h), (W / f, H / f));
+        let tiles = dir.join(format!("out_files/{level}"));
+        std::fs::create_dir_all(&tiles).unwrap();
+        for row in 0..h.div_ceil(ts) {
+            for col in 0..w.div_ceil(ts) {
+                let x0 = (col * ts).saturating_sub(ov);
+                let y0 = (row * ts).saturating_sub(ov);
+                let x1 = ((col + 1) * ts + ov).min(w);
+                let y1 = ((row + 1) * ts + ov).min(h);
+                lv.crop(x0, y0, x1 - x0, y1 - y0)
+                    .save(tiles.join(format!("{col}_{row}.png")))
+                    .unwrap();
+            }
+        }
     }
+    std::fs::write(
+        dir.join("out.dzi"),
+        format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Image xmlns=\"http://schemas.microsoft.com/deepzoom/2008\" \
+             Format=\"png\" Overlap=\"{ov}\" TileSize=\"{ts}\"><Size Width=\"{W}\" Height=\"{H}\"/></Image>\n"
+        ),
+    )
+    .unwrap();
 }
 
 // ---- processes ----
@@ -658,12 +685,7 @@ fn browser_zooms_in_twice() {
     };
     let started = Instant::now();
     let dir = tempfile::tempdir().unwrap();
-    let Some(made_by) = make_pyramid(dir.path()) else {
-        eprintln!(
-            "skipping browser_zooms_in_twice: neither gigapix nor libvips (vips) can write a DeepZoom pyramid"
-        );
-        return;
-    };
+    let made_by = make_pyramid(dir.path());
     eprintln!(
         "pyramid made by {made_by} in {:.1} s",
         started.elapsed().as_secs_f64()
@@ -726,6 +748,12 @@ fn browser_zooms_in_twice() {
 
     // The screenshot shows each block where the geometry puts it.
     let checked = check_screenshot(&mut cdp, dir.path(), zoom, cx, cy);
+    // Nothing was asked for that the pyramid lacks (no level below 8).
+    let log = server.log();
+    assert!(
+        log.iter().all(|l| !l.contains("\" 404 ")),
+        "requests for missing files: {log:#?}"
+    );
     eprintln!(
         "browser test: {checked} points match; {:.1} s",
         started.elapsed().as_secs_f64()
