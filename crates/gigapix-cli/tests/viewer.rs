@@ -447,6 +447,28 @@ impl Cdp {
         self.call("Input.dispatchMouseEvent", mouse("mouseReleased", to, 0));
     }
 
+    /// A left click (`count` 2: the second click of a double-click).
+    fn click(&mut self, x: f64, y: f64, count: u32) {
+        for kind in ["mousePressed", "mouseReleased"] {
+            self.call(
+                "Input.dispatchMouseEvent",
+                json!({"type": kind, "x": x, "y": y, "button": "left", "clickCount": count}),
+            );
+        }
+    }
+
+    fn key(&mut self, key: &str, code: &str, key_code: u32) {
+        self.call(
+            "Input.dispatchKeyEvent",
+            json!({"type": "keyDown", "key": key, "code": code, "text": key,
+                   "windowsVirtualKeyCode": key_code}),
+        );
+        self.call(
+            "Input.dispatchKeyEvent",
+            json!({"type": "keyUp", "key": key, "code": code, "windowsVirtualKeyCode": key_code}),
+        );
+    }
+
     fn wheel(&mut self, x: f64, y: f64, delta_y: f64) {
         self.call(
             "Input.dispatchMouseEvent",
@@ -745,6 +767,33 @@ fn browser_zooms_in_twice() {
         "Math.abs(s.x - {cx}) < 1e-6 && Math.abs(s.y - {cy}) < 1e-6"
     ));
     assert!((s["zoom"].as_f64().unwrap() - zoom).abs() < 1e-9, "{s}");
+
+    // The `-` key halves the zoom about the centre, the `+` button
+    // doubles it back, and a double-click doubles it about the pointer.
+    cdp.key("-", "Minus", 189);
+    let s = cdp.ready_state(&format!("s.zoom < {}", zoom * 0.75));
+    let close = |s: &Value, k: &str, v: f64| (s[k].as_f64().unwrap() - v).abs() < 1e-6;
+    assert!(
+        close(&s, "zoom", zoom / 2.0) && close(&s, "x", cx) && close(&s, "y", cy),
+        "{s}"
+    );
+    cdp.click(24.0, 24.0, 1);
+    let s = cdp.ready_state(&format!("s.zoom > {}", zoom * 0.75));
+    assert!(
+        close(&s, "zoom", zoom) && close(&s, "x", cx) && close(&s, "y", cy),
+        "{s}"
+    );
+    let (px, py) = (200.0, 150.0);
+    cdp.click(px, py, 1);
+    cdp.click(px, py, 2);
+    let (ix, iy) = (cx + (px - vw / 2.0) / zoom, cy + (py - vh / 2.0) / zoom);
+    zoom *= 2.0;
+    (cx, cy) = (ix - (px - vw / 2.0) / zoom, iy - (py - vh / 2.0) / zoom);
+    let s = cdp.ready_state(&format!("s.zoom > {}", zoom * 0.75));
+    assert!(
+        close(&s, "zoom", zoom) && close(&s, "x", cx) && close(&s, "y", cy),
+        "{s}"
+    );
 
     // The screenshot shows each block where the geometry puts it.
     let checked = check_screenshot(&mut cdp, dir.path(), zoom, cx, cy);
