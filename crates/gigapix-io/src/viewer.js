@@ -406,6 +406,11 @@
   document.getElementById("zoom-out").addEventListener("click", () => centre(0.5));
   document.getElementById("home").addEventListener("click", home);
   window.addEventListener("resize", () => { fit(); changed(); });
+  // A link to another view of the same page (our own replaceState fires
+  // no hashchange).
+  window.addEventListener("hashchange", () => {
+    if (levels.length) { fromFragment(); changed(); }
+  });
 
   function fromFragment() {
     const p = new URLSearchParams(location.hash.slice(1));

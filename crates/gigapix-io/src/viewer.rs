@@ -15,7 +15,8 @@
 //! and `<html data-ready="true">` once every visible tile of the current
 //! level has loaded (or failed). The view is kept in the fragment,
 //! `#zoom=Z&x=X&y=Y` (CSS pixels per image pixel; the centre in image
-//! pixels), so a view can be linked or opened directly.
+//! pixels), so a view can be linked or opened directly; changing the
+//! fragment of an open page moves its view.
 //!
 //! Tile paths the page requests, from the descriptor's directory:
 //!
