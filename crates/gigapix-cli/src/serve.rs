@@ -178,7 +178,11 @@ fn is_zip(path: &Path) -> bool {
 }
 
 impl Site {
-    /// The names of the files in the root and one directory down.
+    /// The names of the files in the root and one directory down, where
+    /// descriptors are looked for. A root of many directories (an IIIF
+    /// tree has one per tile region) is not walked: in each of its
+    /// directories only `D/D.dzi`, `D/info.json` and
+    /// `D/ImageProperties.xml` are looked for.
     fn names(&self) -> Vec<String> {
         let mut out = Vec::new();
         match &self.store {
@@ -203,10 +207,23 @@ impl Site {
                         })
                         .unwrap_or_default()
                 };
-                for (name, is_dir) in list(root) {
-                    if is_dir {
+                let top = list(root);
+                let walk = top.len() <= 256;
+                for (name, is_dir) in top {
+                    if is_dir && walk {
                         for (sub, _) in list(&root.join(&name)) {
                             out.push(format!("{name}/{sub}"));
+                        }
+                    } else if is_dir {
+                        for probe in [
+                            format!("{name}.dzi"),
+                            "info.json".into(),
+                            "ImageProperties.xml".into(),
+                        ] {
+                            let path = format!("{name}/{probe}");
+                            if self.has(&path) {
+                                out.push(path);
+                            }
                         }
                     }
                     out.push(name);
