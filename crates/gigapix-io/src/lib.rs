@@ -100,11 +100,13 @@ mod memory;
 pub mod params;
 mod png;
 mod pnm;
+mod pyramid;
 pub mod raw;
 mod save;
 mod scan;
 mod source;
 mod tiff;
+mod tile;
 mod warn;
 
 use scan::Scan;
