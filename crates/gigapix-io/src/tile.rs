@@ -60,6 +60,12 @@ impl TileFormat {
                 format!("{name}: TIFF tiles are not supported; use .jpg, .png, .ppm or .gpx"),
             ));
         }
+        if format == FileFormat::DeepZoom {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                format!("{name}: a pyramid is not a tile format; use .jpg, .png, .ppm or .gpx"),
+            ));
+        }
         if format == FileFormat::Pnm {
             crate::pnm::check_savable(&name, header)?;
         }
@@ -121,6 +127,10 @@ impl TileFormat {
             FileFormat::Tiff => Err(Error::new(
                 ErrorKind::Unsupported,
                 format!("{name}: TIFF tiles are not supported"),
+            )),
+            FileFormat::DeepZoom => Err(Error::new(
+                ErrorKind::Unsupported,
+                format!("{name}: a pyramid is not a tile format"),
             )),
         }
     }
