@@ -93,6 +93,7 @@ pub use jpeg::codec_paths as jpeg_codec_paths;
 pub use params::Params;
 pub use save::abandon_saves;
 
+mod dz;
 mod exif;
 pub mod formats;
 mod jpeg;
@@ -100,11 +101,13 @@ mod memory;
 pub mod params;
 mod png;
 mod pnm;
+mod pyramid;
 pub mod raw;
 mod save;
 mod scan;
 mod source;
 mod tiff;
+mod tile;
 pub mod viewer;
 mod warn;
 
@@ -127,10 +130,15 @@ pub enum FileFormat {
     Png,
     /// JPEG.
     Jpeg,
+    /// Deep-zoom tile pyramids (DeepZoom `.dzi`, Zoomify, Google Maps,
+    /// IIIF) in a directory or a zip (`.zip`, `.szi`): written only, by
+    /// `dzsave` (see the `DeepZoom` entry of [`FORMATS`]).
+    DeepZoom,
 }
 
 impl FileFormat {
-    /// Every format.
+    /// Every format gigapix reads and writes ([`FileFormat::DeepZoom`],
+    /// written only, is not among them).
     pub const ALL: [FileFormat; 5] = [
         FileFormat::Pnm,
         FileFormat::Raw,
@@ -140,7 +148,7 @@ impl FileFormat {
     ];
 
     /// Short name, as in error messages (`pnm load`): `pnm`, `gpx`,
-    /// `tiff`, `png` or `jpeg`. The name in docs is
+    /// `tiff`, `png`, `jpeg` or `dz`. The name in docs is
     /// [`desc().name`](FormatDesc::name).
     pub const fn name(self) -> &'static str {
         match self {
@@ -149,6 +157,7 @@ impl FileFormat {
             FileFormat::Tiff => "tiff",
             FileFormat::Png => "png",
             FileFormat::Jpeg => "jpeg",
+            FileFormat::DeepZoom => "dz",
         }
     }
 
@@ -166,6 +175,7 @@ impl FileFormat {
             FileFormat::Tiff => "tiffload",
             FileFormat::Png => "pngload",
             FileFormat::Jpeg => "jpegload",
+            FileFormat::DeepZoom => "dzload",
         }
     }
 }
@@ -678,6 +688,7 @@ pub fn writer(
         FileFormat::Tiff => tiff::writer(path, &name, header, metadata, &args)?,
         FileFormat::Png => png::writer(path, &name, header, metadata, &args)?,
         FileFormat::Jpeg => jpeg::writer(path, &name, header, metadata, &args)?,
+        FileFormat::DeepZoom => dz::writer(path, &name, header, &args)?,
         FileFormat::Pnm => {
             pnm::check_savable(&name, header)?;
             let swap16 = header.format == BandFormat::U16;
