@@ -305,9 +305,9 @@ fn find_pyramid(site: &Site) -> Option<Pyramid> {
 }
 
 /// A Google tree under `prefix`. Its size is not recorded: the deepest
-/// level's grid of tiles (columns of row 0 × rows of column 0, 256 pixels
-/// each) stands for it, which the real image fills but for the last
-/// partial tile; every coarser level's grid follows from it.
+/// level's grid of tiles (the largest row and column numbers found, 256
+/// pixels each) stands for it, which the real image fills but for the
+/// last partial tile; every coarser level's grid follows from it.
 fn google(site: &Site, prefix: &str) -> Option<Pyramid> {
     let ext = [".jpg", ".jpeg", ".png", ".webp"]
         .into_iter()
@@ -316,15 +316,11 @@ fn google(site: &Site, prefix: &str) -> Option<Pyramid> {
     while z < 30 && site.has(&format!("{prefix}{}/0/0{ext}", z + 1)) {
         z += 1;
     }
-    let count = |path: &dyn Fn(u64) -> String| {
-        let mut n = 1u64;
-        while n < 1 << 30 && site.has(&path(n)) {
-            n += 1;
-        }
-        n
-    };
-    let cols = count(&|i| format!("{prefix}{z}/0/{i}{ext}"));
-    let rows = count(&|i| format!("{prefix}{z}/{i}/0{ext}"));
+    let (mut rows, mut cols) = (1u64, 1u64);
+    for (row, col) in site.grid(&format!("{prefix}{z}/"), ext) {
+        rows = rows.max(row + 1);
+        cols = cols.max(col + 1);
+    }
     let root = prefix.trim_end_matches('/');
     Some(
         Pyramid::new(Layout::Google, root)
@@ -333,6 +329,43 @@ fn google(site: &Site, prefix: &str) -> Option<Pyramid> {
             .suffix(ext)
             .title(if root.is_empty() { "pyramid" } else { root }),
     )
+}
+
+impl Site {
+    /// The (row, column) of every `LEVEL/ROW/COL.EXT` under `level`.
+    fn grid(&self, level: &str, ext: &str) -> Vec<(u64, u64)> {
+        let parse = |rel: &str| -> Option<(u64, u64)> {
+            let (row, file) = rel.split_once('/')?;
+            let col = file.strip_suffix(ext)?;
+            Some((row.parse().ok()?, col.parse().ok()?))
+        };
+        match &self.store {
+            Store::Zip(z) => z
+                .entries
+                .keys()
+                .filter_map(|k| parse(k.strip_prefix(level)?))
+                .collect(),
+            Store::Dir(root) => {
+                let names = |dir: &Path| -> Vec<String> {
+                    std::fs::read_dir(dir)
+                        .map(|rd| {
+                            rd.filter_map(Result::ok)
+                                .map(|e| e.file_name().to_string_lossy().into_owned())
+                                .collect()
+                        })
+                        .unwrap_or_default()
+                };
+                let dir = root.join(level);
+                let mut out = Vec::new();
+                for row in names(&dir) {
+                    for file in names(&dir.join(&row)) {
+                        out.extend(parse(&format!("{row}/{file}")));
+                    }
+                }
+                out
+            }
+        }
+    }
 }
 
 // ---- HTTP ----

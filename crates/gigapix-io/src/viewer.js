@@ -121,7 +121,11 @@
       const w = Math.ceil(W / f), h = Math.ceil(H / f);
       out.push({
         w, h, f, tw: ts, th: ts, cols: Math.ceil(w / ts), rows: Math.ceil(h / ts),
-        tile: (c, r) => ({ x: c * ts, y: r * ts, urls: [base + z + "/" + r + "/" + c + "." + fmt] }),
+        // Blank tiles may be left out (skip-blanks): blank.png stands in.
+        tile: (c, r) => ({
+          x: c * ts, y: r * ts,
+          urls: [base + z + "/" + r + "/" + c + "." + fmt, base + "blank.png"],
+        }),
       });
     }
     return out;

@@ -26,7 +26,7 @@
 //! | IIIF 2 | `X,Y,W,H/SW,/0/default.jpg` (`full` first when the region is the whole image, then `0,0,W,H`) |
 //! | IIIF 3 | `X,Y,W,H/SW,SH/0/default.jpg` (the same for `full`) |
 //! | Zoomify | `TileGroupG/Z-X-Y.jpg`, G = the tile's index counted from level 0, divided by 256 |
-//! | Google | `Z/Y/X.SUFFIX` |
+//! | Google | `Z/Y/X.SUFFIX`, `blank.png` where a tile is missing (skipped blank) |
 //!
 //! IIIF tiles are looked for beside `info.json`, whatever its `id` says
 //! (writers often put a placeholder host there), at the levels its
