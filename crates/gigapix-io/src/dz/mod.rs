@@ -429,9 +429,6 @@ pub(crate) fn writer(
     args: &Args,
 ) -> Result<Box<dyn BandWriter>> {
     let s = Settings::parse(target, name, args)?;
-    if s.viewer {
-        viewer_html(s.layout, "", 0, 0).map_err(|e| invalid(name, e))?;
-    }
     let format = TileFormat::parse("dzsave", &s.suffix, header)?;
     let geometry = Geometry::new(
         s.layout,
@@ -542,16 +539,33 @@ pub(crate) fn writer(
     }))
 }
 
-/// The viewer page for a pyramid: `gigapix_io::viewer::index_html` once
-/// the helper `viewer` lands it; until then an error, given before any
-/// work.
+/// The viewer page for a pyramid ([`crate::viewer::index_html`]), to be
+/// written as `index.html` at the container's top: `descriptor` is the
+/// descriptor's path from there (for `google` the tile root), `width` ×
+/// `height` the image's size (for `google` the canvas's).
 fn viewer_html(
-    _layout: Layout,
-    _name: &str,
-    _width: u32,
-    _height: u32,
-) -> std::result::Result<String, String> {
-    Err("the viewer option needs gigapix_io::viewer, not in this build yet".to_string())
+    layout: Layout,
+    descriptor: &str,
+    (width, height): (u32, u32),
+    (tile, overlap): (u32, u32),
+    ext: &str,
+) -> String {
+    use crate::viewer;
+    let layout = match layout {
+        Layout::Dz => viewer::Layout::DeepZoom,
+        Layout::Zoomify => viewer::Layout::Zoomify,
+        Layout::Google => viewer::Layout::Google,
+        Layout::Iiif => viewer::Layout::Iiif,
+        Layout::Iiif3 => viewer::Layout::Iiif3,
+    };
+    let title = descriptor.trim_end_matches('/').to_string();
+    viewer::index_html(
+        &viewer::Pyramid::new(layout, descriptor)
+            .size(u64::from(width), u64::from(height))
+            .tiles(tile, overlap)
+            .suffix(format!(".{}", ext.trim_start_matches('.')))
+            .title(title),
+    )
 }
 
 impl DzWriter {
@@ -669,8 +683,13 @@ impl DzWriter {
             ));
         }
         if s.viewer {
-            let html =
-                viewer_html(s.layout, stem, g.width, g.height).map_err(|e| invalid(&name, e))?;
+            let (descriptor, size) = match s.layout {
+                Layout::Dz => (format!("{top}{stem}.dzi"), (g.width, g.height)),
+                Layout::Zoomify => (format!("{root}ImageProperties.xml"), (g.width, g.height)),
+                Layout::Iiif | Layout::Iiif3 => (format!("{root}info.json"), (g.width, g.height)),
+                Layout::Google => (root.to_string(), (g.canvas_w, g.canvas_h)),
+            };
+            let html = viewer_html(s.layout, &descriptor, size, (s.tile, s.overlap), &s.ext);
             files.push(("index.html".to_string(), html.into_bytes()));
         }
         for (rel, data) in files {
