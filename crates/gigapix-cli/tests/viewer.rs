@@ -54,68 +54,24 @@ fn write_blocks_ppm(path: &Path) {
     std::fs::write(path, data).unwrap();
 }
 
-/// A DeepZoom pyramid `DIR/out.dzi` (254-pixel tiles, overlap 1): made
-/// by gigapix's own DeepZoom saver, or, while this build has none, by
-/// [`hand_made_deepzoom`].
-fn make_pyramid(dir: &Path) -> String {
+/// A DeepZoom pyramid `DIR/out.dzi` (254-pixel tiles, overlap 1, JPEG) and
+/// its viewer page `DIR/index.html`, by gigapix's DeepZoom saver.
+fn make_pyramid(dir: &Path) {
     let input = dir.join("in.ppm");
     write_blocks_ppm(&input);
-    let out = dir.join("out.dzi");
-    let ours = Command::new(BIN)
-        .arg("copy")
+    let out = Command::new(BIN)
+        .arg("dzsave")
         .arg(&input)
-        .arg(&out)
+        .arg(dir.join("out.dzi"))
+        .args(["--viewer", "true"])
         .output()
         .unwrap();
-    if ours.status.success() && out.is_file() {
-        return "gigapix copy in.ppm out.dzi".into();
-    }
-    // Only a build without a DeepZoom saver falls back; any other failure
-    // of ours fails the test.
-    let err = String::from_utf8_lossy(&ours.stderr);
     assert!(
-        err.contains("cannot save as `.dzi`"),
-        "gigapix copy in.ppm out.dzi failed: {err}"
+        out.status.success(),
+        "gigapix dzsave in.ppm out.dzi --viewer true: {}",
+        String::from_utf8_lossy(&out.stderr)
     );
-    hand_made_deepzoom(&input, dir);
-    "the test (gigapix shrink, crop and PNG save per tile)".into()
-}
-
-/// The levels 8 to 12 of the DeepZoom pyramid of the 3200×2400 test
-/// image (the viewer needs no smaller level: level 8, 200×150, is one
-/// tile), PNG tiles of 254 pixels with overlap 1, each level a box shrink
-/// of the full image by 2^(12 - level), which the 400-pixel blocks make
-/// exact.
-fn hand_made_deepzoom(input: &Path, dir: &Path) {
-    let (ts, ov, top) = (254u32, 1u32, 12u32);
-    let image = gigapix::Image::open(input).unwrap();
-    for level in 8..=top {
-        let f = 1u32 << (top - level);
-        let lv = image.shrink(f, f);
-        let (w, h) = (lv.width(), lv.height());
-        assert_eq!((w, h), (W / f, H / f));
-        let tiles = dir.join(format!("out_files/{level}"));
-        std::fs::create_dir_all(&tiles).unwrap();
-        for row in 0..h.div_ceil(ts) {
-            for col in 0..w.div_ceil(ts) {
-                let x0 = (col * ts).saturating_sub(ov);
-                let y0 = (row * ts).saturating_sub(ov);
-                let x1 = ((col + 1) * ts + ov).min(w);
-                let y1 = ((row + 1) * ts + ov).min(h);
-                lv.crop(x0, y0, x1 - x0, y1 - y0)
-                    .save(tiles.join(format!("{col}_{row}.png")))
-                    .unwrap();
-            }
-        }
-    }
-    std::fs::write(
-        dir.join("out.dzi"),
-        format!(
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Image xmlns=\"http://schemas.microsoft.com/deepzoom/2008\" \
-             Format=\"png\" Overlap=\"{ov}\" TileSize=\"{ts}\"><Size Width=\"{W}\" Height=\"{H}\"/></Image>\n"
-        ),
-    )
-    .unwrap();
+    assert!(dir.join("out.dzi").is_file() && dir.join("index.html").is_file());
 }
 
 // ---- processes ----
@@ -707,9 +663,9 @@ fn browser_zooms_in_twice() {
     };
     let started = Instant::now();
     let dir = tempfile::tempdir().unwrap();
-    let made_by = make_pyramid(dir.path());
+    make_pyramid(dir.path());
     eprintln!(
-        "pyramid made by {made_by} in {:.1} s",
+        "pyramid made by gigapix dzsave in {:.1} s",
         started.elapsed().as_secs_f64()
     );
     let server = start_server(dir.path());
@@ -1070,30 +1026,35 @@ fn browser_shows_iiif_zoomify_and_google() {
         .iter()
         .flat_map(|m| ["iiif", "iiif3", "zoomify", "google"].map(|l| (*m, l)))
     {
-        let out = dir.path().join(format!("{maker}-{layout}"));
+        // DIR/p/ and, from gigapix, its page DIR/index.html; libvips'
+        // pyramids get the page serve makes.
+        let root = dir.path().join(format!("{maker}-{layout}"));
+        std::fs::create_dir(&root).unwrap();
         let made = if maker == "gigapix" {
             Command::new(BIN)
                 .arg("dzsave")
                 .arg(&input)
-                .arg(out.with_extension("dzi"))
-                .args(["--layout", layout])
+                .arg(root.join("p.dzi"))
+                .args(["--layout", layout, "--viewer", "true"])
                 .output()
         } else {
             Command::new("vips")
                 .arg("dzsave")
                 .arg(&input)
-                .arg(&out)
+                .arg(root.join("p"))
                 .args(["--layout", layout])
                 .output()
         }
         .unwrap();
         assert!(
-            made.status.success() && out.is_dir(),
+            made.status.success()
+                && root.join("p").is_dir()
+                && (maker == "vips" || root.join("index.html").is_file()),
             "{maker} dzsave --layout {layout}: {}",
             String::from_utf8_lossy(&made.stderr)
         );
         let layout_name = format!("{maker} {layout}");
-        let server = start_server(&out);
+        let server = start_server(&root);
         cdp.call(
             "Page.navigate",
             json!({"url": format!("http://127.0.0.1:{}/", server.port)}),
@@ -1101,9 +1062,12 @@ fn browser_shows_iiif_zoomify_and_google() {
         cdp.wait_event("Page.loadEventFired", Duration::from_secs(20));
         let s = cdp.ready_state("true");
         let get = |s: &Value, k: &str| s[k].as_f64().unwrap();
-        // Google pyramids record no size: the page shows the deepest
-        // level's whole tiles.
-        let (w, h) = if layout == "google" {
+        // Google pyramids record no size: gigapix's page knows its
+        // canvas (256 × 2^4 square); serve's page for libvips' tree takes
+        // the deepest level's whole tiles.
+        let (w, h) = if layout == "google" && maker == "gigapix" {
+            (4096.0, 4096.0)
+        } else if layout == "google" {
             (
                 256.0 * (f64::from(W) / 256.0).ceil(),
                 256.0 * (f64::from(H) / 256.0).ceil(),
