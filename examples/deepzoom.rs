@@ -14,6 +14,9 @@
 //! rows of the one above as they arrive; JPEG tiles (Q 75, 254 pixels with
 //! an overlap of 1, libvips' defaults) are encoded on worker threads.
 //!
+//! The run has a memory budget of 80 MiB (`DEEPZOOM_MEMORY=N` for N MiB):
+//! the planner fits the engine's strips around the writer's estimate.
+//!
 //! Printed: wall time, the tiles the zip holds beside the count the
 //! DeepZoom specification gives for the size, and the peak RSS. The
 //! memory is a tile row and its overlap per level (levels halving: about
@@ -76,7 +79,15 @@ fn run(out: &Path, width: u32, height: u32, bands: u32) -> gigapix::Result<()> {
     println!("image:  {}", image.header());
     println!("output: {}", out.display());
     let start = Instant::now();
-    image.run(RunOptions::new()).save(out)?;
+    // A memory budget for the whole run: the planner fits the engine's
+    // strips around the pyramid writer's estimate (see `--plan`).
+    let budget = std::env::var("DEEPZOOM_MEMORY")
+        .ok()
+        .and_then(|m| m.parse::<u64>().ok())
+        .unwrap_or(80);
+    image
+        .run(RunOptions::new().memory_budget(budget << 20))
+        .save(out)?;
     let wall = start.elapsed().as_secs_f64();
     println!("wall time:  {wall:.1} s");
     // The DeepZoom specification's tile count: levels down to 1x1, tiles
