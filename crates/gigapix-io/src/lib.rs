@@ -17,6 +17,7 @@
 //! | PNG | sequential, row by row (Adam7: decoded whole, spilled to a temporary file when large) | streaming, compression 0-9, filters |
 //! | JPEG | sequential by iMCU rows (zune-jpeg's raw API; our upsampling and colour conversion); progressive holds all coefficients; `shrink=2/4/8` decodes in the DCT domain (MozJPEG) | strips encoded in parallel (our own libjpeg-turbo-identical encoder with AVX2/AVX-512 kernels; CMYK by jpeg-encoder) and joined with restart markers |
 //! | PPM/PGM, `.gpx` | memory-mapped zero-copy views, or sequential | streaming |
+//! | DeepZoom (`.dzi`, `.zip`, `.szi`) | no | `dzsave`: DeepZoom, Zoomify, Google Maps, IIIF 2/3 tile pyramids in one pass (every level from the one above as rows arrive, tiles encoded on worker threads), in a directory tree moved into place at the end or a streamed zip (ZIP64 when needed) |
 //!
 //! Options go in brackets after the file name (`out.tif[compression=lzw,tile]`,
 //! `out.jpg[Q=85]`, `in.tif[page=2]`) or through [`OpenOptions::set`] and

@@ -375,7 +375,7 @@ impl LevelSink for Levels {
             }
             let rel = format!(
                 "{root}{}",
-                geometry.tile_path(level, tile.col, tile.row, &ext)
+                geometry.tile_path(level, tile.col, tile.row, ext)
             );
             let path = out.fs_path(name, &rel)?;
             let mut th = *header;
