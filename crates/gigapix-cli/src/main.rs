@@ -3,6 +3,7 @@
 //! ```text
 //! gigapix header FILE
 //! gigapix copy IN OUT
+//! gigapix dzsave IN OUT [--tile-size 256 --layout google ... | key=value ...]
 //! gigapix stats IN [-- OP ARGS [: OP ARGS]...]
 //! gigapix pipe IN OUT -- OP ARGS [key=value ...] [: OP ARGS ...]...
 //! gigapix OPERATION IN OUT ARGS [--name value | name=value ...]
@@ -11,6 +12,7 @@
 //! gigapix completions bash|zsh|fish
 //! gigapix thumbnail IN OUT SIZE [--height H] [--crop] [--no-rotate]
 //! gigapix thumbnail -s SIZE [-o PATTERN] IN...
+//! gigapix serve DIR_OR_ZIP [--port N] [--host H] [--log FILE]
 //! ```
 //!
 //! IN may be a file or a generator (`black:WxHxB`, `xyz:WxH`,
@@ -22,6 +24,7 @@
 
 mod pipeline;
 mod progress;
+mod serve;
 mod signals;
 
 use std::process::ExitCode;
@@ -93,6 +96,20 @@ enum Command {
         /// Output file, or `-` to compute and discard.
         output: String,
     },
+    /// Write a deep-zoom tile pyramid: `dzsave IN OUT [options]`, OUT
+    /// `NAME.dzi` (a directory tree), `NAME.zip` or `NAME.szi`; options
+    /// as `--tile-size 256`, `--centre` or `tile_size=256` (`gigapix dzsave
+    /// --help` lists them, from the DeepZoom entry of the format table).
+    #[command(disable_help_flag = true)]
+    Dzsave {
+        /// Input file or generator, output, then options.
+        #[arg(
+            trailing_var_arg = true,
+            allow_hyphen_values = true,
+            value_name = "ARGS"
+        )]
+        args: Vec<String>,
+    },
     /// Minimum, maximum, mean and standard deviation per band.
     Stats {
         /// Input file or generator.
@@ -144,6 +161,27 @@ enum Command {
         #[arg(long)]
         markdown: bool,
     },
+    /// Serve a deep-zoom pyramid (a directory, a `.zip`/`.szi`, or a
+    /// descriptor such as `out.dzi`) and its viewer page over HTTP: open
+    /// the printed address in a browser.
+    ///
+    /// `/` is the pyramid's `index.html`, or a viewer page made for the
+    /// descriptor found (DeepZoom, IIIF, Zoomify, Google). The first line
+    /// on stdout is `serving http://HOST:PORT/`; one access-log line per
+    /// request goes to stderr (or `--log FILE`). Ctrl-C stops it.
+    Serve {
+        /// The pyramid directory, zip or descriptor file.
+        source: std::path::PathBuf,
+        /// TCP port (0: any free port).
+        #[arg(long, default_value_t = 8000)]
+        port: u16,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1")]
+        host: String,
+        /// Append the access log to FILE instead of stderr.
+        #[arg(long, value_name = "FILE")]
+        log: Option<std::path::PathBuf>,
+    },
     /// Print a shell completion script: `gigapix completions bash >
     /// /etc/bash_completion.d/gigapix` (also zsh and fish).
     Completions {
@@ -187,7 +225,24 @@ fn main() -> ExitCode {
     };
     let cancel = CancelToken::new();
     let interrupts = signals::Interrupts::install(cancel.clone());
-    let result = run(&cli, cancel);
+    let result = match &cli.command {
+        Command::Serve {
+            source,
+            port,
+            host,
+            log,
+        } => serve::serve(
+            &serve::Options {
+                source: source.clone(),
+                host: host.clone(),
+                port: *port,
+                log: log.clone(),
+            },
+            &cancel,
+        )
+        .map_err(Failure::Runtime),
+        _ => run(&cli, cancel),
+    };
     if result.is_err()
         && let Some((code, message)) = interrupts.caught()
     {
@@ -262,6 +317,7 @@ fn run(cli: &Cli, cancel: CancelToken) -> Result<(), Failure> {
             }
             finish(cli, save(&image, output, opts, bar)?)
         }
+        Command::Dzsave { args } => dzsave(cli, args, opts, bar),
         Command::Pipe { input, output, ops } => {
             let chain = apply_ops(open_input(input)?, ops)?;
             emit(cli, &chain, Some(output), opts, bar)
@@ -281,6 +337,8 @@ fn run(cli: &Cli, cancel: CancelToken) -> Result<(), Failure> {
             }
             Ok(())
         }
+        // Run by `main` itself, with the signal token.
+        Command::Serve { .. } => Err(Failure::Usage("serve: not here".into())),
         Command::Completions { shell } => {
             let mut cmd = completion_command();
             clap_complete::generate(*shell, &mut cmd, "gigapix", &mut std::io::stdout());
@@ -474,6 +532,89 @@ fn thumbnails(
             Err(Failure::Runtime(first.clone()))
         }
     }
+}
+
+/// The help of `gigapix dzsave`, from the options of the DeepZoom format.
+fn dzsave_help() -> String {
+    let desc = gigapix::FileFormat::DeepZoom.desc();
+    format!(
+        "Write a deep-zoom tile pyramid in one pass over the image.\n\n\
+         Usage: gigapix dzsave IN OUT [--name value | --flag | name=value ...]\n\n\
+         OUT: NAME.dzi (a directory tree: NAME.dzi and NAME_files/, or NAME/ for the \
+         other layouts), NAME.zip (the same in a zip) or NAME.szi (a zip with \
+         scan-properties.xml). `gigapix copy IN NAME.dzi` is the same with the defaults.\n\n\
+         Options (`-` and `_` alike):\n{}",
+        gigapix::desc::help_lines(desc.save_options)
+    )
+}
+
+/// `gigapix dzsave IN OUT [options]`: options as `--name value`,
+/// `--name=value`, `--flag` (a bool option, `true` unless a `true`/`false`
+/// follows) or `name=value`, handed to the saver as save options (checked
+/// there against the descriptor).
+fn dzsave(
+    cli: &Cli,
+    args: &[String],
+    opts: RunOptions,
+    bar: progress::Mode,
+) -> Result<(), Failure> {
+    if args.iter().any(|a| a == "--help" || a == "-h") || args.is_empty() {
+        print!("{}", dzsave_help());
+        return Ok(());
+    }
+    let descs = gigapix::FileFormat::DeepZoom.desc().save_options;
+    let is_bool = |key: &str| {
+        let key = key.replace('-', "_");
+        descs.iter().any(|d| {
+            d.name.eq_ignore_ascii_case(&key) && matches!(d.ty, gigapix::desc::ArgType::Bool)
+        })
+    };
+    let mut positional = Vec::new();
+    let mut save = gigapix::SaveOptions::new();
+    let mut it = args.iter().peekable();
+    while let Some(w) = it.next() {
+        if let Some(flag) = w.strip_prefix("--") {
+            if let Some((k, v)) = flag.split_once('=') {
+                save = save.set(&k.replace('-', "_"), v);
+            } else if is_bool(flag) {
+                let v = match it.peek().map(|s| s.to_ascii_lowercase()) {
+                    Some(v)
+                        if ["true", "false", "1", "0", "yes", "no", "on", "off"]
+                            .contains(&v.as_str()) =>
+                    {
+                        it.next();
+                        v
+                    }
+                    _ => "true".to_string(),
+                };
+                save = save.set(&flag.replace('-', "_"), v);
+            } else {
+                let v = it
+                    .next()
+                    .ok_or_else(|| Failure::Usage(format!("dzsave: --{flag} needs a value")))?;
+                save = save.set(&flag.replace('-', "_"), v);
+            }
+        } else if positional.len() >= 2
+            && let Some((k, v)) = w.split_once('=')
+        {
+            save = save.set(&k.replace('-', "_"), v);
+        } else {
+            positional.push(w.clone());
+        }
+    }
+    let [input, output] = positional.as_slice() else {
+        return Err(Failure::Usage(
+            "usage: gigapix dzsave IN OUT [options] (see `gigapix dzsave --help`)".into(),
+        ));
+    };
+    let image = open_input(input)?;
+    if cli.plan {
+        return print_plan(&image, Some(output), &opts);
+    }
+    let (opts, guard) = progress::attach(opts, bar, output);
+    let result = image.run(opts).save_with(output, &save);
+    guard.finish();
+    finish(cli, result?)
 }
 
 /// `gigapix OPERATION ...`: the operation's help, or one step on its own.

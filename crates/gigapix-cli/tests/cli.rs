@@ -242,3 +242,69 @@ fn damaged_file_fails_unless_fail_on_none(ext: &str) {
     assert!(stderr(&o).contains("warning"), "{}", stderr(&o));
     assert!(out.exists());
 }
+
+#[test]
+fn dzsave_takes_the_descriptor_options_and_copy_chooses_by_extension() {
+    let d = dir();
+    let input = p(&d, "in.ppm");
+    write_ppm(&input, 300, 200);
+    let input = input.to_str().unwrap();
+    // --name value, --flag and name=value, as the descriptor names them.
+    let out = p(&d, "g.dzi");
+    let o = gigapix(&[
+        "dzsave",
+        input,
+        out.to_str().unwrap(),
+        "--layout",
+        "google",
+        "--tile-size",
+        "128",
+        "--centre",
+        "skip_blanks=-1",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // 300x200 down to one tile of 128: 3 levels, a 512 canvas at the top,
+    // the image at (106, 156): row 3 of tiles (y 384..512) holds none of it.
+    assert!(p(&d, "g/2/2/3.jpg").exists());
+    assert!(!p(&d, "g/2/3/3.jpg").exists());
+    assert!(p(&d, "g/0/0/0.jpg").exists());
+    assert!(p(&d, "g/blank.png").exists());
+    // copy: .dzi is a directory tree, .zip one file.
+    let o = gigapix(&["copy", input, p(&d, "c.dzi").to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(p(&d, "c.dzi").is_file() && p(&d, "c_files/9/1_0.jpeg").is_file());
+    let o = gigapix(&["copy", input, p(&d, "c.zip").to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        std::fs::read(p(&d, "c.zip"))
+            .unwrap()
+            .starts_with(b"PK\x03\x04")
+    );
+    // Help from the descriptor; unknown options are errors naming them.
+    let o = gigapix(&["dzsave", "--help"]);
+    let help = String::from_utf8_lossy(&o.stdout);
+    for opt in [
+        "layout",
+        "tile_size",
+        "overlap",
+        "suffix",
+        "skip_blanks",
+        "container",
+    ] {
+        assert!(help.contains(opt), "{opt} in {help}");
+    }
+    let o = gigapix(&[
+        "dzsave",
+        input,
+        p(&d, "x.dzi").to_str().unwrap(),
+        "--bogus",
+        "1",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("unknown option `bogus`"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!p(&d, "x.dzi").exists() && !p(&d, "x_files").exists());
+}

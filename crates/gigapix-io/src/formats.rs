@@ -388,6 +388,23 @@ pub static FORMATS: &[FormatDesc] = &[
         load_options: &[FAIL_ON],
         save_options: &[STRIP],
     },
+    FormatDesc {
+        name: "DeepZoom",
+        format: Some(FileFormat::DeepZoom),
+        summary: "Deep-zoom tile pyramids, written by `dzsave` in one pass: DeepZoom (.dzi), \
+                  Zoomify, Google Maps, IIIF 2 and 3; a directory tree, or a zip (.zip; .szi \
+                  with its properties), ZIP64 when needed.",
+        magic: &[],
+        extensions: &["dzi", "szi", "zip"],
+        access: None,
+        pipes: false,
+        load: false,
+        save: true,
+        save_formats: ALL_FORMATS,
+        save_bands: "those of the tile format (JPEG 1, 3 or 4; PNG 1 to 4)",
+        load_options: &[],
+        save_options: crate::dz::OPTIONS,
+    },
     unsupported(
         "GIF",
         "Not supported: convert to PNG first.",

@@ -17,6 +17,7 @@
 //! | PNG | sequential, row by row (Adam7: decoded whole, spilled to a temporary file when large) | streaming, compression 0-9, filters |
 //! | JPEG | sequential by iMCU rows (zune-jpeg's raw API; our upsampling and colour conversion); progressive holds all coefficients; `shrink=2/4/8` decodes in the DCT domain (MozJPEG) | strips encoded in parallel (our own libjpeg-turbo-identical encoder with AVX2/AVX-512 kernels; CMYK by jpeg-encoder) and joined with restart markers |
 //! | PPM/PGM, `.gpx` | memory-mapped zero-copy views, or sequential | streaming |
+//! | DeepZoom (`.dzi`, `.zip`, `.szi`) | no | `dzsave`: DeepZoom, Zoomify, Google Maps, IIIF 2/3 tile pyramids in one pass (every level from the one above as rows arrive, tiles encoded on worker threads), in a directory tree moved into place at the end or a streamed zip (ZIP64 when needed) |
 //!
 //! Options go in brackets after the file name (`out.tif[compression=lzw,tile]`,
 //! `out.jpg[Q=85]`, `in.tif[page=2]`) or through [`OpenOptions::set`] and
@@ -93,6 +94,7 @@ pub use jpeg::codec_paths as jpeg_codec_paths;
 pub use params::Params;
 pub use save::abandon_saves;
 
+mod dz;
 mod exif;
 pub mod formats;
 mod jpeg;
@@ -100,11 +102,14 @@ mod memory;
 pub mod params;
 mod png;
 mod pnm;
+mod pyramid;
 pub mod raw;
 mod save;
 mod scan;
 mod source;
 mod tiff;
+mod tile;
+pub mod viewer;
 mod warn;
 
 use scan::Scan;
@@ -126,10 +131,15 @@ pub enum FileFormat {
     Png,
     /// JPEG.
     Jpeg,
+    /// Deep-zoom tile pyramids (DeepZoom `.dzi`, Zoomify, Google Maps,
+    /// IIIF) in a directory or a zip (`.zip`, `.szi`): written only, by
+    /// `dzsave` (see the `DeepZoom` entry of [`FORMATS`]).
+    DeepZoom,
 }
 
 impl FileFormat {
-    /// Every format.
+    /// Every format gigapix reads and writes ([`FileFormat::DeepZoom`],
+    /// written only, is not among them).
     pub const ALL: [FileFormat; 5] = [
         FileFormat::Pnm,
         FileFormat::Raw,
@@ -139,7 +149,7 @@ impl FileFormat {
     ];
 
     /// Short name, as in error messages (`pnm load`): `pnm`, `gpx`,
-    /// `tiff`, `png` or `jpeg`. The name in docs is
+    /// `tiff`, `png`, `jpeg` or `dz`. The name in docs is
     /// [`desc().name`](FormatDesc::name).
     pub const fn name(self) -> &'static str {
         match self {
@@ -148,6 +158,7 @@ impl FileFormat {
             FileFormat::Tiff => "tiff",
             FileFormat::Png => "png",
             FileFormat::Jpeg => "jpeg",
+            FileFormat::DeepZoom => "dz",
         }
     }
 
@@ -165,6 +176,7 @@ impl FileFormat {
             FileFormat::Tiff => "tiffload",
             FileFormat::Png => "pngload",
             FileFormat::Jpeg => "jpegload",
+            FileFormat::DeepZoom => "dzload",
         }
     }
 }
@@ -677,6 +689,7 @@ pub fn writer(
         FileFormat::Tiff => tiff::writer(path, &name, header, metadata, &args)?,
         FileFormat::Png => png::writer(path, &name, header, metadata, &args)?,
         FileFormat::Jpeg => jpeg::writer(path, &name, header, metadata, &args)?,
+        FileFormat::DeepZoom => dz::writer(path, &name, header, &args)?,
         FileFormat::Pnm => {
             pnm::check_savable(&name, header)?;
             let swap16 = header.format == BandFormat::U16;

@@ -4,6 +4,9 @@
 //! arrive, from its own constants (restated here; keep them in step):
 //!
 //! - every writer: a 256 KiB output buffer;
+//! - DeepZoom (`dzsave`): see `dz::encoder_bytes` (the shrinker's rows,
+//!   a tile row and its overlap per level, two tiles per thread in
+//!   flight);
 //! - PPM/raw: that, and a 1 MiB byte-swap scratch for 16-bit samples;
 //! - TIFF: the rows of one strip (or row of tiles) waiting to complete
 //!   (strips of about 256 KiB unless `rows_per_strip` says otherwise); when
@@ -52,6 +55,7 @@ pub(crate) fn encoder_bytes(
     };
     Ok(match format {
         FileFormat::Pnm | FileFormat::Raw => OUT_BUFFER + swap,
+        FileFormat::DeepZoom => crate::dz::encoder_bytes(header, args)?,
         FileFormat::Tiff => {
             let rows = match args.opt_int("rows_per_strip")? {
                 Some(r) => r.clamp(1, i64::from(header.height)) as u64,

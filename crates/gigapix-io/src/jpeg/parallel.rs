@@ -125,29 +125,25 @@ fn our_encoder(config: &Config) -> Option<StripEncoder> {
 /// bitstream, see `encode.rs`), CMYK by jpeg-encoder.
 fn encode_strip(
     config: &Config,
-    job: &Job,
+    rows: u32,
+    data: &[u8],
     encoder: &mut WorkerEncoder,
 ) -> std::result::Result<Encoded, String> {
     let planar = match encoder {
         WorkerEncoder::Ours(enc) => {
-            let mut out = Vec::with_capacity(job.data.len() / 8);
-            enc.encode(job.rows as usize, &job.data, &mut out);
+            let mut out = Vec::with_capacity(data.len() / 8);
+            enc.encode(rows as usize, data, &mut out);
             return Ok(Encoded::Scan(out));
         }
         WorkerEncoder::Other { planar } => planar,
     };
-    to_planar(
-        &job.data,
-        usize::from(config.width),
-        config.components(),
-        planar,
-    );
-    let mut out = Vec::with_capacity(job.data.len() / 8);
+    to_planar(data, usize::from(config.width), config.components(), planar);
+    let mut out = Vec::with_capacity(data.len() / 8);
     let encoder = config.encoder(&mut out);
     encoder
         .encode_image(Strip {
             config,
-            rows: job.rows as u16,
+            rows: rows as u16,
             planar,
         })
         .map_err(|e| e.to_string())?;
@@ -201,14 +197,10 @@ fn scan_data(jpeg: &[u8]) -> Option<&[u8]> {
     (jpeg.get(end..)? == [0xFF, 0xD9]).then(|| &jpeg[data..end])
 }
 
-/// Makes the parallel writer; `segments` (APPn number, payload) go into
-/// the headers.
-pub(super) fn writer(
-    path: &Path,
-    name: &str,
-    config: Config,
-    segments: Vec<(u8, Vec<u8>)>,
-) -> Result<Box<dyn BandWriter>> {
+/// Rows per strip and the restart interval (MCUs per strip) for
+/// `config`: strips of whole iMCU rows, about [`STRIP_BYTES`] each, with
+/// at most 65535 MCUs between restart markers.
+fn geometry(config: &Config) -> (usize, u16) {
     let v = config.sampling as u8;
     let (h_max, v_max) = (usize::from((v >> 4) & 7), usize::from(v & 0xF));
     let (h_max, v_max) = if config.color == JpegColorType::Luma {
@@ -223,8 +215,109 @@ pub(super) fn writer(
     let by_size = (STRIP_BYTES / (width * bands * imcu_rows)).max(1);
     let by_interval = (usize::from(u16::MAX) / mcus_per_row).max(1);
     let imcus = by_size.min(by_interval);
-    let strip_rows = imcus * imcu_rows;
-    let interval = (imcus * mcus_per_row) as u16;
+    (imcus * imcu_rows, (imcus * mcus_per_row) as u16)
+}
+
+/// Why [`append_strip`] failed.
+enum Appended {
+    Io(std::io::Error),
+    /// The encoder's stream was not as expected.
+    Bad,
+}
+
+/// Writes strip number `index` of the image to `out`: the headers (with
+/// `segments`, taken) before the first, an `RSTn` marker before the
+/// others, then its entropy-coded data.
+fn append_strip(
+    out: &mut impl Write,
+    config: &Config,
+    interval: u16,
+    index: usize,
+    strip: &Encoded,
+    segments: &mut Vec<(u8, Vec<u8>)>,
+) -> std::result::Result<(), Appended> {
+    let headers = match (index, strip) {
+        (0, Encoded::Whole(jpeg)) => {
+            Some(whole_headers(jpeg, config.height, interval).ok_or(Appended::Bad)?)
+        }
+        (0, Encoded::Scan(_)) => Some(
+            our_encoder(config)
+                .ok_or(Appended::Bad)?
+                .headers(config.height, interval),
+        ),
+        _ => None,
+    };
+    let data = match strip {
+        Encoded::Whole(jpeg) => scan_data(jpeg).ok_or(Appended::Bad)?,
+        Encoded::Scan(data) => data,
+    };
+    if let Some(mut h) = headers {
+        insert_app_segments(&mut h, &std::mem::take(segments));
+        out.write_all(&h).map_err(Appended::Io)?;
+    } else {
+        out.write_all(&[0xFF, 0xD0 + ((index - 1) % 8) as u8])
+            .map_err(Appended::Io)?;
+    }
+    out.write_all(data).map_err(Appended::Io)
+}
+
+/// Encodes a whole image (packed rows) on this thread into a new `Vec`:
+/// the same strips, encoders and assembly as the parallel writer, so the
+/// same bytes as a file saved with the same settings.
+pub(super) fn encode_serial(
+    name: &str,
+    config: Config,
+    mut segments: Vec<(u8, Vec<u8>)>,
+    data: &[u8],
+) -> Result<Vec<u8>> {
+    let (strip_rows, interval) = geometry(&config);
+    let row_bytes = usize::from(config.width) * config.components();
+    let height = usize::from(config.height);
+    if data.len() != row_bytes * height {
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            format!(
+                "{name}: {} bytes for a {}x{} image of {} bands",
+                data.len(),
+                config.width,
+                config.height,
+                config.components()
+            ),
+        ));
+    }
+    let mut encoder = match our_encoder(&config) {
+        Some(e) => WorkerEncoder::Ours(Box::new(e)),
+        None => WorkerEncoder::Other { planar: Vec::new() },
+    };
+    let mut out = Vec::with_capacity(data.len() / 6 + 1024);
+    for (index, rows) in data.chunks(strip_rows * row_bytes).enumerate() {
+        let n = (rows.len() / row_bytes) as u32;
+        let strip = encode_strip(&config, n, rows, &mut encoder).map_err(|e| {
+            Error::new(
+                ErrorKind::Io,
+                format!("{name}: cannot encode the JPEG: {e}"),
+            )
+        })?;
+        append_strip(&mut out, &config, interval, index, &strip, &mut segments).map_err(|_| {
+            Error::new(
+                ErrorKind::Io,
+                format!("{name}: the JPEG encoder wrote an unexpected stream"),
+            )
+        })?;
+    }
+    out.extend_from_slice(&[0xFF, 0xD9]);
+    Ok(out)
+}
+
+/// Makes the parallel writer; `segments` (APPn number, payload) go into
+/// the headers.
+pub(super) fn writer(
+    path: &Path,
+    name: &str,
+    config: Config,
+    segments: Vec<(u8, Vec<u8>)>,
+) -> Result<Box<dyn BandWriter>> {
+    let (strip_rows, interval) = geometry(&config);
 
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let (file, temp) = create_temp(path, name)?;
@@ -290,7 +383,7 @@ fn worker(config: Config, jobs: &Mutex<Receiver<Job>>, done: &Sender<Done>) {
         let Ok(job) = job else { return };
         // A panic must still answer, or `finish` would wait forever.
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            encode_strip(&config, &job, &mut encoder)
+            encode_strip(&config, job.rows, &job.data, &mut encoder)
         }))
         .unwrap_or_else(|_| Err("the encoder panicked".to_string()));
         if done.send((job.index, result)).is_err() {
@@ -375,42 +468,23 @@ impl ParallelWriter {
     }
 
     fn write_strip(&mut self, strip: &Encoded) -> Result<()> {
-        let name = self.name.clone();
-        let bad = || {
-            Error::new(
-                ErrorKind::Io,
-                format!("{name}: the JPEG encoder wrote an unexpected stream"),
-            )
-        };
-        let index = self.written;
-        let headers = match (index, strip) {
-            (0, Encoded::Whole(jpeg)) => {
-                Some(whole_headers(jpeg, self.config.height, self.interval).ok_or_else(bad)?)
-            }
-            (0, Encoded::Scan(_)) => Some(
-                our_encoder(&self.config)
-                    .ok_or_else(bad)?
-                    .headers(self.config.height, self.interval),
-            ),
-            _ => None,
-        };
-        let headers = headers.map(|mut h| {
-            insert_app_segments(&mut h, &std::mem::take(&mut self.segments));
-            h
-        });
-        let data = match strip {
-            Encoded::Whole(jpeg) => scan_data(jpeg).ok_or_else(bad)?,
-            Encoded::Scan(data) => data,
-        };
         let out = self.out.as_mut().expect("not finished");
-        let io = |e| Error::io(&name, e);
-        if let Some(h) = headers {
-            out.write_all(&h).map_err(io)?;
-        } else {
-            out.write_all(&[0xFF, 0xD0 + ((index - 1) % 8) as u8])
-                .map_err(io)?;
-        }
-        out.write_all(data).map_err(io)
+        let index = self.written;
+        append_strip(
+            out,
+            &self.config,
+            self.interval,
+            index,
+            strip,
+            &mut self.segments,
+        )
+        .map_err(|e| match e {
+            Appended::Io(e) => Error::io(&self.name, e),
+            Appended::Bad => Error::new(
+                ErrorKind::Io,
+                format!("{}: the JPEG encoder wrote an unexpected stream", self.name),
+            ),
+        })
     }
 
     /// Stops the workers and waits for them.

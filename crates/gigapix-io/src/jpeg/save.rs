@@ -136,27 +136,9 @@ struct Band {
     data: Vec<u8>,
 }
 
-/// A [`BandWriter`] saving JPEG.
-///
-/// Options: `Q` (1 to 100, default 75), `subsample` (`auto`, `444`, `422`,
-/// `420`; `auto`, the default, is 4:2:0 below Q 90 and 4:4:4 from Q 90, as
-/// libvips does; colour images only), `optimize` (optimised Huffman
-/// tables: smaller files, but jpeg-encoder then keeps every DCT block of
-/// the image in memory, about 2 bytes a sample; `optimize_coding` is the
-/// same).
-///
-/// `u8` images only: 1 band gives a greyscale JPEG, 3 bands YCbCr (from
-/// RGB), 4 bands CMYK (written inverted with an Adobe marker, as Photoshop
-/// and libvips do), unless the 4 bands are sRGB, taken as RGBA: drop the
-/// alpha first. Sides up to 65535. The EXIF block and ICC profile of
-/// `metadata` are written as described by [`app_segments`].
-pub(crate) fn writer(
-    path: &Path,
-    name: &str,
-    header: &Header,
-    metadata: &Metadata,
-    args: &Args,
-) -> Result<Box<dyn BandWriter>> {
+/// The encoder settings of a JPEG of `header` saved with `args` (see
+/// [`writer`]), or why it cannot be saved.
+pub(super) fn config(name: &str, header: &Header, args: &Args) -> Result<Config> {
     // The table's descriptors checked the values; `crate::writer` checked
     // the band format (u8).
     let quality = args.opt_int("Q")?.map_or(75, |q| q.clamp(1, 100) as u8);
@@ -208,6 +190,116 @@ pub(crate) fn writer(
         sampling,
         optimize,
     };
+    Ok(config)
+}
+
+/// Encodes a whole image of `header` (packed rows) on this thread into a
+/// new `Vec`, with the same bytes [`writer`] would save to a file with the
+/// same `metadata` and `args`.
+pub(crate) fn encode_to_vec(
+    name: &str,
+    header: &Header,
+    metadata: &Metadata,
+    args: &Args,
+    data: &[u8],
+) -> Result<Vec<u8>> {
+    let config = config(name, header, args)?;
+    let segments = app_segments(metadata);
+    if !config.optimize {
+        return super::parallel::encode_serial(name, config, segments, data);
+    }
+    let row_bytes = header.row_bytes();
+    if data.len() != row_bytes * header.height as usize {
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            format!("{name}: {} bytes for an image of {header}", data.len()),
+        ));
+    }
+    let mut planar = Vec::new();
+    to_planar(
+        data,
+        header.width as usize,
+        header.bands as usize,
+        &mut planar,
+    );
+    let mut out = Vec::with_capacity(data.len() / 6 + 1024);
+    let mut encoder = config.encoder(&mut out);
+    for (n, payload) in segments {
+        encoder
+            .add_app_segment(n, payload)
+            .map_err(|e| Error::new(ErrorKind::Io, format!("{name}: {e}")))?;
+    }
+    encoder
+        .encode_image(Whole {
+            config: &config,
+            planar: &planar,
+        })
+        .map_err(|e| {
+            Error::new(
+                ErrorKind::Io,
+                format!("{name}: cannot encode the JPEG: {e}"),
+            )
+        })?;
+    Ok(out)
+}
+
+/// A whole image in planar form, as jpeg-encoder pulls it.
+struct Whole<'a> {
+    config: &'a Config,
+    planar: &'a [u8],
+}
+
+impl ImageBuffer for Whole<'_> {
+    fn get_jpeg_color_type(&self) -> JpegColorType {
+        self.config.color
+    }
+
+    fn width(&self) -> u16 {
+        self.config.width
+    }
+
+    fn height(&self) -> u16 {
+        self.config.height
+    }
+
+    fn fill_buffers(&self, y: u16, buffers: &mut [Vec<u8>; 4]) {
+        let w = usize::from(self.config.width);
+        let rows = usize::from(self.config.height);
+        let y = usize::from(y);
+        for (c, b) in buffers
+            .iter_mut()
+            .take(self.config.components())
+            .enumerate()
+        {
+            let start = (c * rows + y) * w;
+            b.extend_from_slice(&self.planar[start..start + w]);
+        }
+    }
+}
+
+/// A [`BandWriter`] saving JPEG.
+///
+/// Options: `Q` (1 to 100, default 75), `subsample` (`auto`, `444`, `422`,
+/// `420`; `auto`, the default, is 4:2:0 below Q 90 and 4:4:4 from Q 90, as
+/// libvips does; colour images only), `optimize` (optimised Huffman
+/// tables: smaller files, but jpeg-encoder then keeps every DCT block of
+/// the image in memory, about 2 bytes a sample; `optimize_coding` is the
+/// same).
+///
+/// `u8` images only: 1 band gives a greyscale JPEG, 3 bands YCbCr (from
+/// RGB), 4 bands CMYK (written inverted with an Adobe marker, as Photoshop
+/// and libvips do), unless the 4 bands are sRGB, taken as RGBA: drop the
+/// alpha first. Sides up to 65535. The EXIF block and ICC profile of
+/// `metadata` are written as described by [`app_segments`].
+pub(crate) fn writer(
+    path: &Path,
+    name: &str,
+    header: &Header,
+    metadata: &Metadata,
+    args: &Args,
+) -> Result<Box<dyn BandWriter>> {
+    let config = config(name, header, args)?;
+    let optimize = config.optimize;
     let segments = app_segments(metadata);
     if !optimize {
         return super::parallel::writer(path, name, config, segments);

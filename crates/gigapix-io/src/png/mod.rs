@@ -55,6 +55,7 @@
 
 mod load;
 mod save;
+pub(crate) use save::encode_to_vec;
 
 pub(crate) use load::open;
 pub(crate) use save::writer;

@@ -64,8 +64,35 @@ fn filter(name: &str) -> Filter {
 struct Output(Arc<Mutex<OutputState>>);
 
 struct OutputState {
-    file: Option<BufWriter<File>>,
+    file: Option<Out>,
     error: Option<io::Error>,
+}
+
+/// Where the encoder's bytes go: the file, or memory (see
+/// [`encode_to_vec`]).
+enum Out {
+    File(BufWriter<File>),
+    Vec(Vec<u8>),
+}
+
+impl Write for Out {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Out::File(f) => f.write(buf),
+            Out::Vec(v) => v.write(buf),
+        }
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        match self {
+            Out::File(f) => f.write_all(buf),
+            Out::Vec(v) => v.write_all(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 impl Output {
@@ -109,15 +136,16 @@ struct PngWriter {
     scratch: Vec<u8>,
 }
 
-/// A writer saving `header` as PNG at `path`, with the ICC profile
-/// (`iCCP`) and EXIF block (`eXIf`) of `metadata`.
-pub(crate) fn writer(
-    path: &Path,
-    name: &str,
-    header: &Header,
-    metadata: &Metadata,
-    args: &Args,
-) -> Result<Box<dyn BandWriter>> {
+/// The encoder's settings from `args` (checked by the format table), or
+/// why `header` cannot be saved as PNG.
+struct Settings {
+    level: u8,
+    filter: Filter,
+    depth: BitDepth,
+    color: ColorType,
+}
+
+fn settings(name: &str, header: &Header, args: &Args) -> Result<Settings> {
     let invalid = |msg: String| Error::new(ErrorKind::InvalidArgument, format!("{name}: {msg}"));
     // The table's descriptors checked the values.
     let level = args
@@ -151,12 +179,22 @@ pub(crate) fn writer(
     if header.width == 0 || header.height == 0 {
         return Err(invalid(format!("cannot save an image of {header}")));
     }
+    Ok(Settings {
+        level,
+        filter,
+        depth,
+        color,
+    })
+}
 
-    let (file, temp) = create_temp(path, name)?;
-    let output = Output(Arc::new(Mutex::new(OutputState {
-        file: Some(BufWriter::with_capacity(OUT_BUFFER, file)),
-        error: None,
-    })));
+/// The PNG stream into `output`, its header and metadata chunks written.
+fn start(
+    name: &str,
+    output: &Output,
+    header: &Header,
+    metadata: &Metadata,
+    settings: &Settings,
+) -> Result<StreamWriter<'static, Output>> {
     let mut info = Info::with_size(header.width, header.height);
     info.icc_profile = metadata
         .icc
@@ -165,16 +203,94 @@ pub(crate) fn writer(
         .map(|icc| Cow::Owned(icc.to_vec()));
     info.exif_metadata = crate::exif::for_save(metadata).map(|exif| Cow::Owned(exif.into_owned()));
     let mut encoder =
-        Encoder::with_info(output.clone(), info).map_err(|e| encoding_error(name, &output, e))?;
-    encoder.set_color(color);
-    encoder.set_depth(depth);
-    encoder.set_deflate_compression(deflate(level));
-    encoder.set_filter(filter);
-    let encode_error = |e| encoding_error(name, &output, e);
-    let stream = encoder
+        Encoder::with_info(output.clone(), info).map_err(|e| encoding_error(name, output, e))?;
+    encoder.set_color(settings.color);
+    encoder.set_depth(settings.depth);
+    encoder.set_deflate_compression(deflate(settings.level));
+    encoder.set_filter(settings.filter);
+    encoder
         .write_header()
         .and_then(|w| w.into_stream_writer_with_size(CHUNK))
-        .map_err(encode_error)?;
+        .map_err(|e| encoding_error(name, output, e))
+}
+
+/// Writes `data` (packed rows of `header`) into the stream, 16-bit samples
+/// big-endian through `scratch`.
+fn put(
+    stream: &mut StreamWriter<'static, Output>,
+    header: &Header,
+    data: &[u8],
+    scratch: &mut Vec<u8>,
+) -> io::Result<()> {
+    if header.format == BandFormat::U16 {
+        let chunk = SCRATCH.min(data.len()).max(2);
+        scratch.resize(chunk, 0);
+        data.chunks(chunk).try_for_each(|src| {
+            let dst = &mut scratch[..src.len()];
+            crate::source::swap_be16(src, dst);
+            stream.write_all(dst)
+        })
+    } else {
+        stream.write_all(data)
+    }
+}
+
+/// Encodes a whole image of `header` (packed rows) on this thread into a
+/// new `Vec`: the same encoder, settings and chunks as [`writer`], so the
+/// same bytes as the file it would save.
+pub(crate) fn encode_to_vec(
+    name: &str,
+    header: &Header,
+    metadata: &Metadata,
+    args: &Args,
+    data: &[u8],
+) -> Result<Vec<u8>> {
+    let settings = settings(name, header, args)?;
+    if data.len() != header.row_bytes() * header.height as usize {
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            format!("{name}: {} bytes for an image of {header}", data.len()),
+        ));
+    }
+    let output = Output(Arc::new(Mutex::new(OutputState {
+        file: Some(Out::Vec(Vec::with_capacity(data.len() / 2 + 1024))),
+        error: None,
+    })));
+    let mut stream = start(name, &output, header, metadata, &settings)?;
+    let mut scratch = Vec::new();
+    put(&mut stream, header, data, &mut scratch).map_err(|e| Error::io(name, e))?;
+    stream
+        .finish()
+        .map_err(|e| encoding_error(name, &output, e))?;
+    let mut state = output.state();
+    if let Some(e) = state.error.take() {
+        return Err(Error::io(name, e));
+    }
+    match state.file.take() {
+        Some(Out::Vec(v)) => Ok(v),
+        _ => Err(Error::new(
+            ErrorKind::Io,
+            format!("{name}: PNG output lost"),
+        )),
+    }
+}
+
+/// A writer saving `header` as PNG at `path`, with the ICC profile
+/// (`iCCP`) and EXIF block (`eXIf`) of `metadata`.
+pub(crate) fn writer(
+    path: &Path,
+    name: &str,
+    header: &Header,
+    metadata: &Metadata,
+    args: &Args,
+) -> Result<Box<dyn BandWriter>> {
+    let settings = settings(name, header, args)?;
+    let (file, temp) = create_temp(path, name)?;
+    let output = Output(Arc::new(Mutex::new(OutputState {
+        file: Some(Out::File(BufWriter::with_capacity(OUT_BUFFER, file))),
+        error: None,
+    })));
+    let stream = start(name, &output, header, metadata, &settings)?;
     Ok(Box::new(PngWriter {
         stream: Some(stream),
         output: output.clone(),
@@ -217,17 +333,7 @@ impl BandWriter for PngWriter {
                 format!("{}: written after finish", self.name),
             ));
         };
-        let result = if self.header.format == BandFormat::U16 {
-            let chunk = SCRATCH.min(data.len()).max(2);
-            self.scratch.resize(chunk, 0);
-            data.chunks(chunk).try_for_each(|src| {
-                let dst = &mut self.scratch[..src.len()];
-                crate::source::swap_be16(src, dst);
-                stream.write_all(dst)
-            })
-        } else {
-            stream.write_all(data)
-        };
+        let result = put(stream, &self.header, data, &mut self.scratch);
         if let Err(e) = result {
             // The stream is unusable: drop it now (its final writes go to a
             // file that is about to be removed).
@@ -257,6 +363,12 @@ impl BandWriter for PngWriter {
             }
             state.file.take().expect("finished once")
         };
+        let Out::File(out) = out else {
+            return Err(Error::new(
+                ErrorKind::Io,
+                format!("{}: PNG output lost", self.name),
+            ));
+        };
         let file = out
             .into_inner()
             .map_err(|e| Error::io(&self.name, e.into_error()))?;
@@ -271,7 +383,7 @@ impl Drop for PngWriter {
         // Unfinished: close the file without flushing its buffer; `temp`
         // then removes it.
         self.stream = None;
-        if let Some(out) = self.output.state().file.take() {
+        if let Some(Out::File(out)) = self.output.state().file.take() {
             drop(out.into_parts());
         }
     }
