@@ -192,7 +192,8 @@ pub static FORMATS: &[FormatDesc] = &[
         name: "TIFF",
         format: Some(FileFormat::Tiff),
         summary: "Strips or tiles, BigTIFF too; uncompressed, LZW, deflate or PackBits; every \
-                  band format; random access per strip or tile.",
+                  band format; random access per strip or tile; writes JPEG tiles and \
+                  pyramids (pages or SubIFDs) in one pass.",
         magic: &[
             Magic(&[(0, b"II*\0")]),
             Magic(&[(0, b"MM\0*")]),
@@ -218,9 +219,28 @@ pub static FORMATS: &[FormatDesc] = &[
         save_options: &[
             ArgDesc::optional(
                 "compression",
-                ArgType::Enum(&["none", "lzw", "deflate"]),
+                ArgType::Enum(&["none", "lzw", "deflate", "jpeg"]),
                 "none",
-                "How strips or tiles are compressed.",
+                "How strips or tiles are compressed; jpeg: each tile or strip a baseline JPEG \
+                 (u8, 1 or 3 bands; YCbCr, subsampled 4:2:0 below Q 90).",
+            ),
+            ArgDesc::unset(
+                "Q",
+                ArgType::int(1, 100),
+                "JPEG quality, with compression=jpeg (75 by default).",
+            ),
+            ArgDesc::unset(
+                "pyramid",
+                ArgType::Bool,
+                "Write a pyramid: the image, then levels halved by 2x2 averages down to the one \
+                 that fits in a tile, as following pages (NewSubfileType 1), made in one pass; \
+                 implies `tile`.",
+            ),
+            ArgDesc::unset(
+                "subifd",
+                ArgType::Bool,
+                "Write the pyramid's reduced levels as SubIFDs of page 0 (libvips' layout); \
+                 implies `pyramid`.",
             ),
             ArgDesc::unset(
                 "predictor",

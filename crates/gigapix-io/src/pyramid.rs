@@ -491,7 +491,8 @@ pub(crate) struct TileCutter {
     level_w: u32,
     level_h: u32,
     px: usize,
-    tile: u32,
+    tile_w: u32,
+    tile_h: u32,
     overlap: u32,
     pad: Option<Pad>,
     /// Rows held, from `buf_y`.
@@ -517,12 +518,33 @@ impl TileCutter {
         overlap: u32,
         pad: Option<Pad>,
     ) -> TileCutter {
-        let tile = tile.max(1);
+        TileCutter::with_size(
+            level_w,
+            level_h,
+            bytes_per_pixel,
+            (tile, tile),
+            overlap,
+            pad,
+        )
+    }
+
+    /// A cutter into tiles of `tile_w` x `tile_h` pixels (TIFF tiles and
+    /// strips: a strip is a tile as wide as the level).
+    pub(crate) fn with_size(
+        level_w: u32,
+        level_h: u32,
+        bytes_per_pixel: usize,
+        (tile_w, tile_h): (u32, u32),
+        overlap: u32,
+        pad: Option<Pad>,
+    ) -> TileCutter {
+        let (tile_w, tile_h) = (tile_w.max(1), tile_h.max(1));
         TileCutter {
             level_w,
             level_h,
             px: bytes_per_pixel,
-            tile,
+            tile_w,
+            tile_h,
             overlap,
             pad,
             buf: Vec::new(),
@@ -530,8 +552,8 @@ impl TileCutter {
             buf_rows: 0,
             next_y: 0,
             tile_row: 0,
-            cols: level_w.div_ceil(tile),
-            tile_rows: level_h.div_ceil(tile),
+            cols: level_w.div_ceil(tile_w),
+            tile_rows: level_h.div_ceil(tile_h),
         }
     }
 
@@ -540,12 +562,18 @@ impl TileCutter {
         (self.cols, self.tile_rows)
     }
 
-    /// The rows `[y0, y1)` tile row `r` covers (clipped to the level).
+    /// The pixels `[a, b)` tile `i` covers along a side of `len` pixels
+    /// cut in tiles of `tile` (clipped to the level).
+    fn span_of(&self, i: u32, tile: u32, len: u32) -> (u32, u32) {
+        let a = (u64::from(i) * u64::from(tile)).saturating_sub(u64::from(self.overlap));
+        let b =
+            ((u64::from(i) + 1) * u64::from(tile) + u64::from(self.overlap)).min(u64::from(len));
+        (a as u32, b as u32)
+    }
+
+    /// The rows `[y0, y1)` tile row `r` covers.
     fn span(&self, r: u32, len: u32) -> (u32, u32) {
-        let y0 = (u64::from(r) * u64::from(self.tile)).saturating_sub(u64::from(self.overlap));
-        let y1 = ((u64::from(r) + 1) * u64::from(self.tile) + u64::from(self.overlap))
-            .min(u64::from(len));
-        (y0 as u32, y1 as u32)
+        self.span_of(r, self.tile_h, len)
     }
 
     /// Bytes held now.
@@ -633,12 +661,14 @@ impl TileCutter {
 
     /// The tile at column `c` of the tile row covering rows `[y0, y1)`.
     fn cut(&self, c: u32, r: u32, y0: u32, y1: u32) -> Tile {
-        let (x0, x1) = self.span(c, self.level_w);
+        let (x0, x1) = self.span_of(c, self.tile_w, self.level_w);
         let px = self.px;
         let row_bytes = self.level_w as usize * px;
-        let full = self.tile + 2 * self.overlap;
         let (w, h) = match self.pad {
-            Some(_) => (full, full),
+            Some(_) => (
+                self.tile_w + 2 * self.overlap,
+                self.tile_h + 2 * self.overlap,
+            ),
             None => (x1 - x0, y1 - y0),
         };
         let (vw, vh) = ((x1 - x0) as usize, (y1 - y0) as usize);
@@ -1118,6 +1148,7 @@ mod tests {
                         assert_eq!(seen, all, "{w}x{h} tile {tile} overlap {overlap}");
                         assert!(
                             max_held <= tile + 2 * overlap,
+                            // (rows held, at most one tile row and its overlaps)
                             "{w}x{h} tile {tile}: held {max_held} rows"
                         );
                     }

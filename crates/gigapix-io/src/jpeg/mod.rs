@@ -70,7 +70,7 @@ mod scaled;
 use gigapix_core::Error;
 
 pub(crate) use load::open;
-pub(crate) use save::{encode_to_vec, writer};
+pub(crate) use save::{encode_to_vec, sampling, writer};
 
 /// Whether MozJPEG's SIMD was built (see `build.rs`: x86 needs `nasm` at
 /// build time).
