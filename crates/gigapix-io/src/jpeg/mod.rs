@@ -63,6 +63,7 @@ mod input;
 mod load;
 mod markers;
 mod parallel;
+pub(crate) use parallel::Slices;
 mod save;
 #[cfg(feature = "mozjpeg")]
 mod scaled;

@@ -13,8 +13,17 @@
 //! a page pyramid chains level 0 to 1 to 2..., reduced levels marked
 //! NewSubfileType 1; with `subifd` (libvips' layout) the reduced levels are
 //! SubIFDs of page 0 (tag 330). Memory: two rows per level in the
-//! shrinker, up to one tile row per level in the cutters, and two tiles
-//! per thread in the pool, whatever the height.
+//! shrinker, up to one tile row per level in the cutters (JPEG: one slice
+//! of 8 or 16 rows per level, see below), and two tiles per thread in the
+//! pool, whatever the height.
+//!
+//! JPEG tiles are cut and encoded in slices of one iMCU row (16 rows at
+//! 4:2:0, else 8), each slice an independent job, and a tile's slices are
+//! joined with restart markers (DRI of one iMCU row) under the tile's
+//! headers once they are all encoded ([`crate::jpeg::Slices`]): so only
+//! the compressed slices of a row of tiles wait, not its pixels (a row of
+//! 256-pixel tiles of a 100 000-pixel-wide RGB image is 77 MB of pixels,
+//! and there is one per level).
 //!
 //! Levels: level 0 is the image, each next level `ceil(w/2)` x
 //! `ceil(h/2)` (libvips floors, dropping an odd last column or row; the
@@ -22,8 +31,8 @@
 //! (`w <= tile_width && h <= tile_height`, libvips' rule).
 //!
 //! JPEG tiles: every tile is a complete baseline JPEG stream (its own
-//! tables, no JPEGTables tag), encoded by the JPEG saver's encoder with its
-//! options (`Q`, and its subsampling rule: 4:2:0 below Q 90, else 4:4:4).
+//! tables, no JPEGTables tag), encoded by the JPEG saver's encoder (in
+//! slices, as above; strips are encoded whole) with its options (`Q`, and its subsampling rule: 4:2:0 below Q 90, else 4:4:4).
 //! Colour tiles are marked Photometric YCbCr with YCbCrSubSampling (2, 2)
 //! or (1, 1): the streams hold YCbCr, and libtiff only converts JPEG data
 //! to RGB for YCbCr photometric (for RGB photometric it would hand back
@@ -38,6 +47,7 @@
 //! `resolution-unit` (`cm`, `inch` or `none`; libvips' convention) become
 //! XResolution, YResolution and ResolutionUnit, halved at every level.
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufWriter, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -282,11 +292,16 @@ pub(crate) fn buffer_bytes(header: &Header, args: &Args) -> Result<u64> {
     // Shrinker: a row of the image, and per level two rows of f64 means
     // and a row of samples.
     let mut bytes = OUT_BUFFER as u64 + u64::from(header.width) * px;
+    let jpeg_tiles = s.codec == Codec::Jpeg && s.plan.tiled;
     for &(w, _) in &s.plan.sizes {
         bytes += u64::from(w) * (px + 2 * 8 * u64::from(header.bands));
-        // A cutter holds up to a tile row (and the rows of the band being
-        // cut).
-        bytes += u64::from(w) * u64::from(ch) * px;
+        // A cutter holds up to a tile row, or a slice of 16 rows and the
+        // compressed slices of a row of tiles (an eighth, roughly).
+        bytes += if jpeg_tiles {
+            u64::from(w) * (16 + u64::from(ch) / 8) * px
+        } else {
+            u64::from(w) * u64::from(ch) * px
+        };
     }
     // Two jobs per thread in flight, and their encoded copies, plus a
     // compressor's state per thread.
@@ -316,15 +331,30 @@ pub(super) fn writer(
     } else {
         None
     };
+    // JPEG tiles are cut and encoded in slices of one iMCU row, joined
+    // when a tile's slices are all done: a row of tiles is never held
+    // whole (at 100 000 pixels wide, a row of 256-pixel tiles is 77 MB).
+    let slices = match (&s.jpeg_args, s.plan.tiled) {
+        (Some(jargs), true) => {
+            let (tw, th) = s.plan.chunk;
+            let tile = Header {
+                width: tw,
+                height: th,
+                ..*header
+            };
+            Some(Arc::new(crate::jpeg::Slices::new(name, &tile, jargs)?))
+        }
+        _ => None,
+    };
     let cutters = s
         .plan
         .sizes
         .iter()
         .map(|&(w, h)| {
-            let chunk = if s.plan.tiled {
-                s.plan.chunk
-            } else {
-                (w, s.plan.chunk.1)
+            let chunk = match &slices {
+                Some(sl) => (s.plan.chunk.0, sl.rows()),
+                None if s.plan.tiled => s.plan.chunk,
+                None => (w, s.plan.chunk.1),
             };
             TileCutter::with_size(w, h, px, chunk, 0, pad)
         })
@@ -335,6 +365,7 @@ pub(super) fn writer(
         codec: s.codec,
         predictor: s.predictor,
         jpeg_args: s.jpeg_args.clone(),
+        slices: slices.clone(),
     });
     let pool = EncodePool::new(0, "tiff-encoder")?;
     let (file, temp) = create_temp(path, name)?;
@@ -352,6 +383,8 @@ pub(super) fn writer(
         counts: (0..levels)
             .map(|l| vec![0; s.plan.chunks(l).min(1 << 24) as usize])
             .collect(),
+        slices: slices.clone(),
+        parts: HashMap::new(),
     };
     Ok(Box::new(PyramidWriter {
         temp: Some(temp),
@@ -365,6 +398,8 @@ pub(super) fn writer(
             pool,
             output,
             encoder,
+            sizes: s.plan.sizes.clone(),
+            tile_h: s.plan.chunk.1,
         },
         settings: s,
         icc: metadata.icc.clone().filter(|icc| !icc.is_empty()),
@@ -425,11 +460,15 @@ struct Encoder {
     codec: Codec,
     predictor: bool,
     jpeg_args: Option<Args>,
+    slices: Option<Arc<crate::jpeg::Slices>>,
 }
 
 impl Encoder {
     fn encode(&self, mut tile: Tile) -> Result<Vec<u8>> {
         let h = self.header;
+        if let Some(slices) = &self.slices {
+            return Ok(slices.encode(&tile.data));
+        }
         match self.codec {
             Codec::Jpeg => {
                 let th = Header {
@@ -457,10 +496,11 @@ impl Encoder {
     }
 }
 
-/// An encoded tile.
+/// An encoded tile, or slice `part.0` of the `part.1` slices of a tile.
 struct Done {
     level: usize,
     index: usize,
+    part: Option<(usize, usize)>,
     bytes: Vec<u8>,
 }
 
@@ -473,10 +513,37 @@ struct Output {
     name: String,
     offsets: Vec<Vec<u64>>,
     counts: Vec<Vec<u64>>,
+    slices: Option<Arc<crate::jpeg::Slices>>,
+    /// The slices of tiles not complete yet, by (level, tile).
+    parts: HashMap<(usize, usize), Vec<Option<Vec<u8>>>>,
 }
 
 impl Output {
     fn put(&mut self, done: Done) -> Result<()> {
+        let Some((part, parts)) = done.part else {
+            return self.write_tile(done);
+        };
+        let key = (done.level, done.index);
+        let slots = self.parts.entry(key).or_insert_with(|| vec![None; parts]);
+        slots[part] = Some(done.bytes);
+        if slots.iter().any(Option::is_none) {
+            return Ok(());
+        }
+        let slots = self.parts.remove(&key).unwrap_or_default();
+        let slices: Vec<Vec<u8>> = slots.into_iter().flatten().collect();
+        let bytes = match &self.slices {
+            Some(s) => s.assemble(&slices),
+            None => slices.concat(),
+        };
+        self.write_tile(Done {
+            level: done.level,
+            index: done.index,
+            part: None,
+            bytes,
+        })
+    }
+
+    fn write_tile(&mut self, done: Done) -> Result<()> {
         let len = done.bytes.len() as u64;
         if !self.big && self.pos + len > u64::from(u32::MAX) {
             return Err(Error::new(
@@ -513,6 +580,8 @@ struct State {
     pool: EncodePool<Done>,
     output: Output,
     encoder: Arc<Encoder>,
+    sizes: Vec<(u32, u32)>,
+    tile_h: u32,
 }
 
 impl LevelSink for State {
@@ -522,22 +591,70 @@ impl LevelSink for State {
             pool,
             output,
             encoder,
+            sizes,
+            tile_h,
         } = self;
         let cutter = &mut cutters[level];
-        let cols = cutter.grid().0 as usize;
-        cutter.rows(y, rows, data, &mut |tile: Tile| {
-            let index = tile.row as usize * cols + tile.col as usize;
+        let (cols, chunk_rows) = cutter.grid();
+        let cols = cols as usize;
+        let slice_rows = encoder.slices.as_ref().map(|s| s.rows());
+        let mut submit = |row: u32, col: u32, tile: Tile| -> Result<()> {
+            let (index, part) = match slice_rows {
+                Some(sr) => {
+                    let k = (*tile_h / sr) as usize;
+                    let r = row as usize;
+                    ((r / k) * cols + col as usize, Some((r % k, k)))
+                }
+                None => (row as usize * cols + col as usize, None),
+            };
             let encoder = encoder.clone();
             pool.submit(
                 move || {
                     Ok(Done {
                         level,
                         index,
+                        part,
                         bytes: encoder.encode(tile)?,
                     })
                 },
                 &mut |done| output.put(done),
             )
+        };
+        let level_h = sizes[level].1;
+        cutter.rows(y, rows, data, &mut |tile: Tile| {
+            let (row, col) = (tile.row, tile.col);
+            let last = row + 1 == chunk_rows;
+            let bottom = match (last, slice_rows) {
+                (true, Some(sr)) => {
+                    // The slices below the level, to the tile's bottom:
+                    // its last row repeated.
+                    let k = *tile_h / sr;
+                    let end = (row / k + 1) * k;
+                    let rb = tile.data.len() / tile.height as usize;
+                    let last_row = tile.data[tile.data.len() - rb..].to_vec();
+                    Some((end, rb, last_row, tile.width, tile.height))
+                }
+                _ => None,
+            };
+            submit(row, col, tile)?;
+            if let Some((end, _rb, last_row, w, h)) = bottom {
+                debug_assert!(level_h <= end * h);
+                for r in row + 1..end {
+                    let data = last_row.repeat(h as usize);
+                    submit(
+                        r,
+                        col,
+                        Tile {
+                            col,
+                            row: r,
+                            width: w,
+                            height: h,
+                            data,
+                        },
+                    )?;
+                }
+            }
+            Ok(())
         })
     }
 }
