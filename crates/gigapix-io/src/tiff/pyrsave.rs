@@ -400,6 +400,8 @@ pub(super) fn writer(
             encoder,
             sizes: s.plan.sizes.clone(),
             tile_h: s.plan.chunk.1,
+            batch: Vec::new(),
+            batch_bytes: 0,
         },
         settings: s,
         icc: metadata.icc.clone().filter(|icc| !icc.is_empty()),
@@ -577,11 +579,53 @@ impl Output {
 /// What the shrinker feeds: the cutters, the pool and the file.
 struct State {
     cutters: Vec<TileCutter>,
-    pool: EncodePool<Done>,
+    pool: EncodePool<Vec<Done>>,
     output: Output,
     encoder: Arc<Encoder>,
     sizes: Vec<(u32, u32)>,
     tile_h: u32,
+    /// Tiles (or slices) waiting to go to the pool as one job, and their
+    /// bytes.
+    batch: Vec<Pending>,
+    batch_bytes: usize,
+}
+
+/// A tile or slice for a batch: level, tile index, part, pixels.
+type Pending = (usize, usize, Option<(usize, usize)>, Tile);
+
+/// Pixels per pool job: tiles and slices go in batches of about this
+/// much, so that small slices do not cost a channel round trip each.
+const BATCH_BYTES: usize = 256 << 10;
+
+/// Sends the batch to the pool as one job.
+fn submit_batch(
+    pool: &mut EncodePool<Vec<Done>>,
+    output: &mut Output,
+    encoder: &Arc<Encoder>,
+    batch: &mut Vec<Pending>,
+    batch_bytes: &mut usize,
+) -> Result<()> {
+    if batch.is_empty() {
+        return Ok(());
+    }
+    let jobs = std::mem::take(batch);
+    *batch_bytes = 0;
+    let encoder = encoder.clone();
+    pool.submit(
+        move || {
+            jobs.into_iter()
+                .map(|(level, index, part, tile)| {
+                    Ok(Done {
+                        level,
+                        index,
+                        part,
+                        bytes: encoder.encode(tile)?,
+                    })
+                })
+                .collect()
+        },
+        &mut |done| done.into_iter().try_for_each(|d| output.put(d)),
+    )
 }
 
 impl LevelSink for State {
@@ -593,6 +637,8 @@ impl LevelSink for State {
             encoder,
             sizes,
             tile_h,
+            batch,
+            batch_bytes,
         } = self;
         let cutter = &mut cutters[level];
         let (cols, chunk_rows) = cutter.grid();
@@ -607,18 +653,12 @@ impl LevelSink for State {
                 }
                 None => (row as usize * cols + col as usize, None),
             };
-            let encoder = encoder.clone();
-            pool.submit(
-                move || {
-                    Ok(Done {
-                        level,
-                        index,
-                        part,
-                        bytes: encoder.encode(tile)?,
-                    })
-                },
-                &mut |done| output.put(done),
-            )
+            *batch_bytes += tile.data.len();
+            batch.push((level, index, part, tile));
+            if *batch_bytes >= BATCH_BYTES {
+                submit_batch(pool, output, encoder, batch, batch_bytes)?;
+            }
+            Ok(())
         };
         let level_h = sizes[level].1;
         cutter.rows(y, rows, data, &mut |tile: Tile| {
@@ -833,8 +873,16 @@ impl BandWriter for PyramidWriter {
     fn finish(mut self: Box<Self>) -> Result<()> {
         self.rows.complete(&self.name)?;
         self.shrinker.finish(&mut self.state)?;
-        let State { pool, output, .. } = &mut self.state;
-        pool.finish(&mut |done| output.put(done))?;
+        let State {
+            pool,
+            output,
+            encoder,
+            batch,
+            batch_bytes,
+            ..
+        } = &mut self.state;
+        submit_batch(pool, output, encoder, batch, batch_bytes)?;
+        pool.finish(&mut |done| done.into_iter().try_for_each(|d| output.put(d)))?;
         self.write_directories()?;
         let out = self.state.output.out.take().expect("finished once");
         let file = out
