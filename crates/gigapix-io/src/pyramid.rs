@@ -437,8 +437,8 @@ impl Shrinker {
         Ok(())
     }
 
-    /// Gives one row of means of level `index` (that is, of `levels[index
-    /// - 1]`) to `levels[index]`, cascading.
+    /// Gives one row of means of level `index` (the output of level state
+    /// `index - 1`) to level state `index`, cascading.
     fn feed(&mut self, index: usize, row: &[f64], sink: &mut dyn LevelSink) -> Result<()> {
         let bands = self.bands;
         let Some(level) = self.levels.get_mut(index) else {

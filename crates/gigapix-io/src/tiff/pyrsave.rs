@@ -3,7 +3,7 @@
 //! TIFF with `compression=jpeg` (tiles or strips).
 //!
 //! Bands of the full image arrive top to bottom; the
-//! [`Shrinker`](crate::pyramid::Shrinker) makes every lower level by 2x2
+//! [`Shrinker`] makes every lower level by 2x2
 //! means as rows complete; each level's [`TileCutter`] cuts its rows into
 //! tiles (strips are tiles as wide as the image); tiles of every level are
 //! encoded (JPEG, or predictor and deflate/LZW) on an
