@@ -192,8 +192,9 @@ pub static FORMATS: &[FormatDesc] = &[
         name: "TIFF",
         format: Some(FileFormat::Tiff),
         summary: "Strips or tiles, BigTIFF too; uncompressed, LZW, deflate, PackBits or JPEG \
-                  (read only; not CCITT or old-style JPEG); every band format; grey, RGB, palette, \
-                  CMYK, YCbCr and CIELab read; random access per strip or tile.",
+                  (JPEG read and written; not CCITT or old-style JPEG); every band format; grey, \
+                  RGB, palette, CMYK, YCbCr and CIELab read; random access per strip or tile; \
+                  pyramids read as levels and written in one pass (pages or SubIFDs).",
         magic: &[
             Magic(&[(0, b"II*\0")]),
             Magic(&[(0, b"MM\0*")]),
@@ -232,9 +233,28 @@ pub static FORMATS: &[FormatDesc] = &[
         save_options: &[
             ArgDesc::optional(
                 "compression",
-                ArgType::Enum(&["none", "lzw", "deflate"]),
+                ArgType::Enum(&["none", "lzw", "deflate", "jpeg"]),
                 "none",
-                "How strips or tiles are compressed.",
+                "How strips or tiles are compressed; jpeg: each tile or strip a baseline JPEG \
+                 (u8, 1 or 3 bands; YCbCr, subsampled 4:2:0 below Q 90).",
+            ),
+            ArgDesc::unset(
+                "Q",
+                ArgType::int(1, 100),
+                "JPEG quality, with compression=jpeg (75 by default).",
+            ),
+            ArgDesc::unset(
+                "pyramid",
+                ArgType::Bool,
+                "Write a pyramid: the image, then levels halved by 2x2 averages down to the one \
+                 that fits in a tile, as following pages (NewSubfileType 1), made in one pass; \
+                 implies `tile`.",
+            ),
+            ArgDesc::unset(
+                "subifd",
+                ArgType::Bool,
+                "Write the pyramid's reduced levels as SubIFDs of page 0 (libvips' layout); \
+                 implies `pyramid`.",
             ),
             ArgDesc::unset(
                 "predictor",

@@ -56,6 +56,7 @@ pub(crate) fn encoder_bytes(
     Ok(match format {
         FileFormat::Pnm | FileFormat::Raw => OUT_BUFFER + swap,
         FileFormat::DeepZoom => crate::dz::encoder_bytes(header, args)?,
+        FileFormat::Tiff if let Some(b) = crate::tiff::pyramid_buffer_bytes(header, args)? => b,
         FileFormat::Tiff => {
             let rows = match args.opt_int("rows_per_strip")? {
                 Some(r) => r.clamp(1, i64::from(header.height)) as u64,

@@ -127,10 +127,10 @@ fn bracket_options_are_checked_against_the_descriptors() {
         ),
         ("x.jpg[Q=high]", &["`Q`", "is not a whole number"]),
         (
-            "x.tif[compression=jpeg]",
+            "x.tif[compression=webp]",
             &[
-                "`compression` (enum, none|lzw|deflate)",
-                "unknown value `jpeg`",
+                "`compression` (enum, none|lzw|deflate|jpeg)",
+                "unknown value `webp`",
             ],
         ),
         ("x.tif[tile_width=8]", &["`tile_width` (int, 16 to"]),

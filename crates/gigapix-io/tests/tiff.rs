@@ -326,7 +326,8 @@ fn unknown_and_bad_options_are_errors() {
     let h = Header::new(8, 8, 1, BandFormat::U8);
     for opts in [
         vec![("bogus", "1")],
-        vec![("compression", "jpeg")],
+        vec![("compression", "webp")],
+        vec![("compression", "jpeg"), ("predictor", "horizontal")],
         vec![("predictor", "float")],
         vec![
             ("compression", "lzw"),

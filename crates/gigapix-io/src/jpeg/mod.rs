@@ -63,6 +63,7 @@ mod input;
 mod load;
 mod markers;
 mod parallel;
+pub(crate) use parallel::Slices;
 mod save;
 mod tile;
 #[cfg(feature = "mozjpeg")]
@@ -71,7 +72,7 @@ mod scaled;
 use gigapix_core::Error;
 
 pub(crate) use load::open;
-pub(crate) use save::{encode_to_vec, writer};
+pub(crate) use save::{encode_to_vec, sampling, writer};
 pub(crate) use tile::{TileColour, TileScratch, decode_chunk};
 
 /// Whether MozJPEG's SIMD was built (see `build.rs`: x86 needs `nasm` at

@@ -546,3 +546,97 @@ impl Drop for ParallelWriter {
         }
     }
 }
+
+/// Encodes a tile in horizontal slices of one iMCU row each (8 or 16
+/// rows), each slice on its own (any thread, any order), then joins them
+/// with restart markers under the tile's headers: a valid baseline JPEG
+/// whose writer never holds more than a slice of pixels per tile, so a
+/// row of tiles can be encoded as its rows arrive. Grey and RGB only (our
+/// encoder).
+pub(crate) struct Slices {
+    config: Config,
+    rows: u32,
+    interval: u16,
+}
+
+/// A slice encoder and the settings it was made for (width, quality,
+/// sampling).
+type CachedEncoder = Option<((u16, u8, u8), StripEncoder)>;
+
+thread_local! {
+    /// The slice encoder of this thread, with the settings it was made
+    /// for (width, quality, sampling).
+    static SLICE_ENCODER: std::cell::RefCell<CachedEncoder> =
+        const { std::cell::RefCell::new(None) };
+}
+
+impl Slices {
+    /// Slices of JPEG tiles of `header` (the tile's size), saved with the
+    /// JPEG saver's `args`.
+    pub(crate) fn new(
+        name: &str,
+        header: &gigapix_core::Header,
+        args: &gigapix_core::desc::Args,
+    ) -> Result<Slices> {
+        let config = super::save::config(name, header, args)?;
+        if config.optimize || our_sampling(&config).is_none() {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                format!("{name}: JPEG tiles in slices are grey or RGB, without optimize"),
+            ));
+        }
+        let v = config.sampling as u8;
+        let (h_max, v_max) = if config.color == JpegColorType::Luma {
+            (1, 1)
+        } else {
+            (
+                usize::from((v >> 4) & 7).max(1),
+                usize::from(v & 0xF).max(1),
+            )
+        };
+        let mcus = usize::from(config.width).div_ceil(8 * h_max);
+        Ok(Slices {
+            config,
+            rows: (8 * v_max) as u32,
+            interval: mcus as u16,
+        })
+    }
+
+    /// Rows per slice.
+    pub(crate) fn rows(&self) -> u32 {
+        self.rows
+    }
+
+    /// The entropy-coded data of one slice (`rows()` packed rows).
+    pub(crate) fn encode(&self, data: &[u8]) -> Vec<u8> {
+        let c = &self.config;
+        let key = (c.width, c.quality, c.sampling as u8);
+        SLICE_ENCODER.with(|cell| {
+            let mut cell = cell.borrow_mut();
+            if cell.as_ref().is_none_or(|(k, _)| *k != key) {
+                let enc = our_encoder(c).expect("checked by new");
+                *cell = Some((key, enc));
+            }
+            let (_, enc) = cell.as_mut().expect("just set");
+            let mut out = Vec::with_capacity(data.len() / 8 + 64);
+            enc.encode(self.rows as usize, data, &mut out);
+            out
+        })
+    }
+
+    /// The tile's JPEG from its slices, in order.
+    pub(crate) fn assemble(&self, slices: &[Vec<u8>]) -> Vec<u8> {
+        let mut out = our_encoder(&self.config)
+            .expect("checked by new")
+            .headers(self.config.height, self.interval);
+        out.reserve(slices.iter().map(|s| s.len() + 2).sum::<usize>() + 2);
+        for (i, s) in slices.iter().enumerate() {
+            if i > 0 {
+                out.extend_from_slice(&[0xFF, 0xD0 + ((i - 1) % 8) as u8]);
+            }
+            out.extend_from_slice(s);
+        }
+        out.extend_from_slice(&[0xFF, 0xD9]);
+        out
+    }
+}

@@ -193,6 +193,17 @@ pub(super) fn config(name: &str, header: &Header, args: &Args) -> Result<Config>
     Ok(config)
 }
 
+/// The chroma subsampling (horizontal, vertical) a JPEG of `header` saved
+/// with `args` has: (1, 1) for grey and 4:4:4.
+pub(crate) fn sampling(name: &str, header: &Header, args: &Args) -> Result<(u16, u16)> {
+    let config = config(name, header, args)?;
+    Ok(match (config.color, config.sampling) {
+        (JpegColorType::Ycbcr, SamplingFactor::F_2_2) => (2, 2),
+        (JpegColorType::Ycbcr, SamplingFactor::F_2_1) => (2, 1),
+        _ => (1, 1),
+    })
+}
+
 /// Encodes a whole image of `header` (packed rows) on this thread into a
 /// new `Vec`, with the same bytes [`writer`] would save to a file with the
 /// same `metadata` and `args`.

@@ -23,6 +23,7 @@ mod codec;
 mod ifd;
 mod levels;
 mod load;
+mod pyrsave;
 mod save;
 mod source;
 mod ycbcr;
@@ -44,5 +45,23 @@ pub(crate) fn writer(
     metadata: &Metadata,
     args: &Args,
 ) -> Result<Box<dyn BandWriter>> {
+    if pyrsave::wanted(args)? {
+        return pyrsave::writer(path, name, header, metadata, args);
+    }
+    if args.opt_int("Q")?.is_some() {
+        return Err(gigapix_core::Error::new(
+            gigapix_core::ErrorKind::InvalidArgument,
+            format!("{name}: option `Q` is for compression=jpeg"),
+        ));
+    }
     save::writer(path, name, header, metadata, args)
+}
+
+/// The memory estimate of the pyramid / JPEG writer, when `args` choose it.
+pub(crate) fn pyramid_buffer_bytes(header: &Header, args: &Args) -> Result<Option<u64>> {
+    if pyrsave::wanted(args)? {
+        pyrsave::buffer_bytes(header, args).map(Some)
+    } else {
+        Ok(None)
+    }
 }

@@ -15,7 +15,8 @@
 //!
 //! Options (their types, ranges and defaults are the TIFF entry of
 //! `crate::formats::FORMATS`, which checked them): `compression=
-//! none|lzw|deflate` (default none), `predictor=none|horizontal`
+//! none|lzw|deflate` (default none; `jpeg`, `pyramid` and `subifd` go to
+//! `pyrsave.rs`), `predictor=none|horizontal`
 //! (horizontal by default for lzw and deflate on integer samples),
 //! `level=1..9` (deflate, default 6), `tile` with `tile_width` and
 //! `tile_height` (multiples of 16, default 256; either size alone also
@@ -144,21 +145,7 @@ pub(crate) fn writer(
 
     let (file, temp) = create_temp(path, name)?;
     let mut out = BufWriter::with_capacity(OUT_BUFFER, file);
-    let mut first = Vec::with_capacity(16);
-    first.extend_from_slice(if cfg!(target_endian = "little") {
-        b"II"
-    } else {
-        b"MM"
-    });
-    if big {
-        first.extend_from_slice(&43u16.to_ne_bytes());
-        first.extend_from_slice(&8u16.to_ne_bytes());
-        first.extend_from_slice(&0u16.to_ne_bytes());
-        first.extend_from_slice(&0u64.to_ne_bytes());
-    } else {
-        first.extend_from_slice(&42u16.to_ne_bytes());
-        first.extend_from_slice(&0u32.to_ne_bytes());
-    }
+    let first = file_header(big);
     out.write_all(&first).map_err(|e| Error::io(name, e))?;
     Ok(Box::new(TiffWriter {
         out: Some(out),
@@ -186,7 +173,7 @@ pub(crate) fn writer(
 }
 
 /// A directory entry's value: TIFF type, count, bytes in file order.
-type Value = (u16, u64, Vec<u8>);
+pub(super) type Value = (u16, u64, Vec<u8>);
 
 /// `true` if a TIFF of `header` saved so could pass 4 GiB, so it must be a
 /// BigTIFF. Compressed data can be larger than the raw pixels (LZW by
@@ -482,17 +469,7 @@ impl TiffWriter {
                 entries.push((325, offsets(&self.counts)));
             }
         }
-        entries.sort_by_key(|e| e.0);
-
-        // Word-align the directory.
-        let align = if big { 8 } else { 2 };
-        let pad = (align - self.pos % align) % align;
-        let ifd_pos = self.pos + pad;
-        let (inline, entry_len, head, tail) = if big { (8, 20, 8, 8) } else { (4, 12, 2, 4) };
-        let mut extra_pos = ifd_pos + head + entry_len * entries.len() as u64 + tail;
-        let mut ifd = Vec::with_capacity(4096);
-        ifd.resize(pad as usize, 0);
-        let mut blobs: Vec<u8> = Vec::new();
+        let (ifd, ifd_pos, end) = directory_bytes(&mut entries, self.pos, big, 0, &self.name)?;
         let put_offset = |buf: &mut Vec<u8>, v: u64| {
             if big {
                 buf.extend_from_slice(&v.to_ne_bytes());
@@ -500,44 +477,11 @@ impl TiffWriter {
                 buf.extend_from_slice(&(v as u32).to_ne_bytes());
             }
         };
-        if big {
-            ifd.extend_from_slice(&(entries.len() as u64).to_ne_bytes());
-        } else {
-            ifd.extend_from_slice(&(entries.len() as u16).to_ne_bytes());
-        }
-        for (tag, (typ, count, data)) in &entries {
-            ifd.extend_from_slice(&tag.to_ne_bytes());
-            ifd.extend_from_slice(&typ.to_ne_bytes());
-            put_offset(&mut ifd, *count);
-            if data.len() <= inline {
-                let mut v = data.clone();
-                v.resize(inline, 0);
-                ifd.extend_from_slice(&v);
-            } else {
-                put_offset(&mut ifd, extra_pos);
-                blobs.extend_from_slice(data);
-                extra_pos += data.len() as u64;
-                if blobs.len() % 2 == 1 {
-                    blobs.push(0);
-                    extra_pos += 1;
-                }
-            }
-        }
-        put_offset(&mut ifd, 0);
-        if !big && extra_pos > u64::from(u32::MAX) {
-            return Err(Error::new(
-                ErrorKind::Limit,
-                format!(
-                    "{}: the file passes 4 GiB, more than a classic TIFF can address; save with `bigtiff`",
-                    self.name
-                ),
-            ));
-        }
+        let extra_pos = end;
         let name = self.name.clone();
         let io = |e| Error::io(&name, e);
         let out = self.out.as_mut().expect("not finished");
         out.write_all(&ifd).map_err(io)?;
-        out.write_all(&blobs).map_err(io)?;
         out.seek(SeekFrom::Start(if big { 8 } else { 4 }))
             .map_err(io)?;
         let mut first = Vec::new();
@@ -546,6 +490,92 @@ impl TiffWriter {
         self.pos = extra_pos;
         Ok(())
     }
+}
+
+/// The bytes of an image file directory of `entries` (sorted here) to be
+/// written at `pos`: padding to a word boundary, the directory with `next`
+/// as the offset of the next one, then the values that do not fit in
+/// their entries. Returns the bytes, the directory's offset and the
+/// offset just past the bytes.
+pub(super) fn directory_bytes(
+    entries: &mut [(u16, Value)],
+    pos: u64,
+    big: bool,
+    next: u64,
+    name: &str,
+) -> Result<(Vec<u8>, u64, u64)> {
+    entries.sort_by_key(|e| e.0);
+    // Word-align the directory.
+    let align = if big { 8 } else { 2 };
+    let pad = (align - pos % align) % align;
+    let ifd_pos = pos + pad;
+    let (inline, entry_len, head, tail) = if big { (8, 20, 8, 8) } else { (4, 12, 2, 4) };
+    let mut extra_pos = ifd_pos + head + entry_len * entries.len() as u64 + tail;
+    let mut ifd = Vec::with_capacity(4096);
+    ifd.resize(pad as usize, 0);
+    let mut blobs: Vec<u8> = Vec::new();
+    let put_offset = |buf: &mut Vec<u8>, v: u64| {
+        if big {
+            buf.extend_from_slice(&v.to_ne_bytes());
+        } else {
+            buf.extend_from_slice(&(v as u32).to_ne_bytes());
+        }
+    };
+    if big {
+        ifd.extend_from_slice(&(entries.len() as u64).to_ne_bytes());
+    } else {
+        ifd.extend_from_slice(&(entries.len() as u16).to_ne_bytes());
+    }
+    for (tag, (typ, count, data)) in entries.iter() {
+        ifd.extend_from_slice(&tag.to_ne_bytes());
+        ifd.extend_from_slice(&typ.to_ne_bytes());
+        put_offset(&mut ifd, *count);
+        if data.len() <= inline {
+            let mut v = data.clone();
+            v.resize(inline, 0);
+            ifd.extend_from_slice(&v);
+        } else {
+            put_offset(&mut ifd, extra_pos);
+            blobs.extend_from_slice(data);
+            extra_pos += data.len() as u64;
+            if blobs.len() % 2 == 1 {
+                blobs.push(0);
+                extra_pos += 1;
+            }
+        }
+    }
+    put_offset(&mut ifd, next);
+    if !big && extra_pos > u64::from(u32::MAX) {
+        return Err(Error::new(
+            ErrorKind::Limit,
+            format!(
+                "{name}: the file passes 4 GiB, more than a classic TIFF can address; save with `bigtiff`"
+            ),
+        ));
+    }
+    ifd.extend_from_slice(&blobs);
+    Ok((ifd, ifd_pos, extra_pos))
+}
+
+/// The first bytes of a TIFF (classic or BigTIFF) in the host's byte
+/// order, the first directory's offset 0 (patched at the end).
+pub(super) fn file_header(big: bool) -> Vec<u8> {
+    let mut first = Vec::with_capacity(16);
+    first.extend_from_slice(if cfg!(target_endian = "little") {
+        b"II"
+    } else {
+        b"MM"
+    });
+    if big {
+        first.extend_from_slice(&43u16.to_ne_bytes());
+        first.extend_from_slice(&8u16.to_ne_bytes());
+        first.extend_from_slice(&0u16.to_ne_bytes());
+        first.extend_from_slice(&0u64.to_ne_bytes());
+    } else {
+        first.extend_from_slice(&42u16.to_ne_bytes());
+        first.extend_from_slice(&0u32.to_ne_bytes());
+    }
+    first
 }
 
 impl BandWriter for TiffWriter {
