@@ -381,6 +381,9 @@ type Exec<T> = Arc<dyn TransformExecutor<T> + Send + Sync>;
 #[derive(Clone)]
 enum Transform {
     U8(Exec<u8>),
+    /// `u8` samples through a 16-bit transform: moxcms' 8-bit CMYK tables
+    /// are coarse (mean ΔE76 0.5 against lcms2, 0.1 at 16 bits).
+    U8Via16(Exec<u16>),
     U16(Exec<u16>),
     F32(Exec<f32>),
 }
@@ -389,6 +392,7 @@ impl std::fmt::Debug for Transform {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             Transform::U8(_) => "Transform::U8",
+            Transform::U8Via16(_) => "Transform::U8Via16",
             Transform::U16(_) => "Transform::U16",
             Transform::F32(_) => "Transform::F32",
         })
@@ -436,6 +440,10 @@ fn build(
     let (li, lo) = (layout(cin), layout(cout));
     let what = "icc: cannot build the transform";
     let transform = match image.format() {
+        BandFormat::U8 if cin == 4 => Transform::U8Via16(
+            src.create_transform_16bit(li, dst, lo, opts)
+                .map_err(|e| cms_error(what, e))?,
+        ),
         BandFormat::U8 => Transform::U8(
             src.create_transform_8bit(li, dst, lo, opts)
                 .map_err(|e| cms_error(what, e))?,
@@ -499,6 +507,8 @@ pub struct Scratch {
     d8: Vec<u8>,
     s16: Vec<u16>,
     d16: Vec<u16>,
+    w16: Vec<u16>,
+    o16: Vec<u16>,
     sf: Vec<f32>,
     df: Vec<f32>,
 }
@@ -648,6 +658,29 @@ impl Operation for IccOp {
                     |_| {},
                     |_| {},
                 )?,
+                Transform::U8Via16(t) => {
+                    let row = src.row::<u8>(y);
+                    let mut wide = std::mem::take(&mut scratch.w16);
+                    wide.clear();
+                    wide.extend(row.iter().map(|&v| u16::from(v) * 257));
+                    let mut out16 = std::mem::take(&mut scratch.o16);
+                    out16.clear();
+                    out16.resize(row.len() / ib * ob, 0);
+                    run(
+                        t,
+                        &wide,
+                        &mut out16,
+                        shape,
+                        (&mut scratch.s16, &mut scratch.d16),
+                        |_| {},
+                        |_| {},
+                    )?;
+                    for (d, &v) in dst.row_mut::<u8>(y).iter_mut().zip(&out16) {
+                        *d = ((u32::from(v) * 255 + 32767) / 65535) as u8;
+                    }
+                    scratch.w16 = wide;
+                    scratch.o16 = out16;
+                }
                 Transform::U16(t) => run(
                     t,
                     src.row::<u16>(y),

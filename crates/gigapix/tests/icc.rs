@@ -98,3 +98,91 @@ fn icc_transform_to_srgb_matches_libvips() {
         assert_eq!(ours.metadata().icc.as_deref(), srgb.bytes().map(|b| &b[..]));
     }
 }
+
+#[test]
+fn thumbnail_to_srgb_matches_libvips() {
+    let srgb = Profile::named("srgb").unwrap();
+    for name in FIXTURES {
+        let reference = Image::open(fixture(&format!("ref-{}-thumb32.png", stem(name)))).unwrap();
+        for options in [
+            gigapix::ThumbnailOptions::new().export_profile("srgb"),
+            gigapix::ThumbnailOptions::new(),
+        ] {
+            let ours = Image::thumbnail(fixture(name), 32, &options).unwrap();
+            assert_eq!(ours.format(), BandFormat::U8, "{name}");
+            let (mean, max) = delta_e(&ours, &reference);
+            println!("{name}: thumbnail ΔE76 mean {mean:.3} max {max:.3}");
+            assert!(mean <= 1.0 && max <= 3.0, "{name}: mean {mean} max {max}");
+            assert_eq!(ours.metadata().icc.as_deref(), srgb.bytes().map(|b| &b[..]));
+        }
+    }
+}
+
+#[test]
+fn bad_profiles_are_errors() {
+    let image = Image::open(fixture("p3.png")).unwrap();
+    let good = image.metadata().icc.clone().unwrap();
+    // Every truncation of a real profile, and a few flipped bytes: an
+    // error or a working transform, never a panic.
+    for len in (0..good.len()).step_by(7) {
+        let _ = Profile::from_bytes(&good[..len]);
+    }
+    for i in (0..good.len()).step_by(3) {
+        let mut bad = good.to_vec();
+        bad[i] ^= 0xa5;
+        if let Ok(p) = Profile::from_bytes(&bad) {
+            let srgb = Profile::named("srgb").unwrap();
+            let mut o = IccOptions::default();
+            o.input_profile = Some(p);
+            o.embedded = false;
+            if let Ok(t) = icc_transform(image.node(), &srgb, &o) {
+                let _ = Image::from(t).to_vec();
+            }
+        }
+    }
+    assert!(Profile::from_bytes(&good[..100]).is_err());
+    let e = Profile::named("/nonexistent/profile.icc").unwrap_err();
+    assert!(e.to_string().contains("/nonexistent/profile.icc"), "{e}");
+    // A 3-band profile for a 1-band image.
+    let grey = Image::black(4, 4, 1);
+    let mut o = IccOptions::default();
+    o.input_profile = Some(Profile::named("p3").unwrap());
+    assert!(icc_transform(grey.node(), &Profile::named("srgb").unwrap(), &o).is_err());
+}
+
+#[test]
+fn import_export_round_trip_and_white() {
+    // sRGB white imports to Lab (100, 0, 0) (D50, relative), and Lab
+    // exports back to the same sRGB values.
+    use gigapix::icc::{icc_export, icc_import};
+    let input = Image::open(fixture("p3.png")).unwrap();
+    let lab = Image::from(icc_import(input.node(), &IccOptions::default()).unwrap());
+    assert_eq!(lab.format(), BandFormat::F32);
+    let white = Image::from(
+        icc_import(
+            Image::black(1, 1, 3).invert().node(),
+            &IccOptions::default(),
+        )
+        .unwrap(),
+    );
+    let w: Vec<f32> = white
+        .to_vec()
+        .unwrap()
+        .chunks_exact(4)
+        .map(|c| f32::from_ne_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
+    assert!(
+        (w[0] - 100.0).abs() < 0.1 && w[1].abs() < 0.2 && w[2].abs() < 0.2,
+        "{w:?}"
+    );
+    let p3 = Profile::from_bytes(input.metadata().icc.as_deref().unwrap()).unwrap();
+    let back = Image::from(icc_export(lab.node(), &p3, &IccOptions::default()).unwrap());
+    let (a, b) = (input.to_vec().unwrap(), back.to_vec().unwrap());
+    let worst = a
+        .iter()
+        .zip(&b)
+        .map(|(x, y)| (*x as i32 - *y as i32).abs())
+        .max()
+        .unwrap();
+    assert!(worst <= 1, "round trip off by {worst}");
+}
