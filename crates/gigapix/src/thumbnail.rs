@@ -27,7 +27,10 @@ pub struct ThumbnailOptions {
     pub import_profile: Option<String>,
     /// Transform the thumbnail to this profile (libvips'
     /// `export_profile`). Without it, an image whose profile is not sRGB
-    /// (CMYK included) is transformed to sRGB; see [`colour`].
+    /// (CMYK included) is transformed to sRGB. A transformed thumbnail is
+    /// 8-bit and carries the output profile. (libvips 8.18 without
+    /// `export_profile` converts only CMYK and leaves, say, an Adobe RGB
+    /// image as it is, profile kept.)
     pub export_profile: Option<String>,
     /// The rendering intent of those transforms (default relative).
     pub intent: crate::icc::Intent,
