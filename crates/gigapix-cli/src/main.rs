@@ -151,6 +151,17 @@ enum Command {
         /// Keep the stored orientation (no autorotate).
         #[arg(long)]
         no_rotate: bool,
+        /// Fallback input profile for images with none embedded: srgb, p3,
+        /// adobe-rgb, prophoto, grey or a file.
+        #[arg(long, value_name = "PROFILE")]
+        import_profile: Option<String>,
+        /// Transform the thumbnail to this profile (default: images whose
+        /// profile is not sRGB, CMYK included, go to sRGB).
+        #[arg(long, value_name = "PROFILE")]
+        export_profile: Option<String>,
+        /// Rendering intent: relative, perceptual, saturation or absolute.
+        #[arg(long, value_name = "INTENT", default_value = "relative")]
+        intent: String,
     },
     /// List the operations by category (`gigapix list`), or the file
     /// formats (`gigapix list formats`).
@@ -351,6 +362,9 @@ fn run(cli: &Cli, cancel: CancelToken) -> Result<(), Failure> {
             height,
             crop,
             no_rotate,
+            import_profile,
+            export_profile,
+            intent,
         } => thumbnails(
             cli,
             args,
@@ -359,6 +373,7 @@ fn run(cli: &Cli, cancel: CancelToken) -> Result<(), Failure> {
             *height,
             *crop,
             *no_rotate,
+            (import_profile, export_profile, intent),
             opts,
             bar,
         ),
@@ -439,6 +454,7 @@ fn thumbnails(
     height: Option<u32>,
     crop: bool,
     no_rotate: bool,
+    (import_profile, export_profile, intent): (&Option<String>, &Option<String>, &String),
     opts: RunOptions,
     bar: progress::Mode,
 ) -> Result<(), Failure> {
@@ -462,7 +478,14 @@ fn thumbnails(
     let (width, box_height) = box_size(size)?;
     let mut options = gigapix::ThumbnailOptions::new()
         .crop(crop)
-        .no_rotate(no_rotate);
+        .no_rotate(no_rotate)
+        .intent(gigapix::icc::Intent::parse(intent)?);
+    if let Some(p) = import_profile {
+        options = options.import_profile(p);
+    }
+    if let Some(p) = export_profile {
+        options = options.export_profile(p);
+    }
     if let Some(h) = height.or(box_height) {
         options = options.height(h);
     }

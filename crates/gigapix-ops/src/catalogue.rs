@@ -379,7 +379,7 @@ fn sentence(s: &str) -> String {
 /// What a descriptor block needs, in one `use`.
 pub(crate) mod prelude {
     pub(crate) use super::{Category, OpDesc, input_of};
-    pub(crate) use gigapix_core::desc::{ArgDesc, ArgType};
+    pub(crate) use gigapix_core::desc::{ArgDesc, ArgType, Args};
 }
 
 /// Every family's list of operations; [`all`] walks them.
@@ -388,6 +388,7 @@ pub static FAMILIES: &[&[&OpDesc]] = &[
     crate::point::OPS,
     crate::arith::OPS,
     crate::colour::OPS,
+    crate::icc::OPS,
     crate::bands::OPS,
     crate::hist::OPS,
     crate::stats::OPS,

@@ -63,6 +63,7 @@ pub mod conv;
 pub mod create;
 pub mod geometry;
 pub mod hist;
+pub mod icc;
 pub mod morph;
 pub mod point;
 pub mod resample;

@@ -75,6 +75,7 @@ pub use gigapix_ops::assembly::{
 };
 pub use gigapix_ops::blur::{GaussOptions, SharpenOptions};
 pub use gigapix_ops::catalogue;
+pub use gigapix_ops::icc;
 pub use gigapix_ops::conv::Matrix;
 pub use gigapix_ops::geometry::{Angle, Direction, Extend};
 pub use gigapix_ops::point::LinearOptions;

@@ -21,6 +21,19 @@ pub struct ThumbnailOptions {
     pub no_rotate: bool,
     /// The resampling kernel (default Lanczos3).
     pub kernel: crate::Kernel,
+    /// The profile to read the image with when it embeds none (libvips'
+    /// `import_profile`): a built-in name (`srgb`, `p3`, `adobe-rgb`,
+    /// `prophoto`, `grey`) or a file.
+    pub import_profile: Option<String>,
+    /// Transform the thumbnail to this profile (libvips'
+    /// `export_profile`). Without it, an image whose profile is not sRGB
+    /// (CMYK included) is transformed to sRGB. A transformed thumbnail is
+    /// 8-bit and carries the output profile. (libvips 8.18 without
+    /// `export_profile` converts only CMYK and leaves, say, an Adobe RGB
+    /// image as it is, profile kept.)
+    pub export_profile: Option<String>,
+    /// The rendering intent of those transforms (default relative).
+    pub intent: crate::icc::Intent,
 }
 
 impl Default for ThumbnailOptions {
@@ -30,6 +43,9 @@ impl Default for ThumbnailOptions {
             crop: false,
             no_rotate: false,
             kernel: crate::Kernel::Lanczos3,
+            import_profile: None,
+            export_profile: None,
+            intent: crate::icc::Intent::Relative,
         }
     }
 }
@@ -63,6 +79,69 @@ impl ThumbnailOptions {
         self.kernel = kernel;
         self
     }
+
+    /// The fallback input profile.
+    pub fn import_profile(mut self, profile: impl Into<String>) -> ThumbnailOptions {
+        self.import_profile = Some(profile.into());
+        self
+    }
+
+    /// The output profile.
+    pub fn export_profile(mut self, profile: impl Into<String>) -> ThumbnailOptions {
+        self.export_profile = Some(profile.into());
+        self
+    }
+
+    /// The rendering intent.
+    pub fn intent(mut self, intent: crate::icc::Intent) -> ThumbnailOptions {
+        self.intent = intent;
+        self
+    }
+}
+
+/// The colour management of a thumbnail, after the resize (as libvips
+/// does it, on the few output pixels).
+///
+/// The input profile is the embedded one, else `import_profile`. With an
+/// `export_profile`, the thumbnail is transformed to it from that profile
+/// (sRGB when there is neither). Without one, an image whose input profile
+/// is not sRGB, CMYK included, is transformed to sRGB. A transformed
+/// thumbnail is 8-bit and carries the output profile, as libvips'
+/// `thumbnail --export-profile` gives. One difference: libvips 8.18
+/// without `export_profile` leaves an RGB image with, say, an Adobe RGB
+/// profile as it is (profile kept, pixels not converted), and converts
+/// only CMYK; we convert both, as a browser showing the thumbnail
+/// untagged would otherwise show wrong colours.
+fn colour(image: Image, options: &ThumbnailOptions) -> Result<Image> {
+    use crate::icc::{IccOptions, Profile};
+    let embedded = image.metadata().icc.is_some();
+    let import = match (&options.import_profile, embedded) {
+        (Some(name), false) => Some(Profile::named(name)?),
+        _ => None,
+    };
+    let output = match &options.export_profile {
+        Some(name) => Profile::named(name)?,
+        None => {
+            let input = match (image.metadata().icc.as_deref(), &import) {
+                (Some(bytes), _) => Profile::from_bytes(bytes)?,
+                (None, Some(p)) => p.clone(),
+                (None, None) => return Ok(image),
+            };
+            if input.is_srgb() {
+                return Ok(image);
+            }
+            Profile::named("srgb")?
+        }
+    };
+    let mut icc = IccOptions::default();
+    icc.intent = options.intent;
+    icc.input_profile = import;
+    icc.depth = Some(8);
+    Ok(Image::from(crate::icc::icc_transform(
+        image.node(),
+        &output,
+        &icc,
+    )?))
 }
 
 /// The JPEG shrink-on-load factor for a total shrink of `factor`: libvips'
@@ -174,5 +253,5 @@ pub(crate) fn thumbnail(path: &Path, width: u32, options: &ThumbnailOptions) -> 
         let (cw, ch) = (ow.min(width), oh.min(height));
         image = image.crop((ow - cw) / 2, (oh - ch) / 2, cw, ch);
     }
-    Ok(image)
+    colour(image, options)
 }
