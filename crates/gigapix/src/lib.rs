@@ -75,9 +75,9 @@ pub use gigapix_ops::assembly::{
 };
 pub use gigapix_ops::blur::{GaussOptions, SharpenOptions};
 pub use gigapix_ops::catalogue;
-pub use gigapix_ops::icc;
 pub use gigapix_ops::conv::Matrix;
 pub use gigapix_ops::geometry::{Angle, Direction, Extend};
+pub use gigapix_ops::icc;
 pub use gigapix_ops::point::LinearOptions;
 pub use gigapix_ops::resample::{Kernel, ResizeOptions};
 pub use gigapix_ops::stats::{BandStats, Histogram, Stats};

@@ -65,9 +65,9 @@ mod markers;
 mod parallel;
 pub(crate) use parallel::Slices;
 mod save;
-mod tile;
 #[cfg(feature = "mozjpeg")]
 mod scaled;
+mod tile;
 
 use gigapix_core::Error;
 
