@@ -9,7 +9,12 @@ and Pillow (for example the `main` venv of ../shared/bench/setup.sh):
     python fuzz/make_corpus.py
 
 then minimise with `cargo fuzz cmin TARGET` from `fuzz/`. The committed
-corpora are the minimised sets.
+corpora are the minimised sets, plus seeds copied from test fixtures
+(not written by this script): `tiff/pyramid-*` are the pyramids of
+crates/gigapix-io/tests/fixtures/pyramid (a libvips JPEG page pyramid, a
+libvips deflate SubIFD pyramid and the synthetic Aperio slide; see the
+README there), and the JPEG-in-TIFF seeds come from
+crates/gigapix-io/tests/fixtures/tiff9.
 """
 import io
 import os
