@@ -95,17 +95,49 @@ sample!(i32, true);
 sample!(f32, false);
 sample!(f64, false);
 
+/// What the chain of means is carried in: `f64`, or `u32` fixed point for
+/// `u8` images (see [`FX`]).
+trait Mean: Copy + Default + std::ops::Add<Output = Self> {
+    /// The mean of a sum of four.
+    fn of4(self) -> Self;
+    /// The mean of a sum of two.
+    fn of2(self) -> Self;
+}
+
+impl Mean for f64 {
+    #[inline(always)]
+    fn of4(self) -> f64 {
+        self * 0.25
+    }
+    #[inline(always)]
+    fn of2(self) -> f64 {
+        self * 0.5
+    }
+}
+
+impl Mean for u32 {
+    /// Rounded to the nearest unit (2^-16 of a level).
+    #[inline(always)]
+    fn of4(self) -> u32 {
+        (self + 2) >> 2
+    }
+    #[inline(always)]
+    fn of2(self) -> u32 {
+        (self + 1) >> 1
+    }
+}
+
 /// The 2x2 means of rows `a` and `b` (`b` `None` for an odd last row) of
-/// a level `in_w` pixels wide, over the pixels that exist (4, 2 or 1), in
-/// f64; `load(row, i)` reads sample `i` of a row.
+/// a level `in_w` pixels wide, over the pixels that exist (4, 2 or 1);
+/// `load(row, i)` reads sample `i` of a row.
 #[inline(always)]
-fn shrink_into<R: ?Sized>(
+fn shrink_into<R: ?Sized, M: Mean>(
     a: &R,
     b: Option<&R>,
     in_w: usize,
     bands: usize,
-    load: impl Fn(&R, usize) -> f64,
-    out: &mut [f64],
+    load: impl Fn(&R, usize) -> M,
+    out: &mut [M],
 ) {
     let pairs = in_w / 2;
     match b {
@@ -113,17 +145,15 @@ fn shrink_into<R: ?Sized>(
             for x in 0..pairs {
                 let i = 2 * x * bands;
                 for c in 0..bands {
-                    let s = load(a, i + c)
-                        + load(a, i + bands + c)
-                        + load(b, i + c)
-                        + load(b, i + bands + c);
-                    out[x * bands + c] = s * 0.25;
+                    let s = (load(a, i + c) + load(b, i + c))
+                        + (load(a, i + bands + c) + load(b, i + bands + c));
+                    out[x * bands + c] = s.of4();
                 }
             }
             if in_w % 2 == 1 {
                 let i = 2 * pairs * bands;
                 for c in 0..bands {
-                    out[pairs * bands + c] = (load(a, i + c) + load(b, i + c)) * 0.5;
+                    out[pairs * bands + c] = (load(a, i + c) + load(b, i + c)).of2();
                 }
             }
         }
@@ -131,7 +161,7 @@ fn shrink_into<R: ?Sized>(
             for x in 0..pairs {
                 let i = 2 * x * bands;
                 for c in 0..bands {
-                    out[x * bands + c] = (load(a, i + c) + load(a, i + bands + c)) * 0.5;
+                    out[x * bands + c] = (load(a, i + c) + load(a, i + bands + c)).of2();
                 }
             }
             if in_w % 2 == 1 {
@@ -146,14 +176,14 @@ fn shrink_into<R: ?Sized>(
 
 /// [`shrink_into`] for rows of `T` samples and `B` bands known at compile
 /// time, so that the compiler unrolls and vectorises the loops (the u8
-/// image and the f64 means, with 1 to 4 bands: the common cases).
+/// image and the means, with 1 to 4 bands: the common cases).
 #[inline(always)]
-fn shrink_fixed<const B: usize, T: Copy>(
+fn shrink_fixed<const B: usize, T: Copy, M: Mean>(
     a: &[T],
     b: Option<&[T]>,
     in_w: usize,
-    f: impl Fn(T) -> f64 + Copy,
-    out: &mut [f64],
+    f: impl Fn(T) -> M + Copy,
+    out: &mut [M],
 ) {
     let pairs = in_w / 2;
     let body = &mut out[..pairs * B];
@@ -166,19 +196,19 @@ fn shrink_fixed<const B: usize, T: Copy>(
                 .zip(a.chunks_exact(2 * B))
                 .zip(b.chunks_exact(2 * B))
             {
-                let mut v = [0f64; 8];
+                let mut v = [M::default(); 8];
                 for i in 0..2 * B {
                     v[i] = f(pa[i]) + f(pb[i]);
                 }
                 for c in 0..B {
-                    o[c] = (v[c] + v[B + c]) * 0.25;
+                    o[c] = (v[c] + v[B + c]).of4();
                 }
             }
         }
         None => {
             for (o, pa) in body.chunks_exact_mut(B).zip(a.chunks_exact(2 * B)) {
                 for c in 0..B {
-                    o[c] = (f(pa[c]) + f(pa[B + c])) * 0.5;
+                    o[c] = (f(pa[c]) + f(pa[B + c])).of2();
                 }
             }
         }
@@ -187,7 +217,7 @@ fn shrink_fixed<const B: usize, T: Copy>(
         let i = 2 * pairs * B;
         for c in 0..B {
             out[pairs * B + c] = match b {
-                Some(b) => (f(a[i + c]) + f(b[i + c])) * 0.5,
+                Some(b) => (f(a[i + c]) + f(b[i + c])).of2(),
                 None => f(a[i + c]),
             };
         }
@@ -196,19 +226,19 @@ fn shrink_fixed<const B: usize, T: Copy>(
 
 /// The 2x2 means of rows of `T`, through [`shrink_fixed`] for 1 to 4
 /// bands.
-fn shrink_slices<T: Copy>(
+fn shrink_slices<T: Copy, M: Mean>(
     a: &[T],
     b: Option<&[T]>,
     in_w: usize,
     bands: usize,
-    f: impl Fn(T) -> f64 + Copy,
-    out: &mut [f64],
+    f: impl Fn(T) -> M + Copy,
+    out: &mut [M],
 ) {
     match bands {
-        1 => shrink_fixed::<1, T>(a, b, in_w, f, out),
-        2 => shrink_fixed::<2, T>(a, b, in_w, f, out),
-        3 => shrink_fixed::<3, T>(a, b, in_w, f, out),
-        4 => shrink_fixed::<4, T>(a, b, in_w, f, out),
+        1 => shrink_fixed::<1, T, M>(a, b, in_w, f, out),
+        2 => shrink_fixed::<2, T, M>(a, b, in_w, f, out),
+        3 => shrink_fixed::<3, T, M>(a, b, in_w, f, out),
+        4 => shrink_fixed::<4, T, M>(a, b, in_w, f, out),
         _ => shrink_into(a, b, in_w, bands, |r: &[T], i| f(r[i]), out),
     }
 }
@@ -270,86 +300,6 @@ fn to_native(format: BandFormat, v: &[f64], out: &mut [u8]) {
 /// below the half level of the output rounding, and the integer chain
 /// runs about four times faster than the f64 one in the writer's thread.
 const FX: u32 = 16;
-
-/// [`shrink_fixed`] for the u8 fast path: the 2x2 means of two rows
-/// (`b` `None` for an odd last row) of samples `f` turns into fixed-point
-/// means, rounded to the nearest 2^-16 (exact for the image's own u8
-/// samples, whose sums of four are multiples of 4 once shifted).
-#[inline(always)]
-fn shrink_fx_fixed<const B: usize, T: Copy>(
-    a: &[T],
-    b: Option<&[T]>,
-    in_w: usize,
-    f: impl Fn(T) -> u32 + Copy,
-    out: &mut [u32],
-) {
-    let pairs = in_w / 2;
-    let body = &mut out[..pairs * B];
-    match b {
-        Some(b) => {
-            for ((o, pa), pb) in body
-                .chunks_exact_mut(B)
-                .zip(a.chunks_exact(2 * B))
-                .zip(b.chunks_exact(2 * B))
-            {
-                for c in 0..B {
-                    o[c] = (f(pa[c]) + f(pa[B + c]) + f(pb[c]) + f(pb[B + c]) + 2) >> 2;
-                }
-            }
-        }
-        None => {
-            for (o, pa) in body.chunks_exact_mut(B).zip(a.chunks_exact(2 * B)) {
-                for c in 0..B {
-                    o[c] = (f(pa[c]) + f(pa[B + c]) + 1) >> 1;
-                }
-            }
-        }
-    }
-    if in_w % 2 == 1 {
-        let i = 2 * pairs * B;
-        for c in 0..B {
-            out[pairs * B + c] = match b {
-                Some(b) => (f(a[i + c]) + f(b[i + c]) + 1) >> 1,
-                None => f(a[i + c]),
-            };
-        }
-    }
-}
-
-/// [`shrink_fx_fixed`] for any band count.
-fn shrink_fx<T: Copy>(
-    a: &[T],
-    b: Option<&[T]>,
-    in_w: usize,
-    bands: usize,
-    f: impl Fn(T) -> u32 + Copy,
-    out: &mut [u32],
-) {
-    match bands {
-        1 => shrink_fx_fixed::<1, T>(a, b, in_w, f, out),
-        2 => shrink_fx_fixed::<2, T>(a, b, in_w, f, out),
-        3 => shrink_fx_fixed::<3, T>(a, b, in_w, f, out),
-        4 => shrink_fx_fixed::<4, T>(a, b, in_w, f, out),
-        _ => {
-            let pairs = in_w / 2;
-            for x in 0..in_w.div_ceil(2) {
-                let wide = x < pairs;
-                for c in 0..bands {
-                    let i = 2 * x * bands + c;
-                    let (sum, n) = match (b, wide) {
-                        (Some(b), true) => {
-                            (f(a[i]) + f(a[i + bands]) + f(b[i]) + f(b[i + bands]), 4)
-                        }
-                        (Some(b), false) => (f(a[i]) + f(b[i]), 2),
-                        (None, true) => (f(a[i]) + f(a[i + bands]), 2),
-                        (None, false) => (f(a[i]), 1),
-                    };
-                    out[x * bands + c] = (sum + n / 2) / n;
-                }
-            }
-        }
-    }
-}
 
 /// A u8 sample as a fixed-point mean.
 #[inline(always)]
@@ -549,7 +499,7 @@ impl Shrinker {
             let w = level.in_w as usize;
             if format == BandFormat::U8 {
                 let out = &mut level.out_fx;
-                shrink_fx(&level.pending_raw, Some(row), w, bands, u8_fx, out);
+                shrink_slices(&level.pending_raw, Some(row), w, bands, u8_fx, out);
             } else {
                 let out = &mut level.out;
                 shrink_native(format, &level.pending_raw, Some(row), w, bands, out);
@@ -587,7 +537,7 @@ impl Shrinker {
         level.has_pending = false;
         let w = level.in_w as usize;
         if self.format == BandFormat::U8 {
-            shrink_fx(
+            shrink_slices(
                 &level.pending_fx,
                 Some(row_fx),
                 w,
@@ -620,11 +570,11 @@ impl Shrinker {
         let w = level.in_w as usize;
         match (index, format) {
             (0, BandFormat::U8) => {
-                shrink_fx(&level.pending_raw, None, w, bands, u8_fx, &mut level.out_fx)
+                shrink_slices(&level.pending_raw, None, w, bands, u8_fx, &mut level.out_fx)
             }
             (0, _) => shrink_native(format, &level.pending_raw, None, w, bands, &mut level.out),
             (_, BandFormat::U8) => {
-                shrink_fx(&level.pending_fx, None, w, bands, |v| v, &mut level.out_fx)
+                shrink_slices(&level.pending_fx, None, w, bands, |v| v, &mut level.out_fx)
             }
             _ => shrink_slices(&level.pending, None, w, bands, |v| v, &mut level.out),
         }
