@@ -11,10 +11,6 @@
 //! rows per level whatever the height, and no level is ever recomputed from
 //! the full image.
 
-// Used by the pyramid writers (pyramidal TIFF, dzsave), which are being
-// written on their branches.
-#![allow(dead_code)]
-
 use std::collections::VecDeque;
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
@@ -940,13 +936,9 @@ impl<T: Send + 'static> EncodePool<T> {
         })
     }
 
-    /// Worker threads.
-    pub(crate) fn threads(&self) -> usize {
-        self.workers.len()
-    }
-
     /// Most jobs in flight at once.
-    pub(crate) fn max_in_flight(&self) -> usize {
+    #[cfg(test)]
+    fn max_in_flight(&self) -> usize {
         self.max_in_flight
     }
 

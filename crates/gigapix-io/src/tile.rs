@@ -9,10 +9,6 @@
 //! TIFF tiles (`.tif[compression=lzw]`) are refused for now: the TIFF
 //! writer writes to a file only.
 
-// Used by the pyramid writers (pyramidal TIFF, dzsave), which are being
-// written on their branches.
-#![allow(dead_code)]
-
 use std::path::Path;
 
 use gigapix_core::desc::Args;
@@ -27,7 +23,6 @@ use crate::{FileFormat, SaveOptions};
 #[derive(Clone, Debug)]
 pub(crate) struct TileFormat {
     format: FileFormat,
-    extension: String,
     args: Args,
     /// For messages: `dzsave: tiles .jpg[Q=85]`.
     name: String,
@@ -72,23 +67,7 @@ impl TileFormat {
         if format == FileFormat::Raw {
             crate::raw::check_host(&name, header.format)?;
         }
-        let extension = body.split('[').next().unwrap_or(body).to_ascii_lowercase();
-        Ok(TileFormat {
-            format,
-            extension,
-            args,
-            name,
-        })
-    }
-
-    /// The extension, without the dot (`jpg`), lower case.
-    pub(crate) fn extension(&self) -> &str {
-        &self.extension
-    }
-
-    /// The file format.
-    pub(crate) fn format(&self) -> FileFormat {
-        self.format
+        Ok(TileFormat { format, args, name })
     }
 
     /// Encodes one whole small image (a tile) of `header` (packed rows)
@@ -234,12 +213,16 @@ mod tests {
         }
         let f16 = Header::new(8, 8, 3, BandFormat::F32);
         assert!(TileFormat::parse("dzsave", ".jpg", &f16).is_err());
-        let tf = TileFormat::parse("dzsave", "jpg[Q=85]", &header).unwrap();
-        assert_eq!(tf.extension(), "jpg");
-        assert_eq!(tf.format(), FileFormat::Jpeg);
-        assert!(tf.encode(&header, &[0; 5]).is_err());
-        let tf = TileFormat::parse("dzsave", ".JPG", &header).unwrap();
-        assert_eq!(tf.extension(), "jpg");
+        let pixels = vec![0; header.image_bytes() as usize];
+        for suffix in ["jpg[Q=85]", ".JPG"] {
+            let tf = TileFormat::parse("dzsave", suffix, &header).unwrap();
+            assert!(tf.encode(&header, &[0; 5]).is_err());
+            assert!(
+                tf.encode(&header, &pixels)
+                    .unwrap()
+                    .starts_with(b"\xff\xd8\xff")
+            );
+        }
     }
 
     /// Rough cost of a 256x256 RGB JPEG tile at Q 75 on one thread
