@@ -291,25 +291,32 @@ impl Default for IccOptions {
 
 /// The input profile of `image` under `options`.
 fn input_profile(image: &Image, options: &IccOptions) -> Result<Profile> {
-    let embedded = image.metadata().icc.as_deref().map(Profile::from_bytes);
-    match (options.embedded, embedded, &options.input_profile) {
-        (true, Some(p), _) => p.map_err(|e| {
+    // Parsed only when it is the one used.
+    let embedded = || image.metadata().icc.as_deref().map(Profile::from_bytes);
+    if options.embedded
+        && let Some(p) = embedded()
+    {
+        return p.map_err(|e| {
             Error::new(
                 e.kind(),
                 format!("the image's embedded profile: {}", e.message()),
             )
-        }),
-        (_, _, Some(p)) => Ok(p.clone()),
-        (false, Some(p), None) => p,
-        (_, None, None) => match image.bands() {
-            1 | 2 => Profile::named("grey"),
-            3 => Profile::named("srgb"),
-            4 if image.header().interpretation == Interpretation::Srgb => Profile::named("srgb"),
-            b => Err(Error::invalid(
-                "icc",
-                format!("a {b}-band image with no embedded profile needs input_profile"),
-            )),
-        },
+        });
+    }
+    if let Some(p) = &options.input_profile {
+        return Ok(p.clone());
+    }
+    if let Some(p) = embedded() {
+        return p;
+    }
+    match image.bands() {
+        1 | 2 => Profile::named("grey"),
+        3 => Profile::named("srgb"),
+        4 if image.header().interpretation == Interpretation::Srgb => Profile::named("srgb"),
+        b => Err(Error::invalid(
+            "icc",
+            format!("a {b}-band image with no embedded profile needs input_profile"),
+        )),
     }
 }
 

@@ -119,24 +119,29 @@ fn colour(image: Image, options: &ThumbnailOptions) -> Result<Image> {
         (Some(name), false) => Some(Profile::named(name)?),
         _ => None,
     };
+    let mut icc = IccOptions::default();
+    icc.intent = options.intent;
+    icc.depth = Some(8);
     let output = match &options.export_profile {
-        Some(name) => Profile::named(name)?,
+        Some(name) => {
+            icc.input_profile = import;
+            Profile::named(name)?
+        }
         None => {
-            let input = match (image.metadata().icc.as_deref(), &import) {
+            let input = match (image.metadata().icc.as_deref(), import) {
                 (Some(bytes), _) => Profile::from_bytes(bytes)?,
-                (None, Some(p)) => p.clone(),
+                (None, Some(p)) => p,
                 (None, None) => return Ok(image),
             };
             if input.is_srgb() {
                 return Ok(image);
             }
+            // The profile just parsed is the one to transform from.
+            icc.input_profile = Some(input);
+            icc.embedded = false;
             Profile::named("srgb")?
         }
     };
-    let mut icc = IccOptions::default();
-    icc.intent = options.intent;
-    icc.input_profile = import;
-    icc.depth = Some(8);
     Ok(Image::from(crate::icc::icc_transform(
         image.node(),
         &output,
