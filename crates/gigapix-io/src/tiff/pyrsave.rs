@@ -59,7 +59,7 @@ use gigapix_core::{BandFormat, BandWriter, Error, ErrorKind, Header, Metadata, R
 use super::MAX_CHUNK;
 use super::codec::{Compression, compress, predict};
 use super::ifd::sample_format_code;
-use super::save::{Value, directory_bytes, file_header};
+use super::save::{Value, directory_bytes, file_header, tile_size};
 use crate::formats::opt_bool;
 use crate::pyramid::{EncodePool, LevelSink, Pad, Shrinker, Tile, TileCutter, level_sizes};
 use crate::save::{RowCheck, Temp, create_temp, persist};
@@ -184,20 +184,7 @@ fn settings(name: &str, header: &Header, args: &Args) -> Result<Settings> {
     };
     let px = header.pixel_bytes() as u64;
     let chunk = if tiled {
-        let tw = tile_width.unwrap_or(256);
-        let th = tile_height.unwrap_or(256);
-        for (what, v) in [("tile_width", tw), ("tile_height", th)] {
-            if v == 0 || v % 16 != 0 {
-                return Err(invalid(format!(
-                    "option `{what}`: tile sizes must be positive multiples of 16, got {v}"
-                )));
-            }
-        }
-        if u64::from(tw) * u64::from(th) * px > MAX_CHUNK {
-            return Err(invalid(format!(
-                "tiles of {tw}x{th} pixels are larger than {MAX_CHUNK} bytes"
-            )));
-        }
+        let (tw, th) = tile_size(tile_width, tile_height, px).map_err(invalid)?;
         if codec == Codec::Jpeg && (tw > 65535 || th > 65535) {
             return Err(invalid("JPEG tiles are at most 65535 pixels a side".into()));
         }

@@ -112,20 +112,7 @@ pub(crate) fn writer(
     let px = header.pixel_bytes() as u64;
     let tiled = tile_flag || tile_width.is_some() || tile_height.is_some();
     let layout = if tiled {
-        let tw = tile_width.unwrap_or(256);
-        let th = tile_height.unwrap_or(256);
-        for (what, v) in [("tile_width", tw), ("tile_height", th)] {
-            if v == 0 || v % 16 != 0 {
-                return Err(invalid(format!(
-                    "option `{what}`: tile sizes must be positive multiples of 16, got {v}"
-                )));
-            }
-        }
-        if u64::from(tw) * u64::from(th) * px > MAX_CHUNK {
-            return Err(invalid(format!(
-                "tiles of {tw}x{th} pixels are larger than {MAX_CHUNK} bytes"
-            )));
-        }
+        let (tw, th) = tile_size(tile_width, tile_height, px).map_err(invalid)?;
         Layout::Tiles { tw, th }
     } else {
         let rps = match rows_per_strip {
@@ -174,6 +161,31 @@ pub(crate) fn writer(
 
 /// A directory entry's value: TIFF type, count, bytes in file order.
 pub(super) type Value = (u16, u64, Vec<u8>);
+
+/// The tile size of the options (256 by default), checked: positive
+/// multiples of 16 whose tile of `px`-byte pixels is at most
+/// [`MAX_CHUNK`]. The error is the message, without the file's name.
+pub(super) fn tile_size(
+    tile_width: Option<u32>,
+    tile_height: Option<u32>,
+    px: u64,
+) -> std::result::Result<(u32, u32), String> {
+    let tw = tile_width.unwrap_or(256);
+    let th = tile_height.unwrap_or(256);
+    for (what, v) in [("tile_width", tw), ("tile_height", th)] {
+        if v == 0 || v % 16 != 0 {
+            return Err(format!(
+                "option `{what}`: tile sizes must be positive multiples of 16, got {v}"
+            ));
+        }
+    }
+    if u64::from(tw) * u64::from(th) * px > MAX_CHUNK {
+        return Err(format!(
+            "tiles of {tw}x{th} pixels are larger than {MAX_CHUNK} bytes"
+        ));
+    }
+    Ok((tw, th))
+}
 
 /// `true` if a TIFF of `header` saved so could pass 4 GiB, so it must be a
 /// BigTIFF. Compressed data can be larger than the raw pixels (LZW by
