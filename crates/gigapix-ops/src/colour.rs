@@ -466,7 +466,8 @@ fn invert3(m: &[[f64; 3]; 3]) -> [[f64; 3]; 3] {
     ]
 }
 
-fn lab_f(t: f64) -> f64 {
+/// CIE's f(t) of XYZ → Lab (with its linear part near black).
+pub(crate) fn lab_f(t: f64) -> f64 {
     if t > 216.0 / 24389.0 {
         t.cbrt()
     } else {
@@ -474,7 +475,8 @@ fn lab_f(t: f64) -> f64 {
     }
 }
 
-fn lab_finv(f: f64) -> f64 {
+/// The inverse of [`lab_f`].
+pub(crate) fn lab_finv(f: f64) -> f64 {
     let t = f * f * f;
     if t > 216.0 / 24389.0 {
         t

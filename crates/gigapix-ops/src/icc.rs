@@ -32,7 +32,7 @@ use moxcms::{
     TransformExecutor, TransformOptions, Xyzd,
 };
 
-use crate::colour::cast_scaled;
+use crate::colour::{cast_scaled, lab_f, lab_finv};
 
 /// The largest profile file accepted (the largest real profiles, CMYK
 /// press profiles with big tables, are a few MB).
@@ -538,23 +538,6 @@ impl std::fmt::Debug for Scratch {
 
 /// D50 white, as libvips' `VIPS_D50_X0` etc. (Y = 100).
 const D50: [f64; 3] = [96.422, 100.0, 82.521];
-
-fn lab_f(t: f64) -> f64 {
-    if t > 216.0 / 24389.0 {
-        t.cbrt()
-    } else {
-        (24389.0 / 27.0 * t + 16.0) / 116.0
-    }
-}
-
-fn lab_finv(f: f64) -> f64 {
-    let t = f * f * f;
-    if t > 216.0 / 24389.0 {
-        t
-    } else {
-        (116.0 * f - 16.0) / (24389.0 / 27.0)
-    }
-}
 
 /// PCS XYZ (0..1 scale, D50 white ≈ (0.9642, 1, 0.8249)) to libvips'
 /// space.
