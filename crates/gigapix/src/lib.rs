@@ -406,10 +406,43 @@ impl Image {
         Image(gigapix_ops::composite::flatten(&self.0, background))
     }
 
-    /// Converts to another colour space: sRGB, scRGB (linear light) or
-    /// grey.
+    /// Converts to another colour space: sRGB, scRGB (linear light),
+    /// grey, Lab, LCh, XYZ, HSV or naive CMYK (no profile: use
+    /// [`icc_transform`](Image::icc_transform) for inks).
     pub fn colourspace(&self, target: Interpretation) -> Image {
         Image(gigapix_ops::colour::colourspace(&self.0, target))
+    }
+
+    /// Transforms from the embedded profile (or `options.input_profile`,
+    /// or sRGB/grey) to `output`; the result carries `output`. See
+    /// [`icc`] for the profiles and what is refused.
+    ///
+    /// # Errors
+    ///
+    /// A damaged or unusable profile, or an image the profile does not
+    /// fit (a CMYK profile on 3 bands).
+    pub fn icc_transform(&self, output: &icc::Profile, options: &icc::IccOptions) -> Result<Image> {
+        icc::icc_transform(&self.0, output, options).map(Image)
+    }
+
+    /// From the embedded (or given) profile to the connection space:
+    /// CIELab or XYZ `f32`, D50 (see [`icc::icc_import`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`icc_transform`](Image::icc_transform).
+    pub fn icc_import(&self, options: &icc::IccOptions) -> Result<Image> {
+        icc::icc_import(&self.0, options).map(Image)
+    }
+
+    /// From CIELab or XYZ `f32` (D50) to `output`'s device space (see
+    /// [`icc::icc_export`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`icc_transform`](Image::icc_transform).
+    pub fn icc_export(&self, output: &icc::Profile, options: &icc::IccOptions) -> Result<Image> {
+        icc::icc_export(&self.0, output, options).map(Image)
     }
 
     /// Converts the band format, scaling values to the new range (8 <->
