@@ -635,7 +635,7 @@ impl Picture {
         pic.width = width as c_int;
         pic.height = height as c_int;
         pic.use_argb = c_int::from(settings.is_lossless() || settings.sharp_yuv);
-        pic.colorspace = if bands % 2 == 0 {
+        pic.colorspace = if bands.is_multiple_of(2) {
             sys::WebPEncCSP::WEBP_YUV420A
         } else {
             sys::WebPEncCSP::WEBP_YUV420
@@ -664,7 +664,7 @@ impl Picture {
             4 * w * h
         } else {
             let uv = w.div_ceil(2) * h.div_ceil(2);
-            w * h + 2 * uv + if bands % 2 == 0 { w * h } else { 0 }
+            w * h + 2 * uv + if bands.is_multiple_of(2) { w * h } else { 0 }
         }
     }
 
