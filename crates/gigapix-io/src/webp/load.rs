@@ -249,14 +249,10 @@ impl WebpSource {
 fn decode(data: &[u8], plan: &Plan, header: &Header, name: &str) -> Result<Vec<u8>> {
     let size = usize::try_from(header.image_bytes())
         .map_err(|_| Error::new(ErrorKind::Limit, format!("{name}: image too large")))?;
-    let mut out = Vec::new();
-    out.try_reserve_exact(size).map_err(|_| {
-        Error::new(
-            ErrorKind::Limit,
-            format!("{name}: cannot allocate {size} bytes for the decoded image"),
-        )
-    })?;
-    out.resize(size, 0);
+    // Zeroed by the allocator (calloc): pages are touched only as libwebp
+    // writes them, so a file that lies about its size and fails early
+    // costs address space, not memory.
+    let mut out = vec![0u8; size];
     let stride = header.row_bytes();
     if !plan.animated {
         let mut opts = webp::DecodeOptions::new(plan.width, plan.height, plan.alpha);

@@ -30,8 +30,13 @@ pub(crate) fn settings(args: &Args) -> Result<webp::Settings> {
     s.method = effort.clamp(0, 6) as u8;
     s.alpha_quality = args.opt_int("alpha_q")?.unwrap_or(100).clamp(0, 100) as u8;
     if args.bool("near_lossless")? {
-        // libvips' meaning: the level of the preprocessing is Q.
+        // libvips' meaning: the level of the preprocessing is Q; without
+        // `lossless` the effort of the lossless coder is then libvips'
+        // default quality, 75 (what libvips 8.18 writes, byte for byte).
         s.near_lossless = Some(q as u8);
+        if !s.lossless {
+            s.quality = 75.0;
+        }
     }
     s.sharp_yuv = args.bool("smart_subsample")?;
     s.exact = args.bool("exact")?;
