@@ -890,10 +890,12 @@ mod tests {
             assert!(d.access.is_some());
             assert!(!d.save_formats.is_empty());
             for m in d.magic {
-                assert_eq!(
-                    identify(&[m.0[0].1, &[0; 12]].concat()).map(|x| x.name),
-                    Some(d.name)
-                );
+                // Every part of the pattern at its offset.
+                let mut head = vec![0u8; m.len() + 12];
+                for (at, bytes) in m.0 {
+                    head[*at..at + bytes.len()].copy_from_slice(bytes);
+                }
+                assert_eq!(identify(&head).map(|x| x.name), Some(d.name));
             }
         }
         // No extension or magic belongs to two formats.

@@ -169,7 +169,11 @@ fn jpeg_shrink(factor: f64) -> u32 {
 /// area average) nearly to the final size and leaves the resampling
 /// kernel less than 2x.
 fn webp_shrink(factor: f64) -> u32 {
-    if factor >= 2.0 { factor.floor() as u32 } else { 1 }
+    if factor >= 2.0 {
+        factor.floor() as u32
+    } else {
+        1
+    }
 }
 
 /// The output size and the shrink factor for an input of `w` x `h` into a
