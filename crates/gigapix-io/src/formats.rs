@@ -1,6 +1,6 @@
 //! The one table of file formats: what gigapix knows of each, read and
-//! written, and of a few it recognises but does not read (GIF, BMP, WebP,
-//! the other netpbm variants), so that errors can say "GIF is not
+//! written, and of a few it recognises but does not read (GIF, BMP, the
+//! other netpbm variants), so that errors can say "GIF is not
 //! supported" rather than "unknown file format".
 //!
 //! Everything about formats comes from [`FORMATS`]: detecting a file's
@@ -377,6 +377,87 @@ pub static FORMATS: &[FormatDesc] = &[
         ],
     },
     FormatDesc {
+        name: "WebP",
+        format: Some(FileFormat::Webp),
+        summary: "Lossy and lossless, alpha, animations (first frame, or `n` frames as a tall \
+                  strip), ICC/EXIF/XMP; decoded whole by libwebp, shrink-on-load; encoded from \
+                  rows gathered as YUV or ARGB, animations frame by frame.",
+        magic: &[Magic(&[(0, b"RIFF"), (8, b"WEBP")])],
+        extensions: &["webp"],
+        access: Some(Access::Random),
+        pipes: false,
+        load: true,
+        save: true,
+        save_formats: &[BandFormat::U8],
+        save_bands: "1 to 4 (grey and grey+alpha saved as RGB, RGBA); at most 16383x16383",
+        load_options: &[
+            ArgDesc::optional(
+                "page",
+                ArgType::int(0, i64::MAX),
+                "0",
+                "The first frame to read, from 0.",
+            ),
+            ArgDesc::optional(
+                "n",
+                ArgType::int(-1, i64::MAX),
+                "1",
+                "Frames to read, stacked as a tall strip (metadata page-height); -1: all from page.",
+            ),
+            ArgDesc::optional(
+                "shrink",
+                ArgType::int(1, 1024),
+                "1",
+                "Decode at 1/shrink of the size through libwebp's rescaler (still images).",
+            ),
+        ],
+        save_options: &[
+            ArgDesc::optional(
+                "Q",
+                ArgType::int(0, 100),
+                "75",
+                "Quality (lossy; near_lossless: its level).",
+            ),
+            ArgDesc::optional("lossless", ArgType::Bool, "false", "Lossless compression."),
+            ArgDesc::unset(
+                "effort",
+                ArgType::int(0, 6),
+                "CPU effort, 0 (fast) to 6 (small); 4 by default.",
+            ),
+            ArgDesc::unset("method", ArgType::int(0, 6), "libwebp's name of effort."),
+            ArgDesc::optional(
+                "alpha_q",
+                ArgType::int(0, 100),
+                "100",
+                "Quality of the alpha plane (lossy).",
+            ),
+            ArgDesc::optional(
+                "near_lossless",
+                ArgType::Bool,
+                "false",
+                "Near-lossless preprocessing at level Q (implies lossless).",
+            ),
+            ArgDesc::optional(
+                "smart_subsample",
+                ArgType::Bool,
+                "false",
+                "Sharp RGB to YUV conversion (lossy; holds the image as ARGB).",
+            ),
+            ArgDesc::optional(
+                "preset",
+                ArgType::Enum(&["default", "picture", "photo", "drawing", "icon", "text"]),
+                "default",
+                "libwebp's lossy preset.",
+            ),
+            ArgDesc::optional(
+                "exact",
+                ArgType::Bool,
+                "false",
+                "Keep the RGB values of transparent pixels.",
+            ),
+            STRIP,
+        ],
+    },
+    FormatDesc {
         name: "PPM/PGM",
         format: Some(FileFormat::Pnm),
         summary: "Binary PGM (P5, grey) and PPM (P6, RGB), 8 or 16 bits; memory-mapped \
@@ -436,12 +517,6 @@ pub static FORMATS: &[FormatDesc] = &[
         "Not supported: convert to PNG or TIFF first.",
         &[Magic(&[(0, b"BM")])],
         &["bmp"],
-    ),
-    unsupported(
-        "WebP",
-        "Not supported: convert to PNG or TIFF first.",
-        &[Magic(&[(0, b"RIFF"), (8, b"WEBP")])],
-        &["webp"],
     ),
     unsupported(
         "netpbm (other variants)",
@@ -815,10 +890,12 @@ mod tests {
             assert!(d.access.is_some());
             assert!(!d.save_formats.is_empty());
             for m in d.magic {
-                assert_eq!(
-                    identify(&[m.0[0].1, &[0; 12]].concat()).map(|x| x.name),
-                    Some(d.name)
-                );
+                // Every part of the pattern at its offset.
+                let mut head = vec![0u8; m.len() + 12];
+                for (at, bytes) in m.0 {
+                    head[*at..at + bytes.len()].copy_from_slice(bytes);
+                }
+                assert_eq!(identify(&head).map(|x| x.name), Some(d.name));
             }
         }
         // No extension or magic belongs to two formats.

@@ -111,6 +111,7 @@ mod tiff;
 mod tile;
 pub mod viewer;
 mod warn;
+mod webp;
 
 use scan::Scan;
 use source::Layout;
@@ -131,6 +132,8 @@ pub enum FileFormat {
     Png,
     /// JPEG.
     Jpeg,
+    /// WebP (lossy, lossless, animated), through libwebp.
+    Webp,
     /// Deep-zoom tile pyramids (DeepZoom `.dzi`, Zoomify, Google Maps,
     /// IIIF) in a directory or a zip (`.zip`, `.szi`): written only, by
     /// `dzsave` (see the `DeepZoom` entry of [`FORMATS`]).
@@ -140,16 +143,17 @@ pub enum FileFormat {
 impl FileFormat {
     /// Every format gigapix reads and writes ([`FileFormat::DeepZoom`],
     /// written only, is not among them).
-    pub const ALL: [FileFormat; 5] = [
+    pub const ALL: [FileFormat; 6] = [
         FileFormat::Pnm,
         FileFormat::Raw,
         FileFormat::Tiff,
         FileFormat::Png,
         FileFormat::Jpeg,
+        FileFormat::Webp,
     ];
 
     /// Short name, as in error messages (`pnm load`): `pnm`, `gpx`,
-    /// `tiff`, `png`, `jpeg` or `dz`. The name in docs is
+    /// `tiff`, `png`, `jpeg`, `webp` or `dz`. The name in docs is
     /// [`desc().name`](FormatDesc::name).
     pub const fn name(self) -> &'static str {
         match self {
@@ -158,6 +162,7 @@ impl FileFormat {
             FileFormat::Tiff => "tiff",
             FileFormat::Png => "png",
             FileFormat::Jpeg => "jpeg",
+            FileFormat::Webp => "webp",
             FileFormat::DeepZoom => "dz",
         }
     }
@@ -176,6 +181,7 @@ impl FileFormat {
             FileFormat::Tiff => "tiffload",
             FileFormat::Png => "pngload",
             FileFormat::Jpeg => "jpegload",
+            FileFormat::Webp => "webpload",
             FileFormat::DeepZoom => "dzload",
         }
     }
@@ -472,6 +478,7 @@ pub fn open(path: impl AsRef<Path>, options: &OpenOptions) -> Result<Image> {
         return match format {
             FileFormat::Tiff => tiff::open(path, &name, &options, &args),
             FileFormat::Png => png::open(path, &name, &options, &args),
+            FileFormat::Webp => webp::open(path, &name, &options, &args),
             _ => jpeg::open(path, &name, &options, &args),
         };
     }
@@ -689,6 +696,7 @@ pub fn writer(
         FileFormat::Tiff => tiff::writer(path, &name, header, metadata, &args)?,
         FileFormat::Png => png::writer(path, &name, header, metadata, &args)?,
         FileFormat::Jpeg => jpeg::writer(path, &name, header, metadata, &args)?,
+        FileFormat::Webp => webp::writer(path, &name, header, metadata, &args)?,
         FileFormat::DeepZoom => dz::writer(path, &name, header, &args)?,
         FileFormat::Pnm => {
             pnm::check_savable(&name, header)?;

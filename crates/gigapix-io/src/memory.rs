@@ -22,6 +22,17 @@
 //!   its size; the strip being assembled; the encoder state of each
 //!   thread. With `optimize` the encoder keeps every DCT block of the
 //!   image (2 bytes a sample).
+//! - WebP: libwebp encodes whole pictures, so the writer holds the
+//!   picture: YUV 4:2:0 for lossy output (1.5 bytes a pixel, 2.5 with
+//!   alpha), ARGB for lossless, near-lossless and `smart_subsample` (4
+//!   bytes a pixel); then, while encoding, libwebp's own state (lossy:
+//!   about a quarter of the picture for the tokens and statistics;
+//!   lossless: about three times the ARGB picture for its transforms,
+//!   hash chains and backward references) and the file being assembled
+//!   (bounded here by half the RGB image). An animation holds less: one
+//!   frame of rows and the animation encoder's canvases and candidates
+//!   (about six ARGB frames); the figure is the still image's, as the
+//!   frame height is in the image's metadata, not its header.
 
 use gigapix_core::desc::Args;
 use gigapix_core::{Header, Result};
@@ -70,6 +81,7 @@ pub(crate) fn encoder_bytes(
                 OUT_BUFFER + strip
             }
         }
+        FileFormat::Webp => webp_bytes(header, args)?,
         FileFormat::Png => OUT_BUFFER + 7 * (row + 1) + PNG_CHUNK + swap + DEFLATE_STATE,
         FileFormat::Jpeg => {
             let optimize = args.bool("optimize").unwrap_or(false)
@@ -89,4 +101,19 @@ pub(crate) fn encoder_bytes(
             }
         }
     })
+}
+
+/// The WebP writer's figure (see the module docs).
+fn webp_bytes(header: &Header, args: &Args) -> Result<u64> {
+    let settings = crate::webp::settings(args)?;
+    let (w, h) = (u64::from(header.width), u64::from(header.height));
+    let rgb = w * h * 3;
+    let picture =
+        gigapix_webp::Picture::bytes(header.width, header.height, header.bands, &settings);
+    let state = if settings.is_lossless() {
+        3 * 4 * w * h
+    } else {
+        picture / 4
+    };
+    Ok(picture + state + rgb / 2)
 }

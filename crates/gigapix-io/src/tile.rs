@@ -3,7 +3,7 @@
 //! checked exactly as for a file, and [`TileFormat::encode`] encodes one
 //! small image (a tile) into memory, on the caller's thread, with the same
 //! bytes the file saver writes for the same image and options (JPEG and
-//! PNG share the savers' encoders and settings; PPM/PGM and `.gpx` their
+//! PNG and WebP share the savers' encoders and settings; PPM/PGM and `.gpx` their
 //! header functions).
 //!
 //! TIFF tiles (`.tif[compression=lzw]`) are refused for now: the TIFF
@@ -52,13 +52,17 @@ impl TileFormat {
         if format == FileFormat::Tiff {
             return Err(Error::new(
                 ErrorKind::Unsupported,
-                format!("{name}: TIFF tiles are not supported; use .jpg, .png, .ppm or .gpx"),
+                format!(
+                    "{name}: TIFF tiles are not supported; use .jpg, .png, .webp, .ppm or .gpx"
+                ),
             ));
         }
         if format == FileFormat::DeepZoom {
             return Err(Error::new(
                 ErrorKind::InvalidArgument,
-                format!("{name}: a pyramid is not a tile format; use .jpg, .png, .ppm or .gpx"),
+                format!(
+                    "{name}: a pyramid is not a tile format; use .jpg, .png, .webp, .ppm or .gpx"
+                ),
             ));
         }
         if format == FileFormat::Pnm {
@@ -87,6 +91,9 @@ impl TileFormat {
                 crate::jpeg::encode_to_vec(name, header, &metadata, &self.args, data)
             }
             FileFormat::Png => crate::png::encode_to_vec(name, header, &metadata, &self.args, data),
+            FileFormat::Webp => {
+                crate::webp::encode_to_vec(name, header, &metadata, &self.args, data)
+            }
             FileFormat::Pnm => {
                 crate::pnm::check_savable(name, header)?;
                 let mut out = crate::pnm::header_bytes(header);

@@ -64,7 +64,10 @@ fn refused_formats_are_named_through_pipes_too() {
         }
     }
     for (bytes, needle) in [
-        (&b"RIFF\x10\0\0\0WEBPVP8 ...."[..], "WebP is not supported"),
+        (
+            &b"RIFF\x10\0\0\0WEBPVP8 ...."[..],
+            "WebP is read from regular files only",
+        ),
         (b"GIF89a......", "GIF is not supported"),
         (
             b"\x89PNG\r\n\x1a\n....",
@@ -259,7 +262,7 @@ fn rendered_tables_list_every_format_and_option() {
         }
     }
     assert!(
-        md.contains("| WebP | .webp | `RIFF + WEBP at 8` | not supported |"),
+        md.contains("| WebP | .webp | `RIFF + WEBP at 8` | load, save |"),
         "{md}"
     );
     assert!(md.contains("| PNG | .png | `\\x89PNG\\x0d\\x0a\\x1a\\x0a` | load, save | sequential (regular files only) | u8, u16 |"), "{md}");

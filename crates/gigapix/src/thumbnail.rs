@@ -164,6 +164,18 @@ fn jpeg_shrink(factor: f64) -> u32 {
     }
 }
 
+/// The WebP shrink-on-load factor for a total shrink of `factor`: the
+/// whole part, as libvips 8.18 shrinks WebP in libwebp's rescaler (an
+/// area average) nearly to the final size and leaves the resampling
+/// kernel less than 2x.
+fn webp_shrink(factor: f64) -> u32 {
+    if factor >= 2.0 {
+        factor.floor() as u32
+    } else {
+        1
+    }
+}
+
 /// The output size and the shrink factor for an input of `w` x `h` into a
 /// `bw` x `bh` box.
 fn fit(w: u32, h: u32, bw: u32, bh: u32, crop: bool) -> (u32, u32, f64) {
@@ -216,6 +228,12 @@ pub(crate) fn thumbnail(path: &Path, width: u32, options: &ThumbnailOptions) -> 
     let (ow, oh, factor) = fit(w, h, width, height, options.crop);
     // The JPEG loader records its mode (baseline, progressive) for every file.
     let is_jpeg = probe.metadata().field("jpeg-mode").is_some();
+    // The WebP loader says `lossy` or `lossless` for still images (an
+    // animation cannot be shrunk on load).
+    let is_webp_still = matches!(
+        probe.metadata().field("webp-format"),
+        Some("lossy" | "lossless")
+    );
     // Without gigapix-io's `mozjpeg` feature the shrink is refused as
     // unsupported: then decode at full size.
     // A pyramid: open the smallest level still at least the output size
@@ -230,8 +248,13 @@ pub(crate) fn thumbnail(path: &Path, width: u32, options: &ThumbnailOptions) -> 
         Some(n) => Image::open_with(path, &OpenOptions::default().set("level", n))?,
         None => probe,
     };
-    let mut image = match jpeg_shrink(factor) {
-        n if n > 1 && is_jpeg => {
+    let shrink = if is_webp_still {
+        webp_shrink(factor)
+    } else {
+        jpeg_shrink(factor)
+    };
+    let mut image = match shrink {
+        n if n > 1 && (is_jpeg || is_webp_still) => {
             match Image::open_with(path, &OpenOptions::default().set("shrink", n)) {
                 Err(e) if e.kind() == crate::ErrorKind::Unsupported => probe,
                 other => other?,
