@@ -97,6 +97,7 @@ pub use save::abandon_saves;
 mod dz;
 mod exif;
 pub mod formats;
+mod gif;
 mod jpeg;
 mod memory;
 pub mod params;
@@ -131,6 +132,8 @@ pub enum FileFormat {
     Png,
     /// JPEG.
     Jpeg,
+    /// GIF, still or animated.
+    Gif,
     /// Deep-zoom tile pyramids (DeepZoom `.dzi`, Zoomify, Google Maps,
     /// IIIF) in a directory or a zip (`.zip`, `.szi`): written only, by
     /// `dzsave` (see the `DeepZoom` entry of [`FORMATS`]).
@@ -140,12 +143,13 @@ pub enum FileFormat {
 impl FileFormat {
     /// Every format gigapix reads and writes ([`FileFormat::DeepZoom`],
     /// written only, is not among them).
-    pub const ALL: [FileFormat; 5] = [
+    pub const ALL: [FileFormat; 6] = [
         FileFormat::Pnm,
         FileFormat::Raw,
         FileFormat::Tiff,
         FileFormat::Png,
         FileFormat::Jpeg,
+        FileFormat::Gif,
     ];
 
     /// Short name, as in error messages (`pnm load`): `pnm`, `gpx`,
@@ -158,6 +162,7 @@ impl FileFormat {
             FileFormat::Tiff => "tiff",
             FileFormat::Png => "png",
             FileFormat::Jpeg => "jpeg",
+            FileFormat::Gif => "gif",
             FileFormat::DeepZoom => "dz",
         }
     }
@@ -176,6 +181,7 @@ impl FileFormat {
             FileFormat::Tiff => "tiffload",
             FileFormat::Png => "pngload",
             FileFormat::Jpeg => "jpegload",
+            FileFormat::Gif => "gifload",
             FileFormat::DeepZoom => "dzload",
         }
     }
@@ -472,6 +478,7 @@ pub fn open(path: impl AsRef<Path>, options: &OpenOptions) -> Result<Image> {
         return match format {
             FileFormat::Tiff => tiff::open(path, &name, &options, &args),
             FileFormat::Png => png::open(path, &name, &options, &args),
+            FileFormat::Gif => gif::open(path, &name, &options, &args),
             _ => jpeg::open(path, &name, &options, &args),
         };
     }
@@ -688,6 +695,7 @@ pub fn writer(
     let inner: Box<dyn BandWriter> = match format {
         FileFormat::Tiff => tiff::writer(path, &name, header, metadata, &args)?,
         FileFormat::Png => png::writer(path, &name, header, metadata, &args)?,
+        FileFormat::Gif => gif::writer(path, &name, header, metadata, &args)?,
         FileFormat::Jpeg => jpeg::writer(path, &name, header, metadata, &args)?,
         FileFormat::DeepZoom => dz::writer(path, &name, header, &args)?,
         FileFormat::Pnm => {

@@ -70,6 +70,7 @@ pub(crate) fn encoder_bytes(
                 OUT_BUFFER + strip
             }
         }
+        FileFormat::Gif => crate::gif::encoder_bytes(header, args)?,
         FileFormat::Png => OUT_BUFFER + 7 * (row + 1) + PNG_CHUNK + swap + DEFLATE_STATE,
         FileFormat::Jpeg => {
             let optimize = args.bool("optimize").unwrap_or(false)

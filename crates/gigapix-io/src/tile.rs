@@ -87,6 +87,7 @@ impl TileFormat {
                 crate::jpeg::encode_to_vec(name, header, &metadata, &self.args, data)
             }
             FileFormat::Png => crate::png::encode_to_vec(name, header, &metadata, &self.args, data),
+            FileFormat::Gif => crate::gif::encode_to_vec(name, header, &metadata, &self.args, data),
             FileFormat::Pnm => {
                 crate::pnm::check_savable(name, header)?;
                 let mut out = crate::pnm::header_bytes(header);
