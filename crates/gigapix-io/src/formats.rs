@@ -151,7 +151,7 @@ pub(crate) const FAIL_ON: ArgDesc = ArgDesc::unset(
 );
 
 /// Every saver's `strip`.
-const STRIP: ArgDesc = ArgDesc::optional(
+pub(crate) const STRIP: ArgDesc = ArgDesc::optional(
     "strip",
     ArgType::Bool,
     "false",
@@ -437,11 +437,11 @@ pub static FORMATS: &[FormatDesc] = &[
         access: Some(Access::Sequential),
         pipes: false,
         load: true,
-        save: false,
+        save: true,
         save_formats: &[BandFormat::U8],
         save_bands: "1 to 4 (grey, grey+alpha, RGB, RGBA)",
         load_options: crate::gif::LOAD_OPTIONS,
-        save_options: &[],
+        save_options: crate::gif::SAVE_OPTIONS,
     },
     unsupported(
         "BMP",
@@ -923,10 +923,7 @@ mod tests {
     fn renders() {
         let md = formats_markdown();
         assert!(md.contains("| TIFF | .tif .tiff .svs |"), "{md}");
-        assert!(
-            md.contains("| GIF | .gif | `GIF87a`, `GIF89a` | not supported |"),
-            "{md}"
-        );
+        assert!(md.contains("| BMP | .bmp | `BM` | not supported |"), "{md}");
         assert!(
             md.contains("| `Q` | int, 1 to 100 | 75 | Quality. |"),
             "{md}"

@@ -203,7 +203,7 @@ mod tests {
             "",
             ".",
             "[Q=3]",
-            ".gif",
+            ".bmp",
             ".xyz",
             ".jpg[Q=500]",
             ".jpg[nope=1]",

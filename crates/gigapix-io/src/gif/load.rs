@@ -432,7 +432,7 @@ struct GifRows {
 }
 
 /// The order in which an interlaced frame of `h` rows stores them.
-fn interlaced_rows(h: u32) -> impl Iterator<Item = u32> {
+pub(super) fn interlaced_rows(h: u32) -> impl Iterator<Item = u32> {
     [(0, 8), (4, 8), (2, 4), (1, 2)]
         .into_iter()
         .flat_map(move |(start, step)| (start..h).step_by(step))

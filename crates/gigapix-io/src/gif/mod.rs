@@ -70,3 +70,34 @@ pub(crate) const LOAD_OPTIONS: &[ArgDesc] = &[
 
 mod save;
 pub(crate) use save::{encode_to_vec, encoder_bytes, writer};
+
+/// The saver's options (in the format table).
+pub(crate) const SAVE_OPTIONS: &[ArgDesc] = &[
+    ArgDesc::optional(
+        "dither",
+        ArgType::float(0.0, 1.0),
+        "1",
+        "Floyd-Steinberg error diffusion, 0 (none) to 1 (full), when a frame is quantised.",
+    ),
+    ArgDesc::optional(
+        "effort",
+        ArgType::int(1, 10),
+        "7",
+        "Quantiser effort: up to 4 Wu's method alone, 5 and more k-means refinement on \
+         more samples.",
+    ),
+    ArgDesc::optional(
+        "bitdepth",
+        ArgType::int(1, 8),
+        "8",
+        "Bits per index: palettes of at most 2^bitdepth colours (one of them the \
+         transparent index when the image has alpha).",
+    ),
+    ArgDesc::optional(
+        "interlace",
+        ArgType::Bool,
+        "false",
+        "Write interlaced frames.",
+    ),
+    crate::formats::STRIP,
+];
