@@ -142,7 +142,7 @@ pub struct FormatDesc {
 }
 
 /// Every loader's `fail_on`.
-const FAIL_ON: ArgDesc = ArgDesc::unset(
+pub(crate) const FAIL_ON: ArgDesc = ArgDesc::unset(
     "fail_on",
     ArgType::Enum(&["none", "error", "truncated", "warning"]),
     "What a damaged or truncated file does: `error` (the default, or the open options' \
@@ -151,7 +151,7 @@ const FAIL_ON: ArgDesc = ArgDesc::unset(
 );
 
 /// Every saver's `strip`.
-const STRIP: ArgDesc = ArgDesc::optional(
+pub(crate) const STRIP: ArgDesc = ArgDesc::optional(
     "strip",
     ArgType::Bool,
     "false",
@@ -506,12 +506,24 @@ pub static FORMATS: &[FormatDesc] = &[
         load_options: &[],
         save_options: crate::dz::OPTIONS,
     },
-    unsupported(
-        "GIF",
-        "Not supported: convert to PNG first.",
-        &[Magic(&[(0, b"GIF87a")]), Magic(&[(0, b"GIF89a")])],
-        &["gif"],
-    ),
+    FormatDesc {
+        name: "GIF",
+        format: Some(FileFormat::Gif),
+        summary: "Still and animated, palette of up to 256 colours, transparent index; frames \
+                  composited as libvips does (disposal, transparency) and read as a tall strip; \
+                  written with a quantised palette per frame (quantette: Wu or k-means, \
+                  Floyd-Steinberg dithering), animated from a strip with page-height.",
+        magic: &[Magic(&[(0, b"GIF87a")]), Magic(&[(0, b"GIF89a")])],
+        extensions: &["gif"],
+        access: Some(Access::Sequential),
+        pipes: false,
+        load: true,
+        save: true,
+        save_formats: &[BandFormat::U8],
+        save_bands: "1 to 4 (grey, grey+alpha, RGB, RGBA)",
+        load_options: crate::gif::LOAD_OPTIONS,
+        save_options: crate::gif::SAVE_OPTIONS,
+    },
     unsupported(
         "BMP",
         "Not supported: convert to PNG or TIFF first.",
@@ -988,10 +1000,7 @@ mod tests {
     fn renders() {
         let md = formats_markdown();
         assert!(md.contains("| TIFF | .tif .tiff .svs |"), "{md}");
-        assert!(
-            md.contains("| GIF | .gif | `GIF87a`, `GIF89a` | not supported |"),
-            "{md}"
-        );
+        assert!(md.contains("| BMP | .bmp | `BM` | not supported |"), "{md}");
         assert!(
             md.contains("| `Q` | int, 1 to 100 | 75 | Quality. |"),
             "{md}"

@@ -97,6 +97,7 @@ pub use save::abandon_saves;
 mod dz;
 mod exif;
 pub mod formats;
+mod gif;
 mod jpeg;
 mod memory;
 pub mod params;
@@ -134,6 +135,8 @@ pub enum FileFormat {
     Jpeg,
     /// WebP (lossy, lossless, animated), through libwebp.
     Webp,
+    /// GIF, still or animated.
+    Gif,
     /// Deep-zoom tile pyramids (DeepZoom `.dzi`, Zoomify, Google Maps,
     /// IIIF) in a directory or a zip (`.zip`, `.szi`): written only, by
     /// `dzsave` (see the `DeepZoom` entry of [`FORMATS`]).
@@ -143,13 +146,14 @@ pub enum FileFormat {
 impl FileFormat {
     /// Every format gigapix reads and writes ([`FileFormat::DeepZoom`],
     /// written only, is not among them).
-    pub const ALL: [FileFormat; 6] = [
+    pub const ALL: [FileFormat; 7] = [
         FileFormat::Pnm,
         FileFormat::Raw,
         FileFormat::Tiff,
         FileFormat::Png,
         FileFormat::Jpeg,
         FileFormat::Webp,
+        FileFormat::Gif,
     ];
 
     /// Short name, as in error messages (`pnm load`): `pnm`, `gpx`,
@@ -163,6 +167,7 @@ impl FileFormat {
             FileFormat::Png => "png",
             FileFormat::Jpeg => "jpeg",
             FileFormat::Webp => "webp",
+            FileFormat::Gif => "gif",
             FileFormat::DeepZoom => "dz",
         }
     }
@@ -182,6 +187,7 @@ impl FileFormat {
             FileFormat::Png => "pngload",
             FileFormat::Jpeg => "jpegload",
             FileFormat::Webp => "webpload",
+            FileFormat::Gif => "gifload",
             FileFormat::DeepZoom => "dzload",
         }
     }
@@ -479,6 +485,7 @@ pub fn open(path: impl AsRef<Path>, options: &OpenOptions) -> Result<Image> {
             FileFormat::Tiff => tiff::open(path, &name, &options, &args),
             FileFormat::Png => png::open(path, &name, &options, &args),
             FileFormat::Webp => webp::open(path, &name, &options, &args),
+            FileFormat::Gif => gif::open(path, &name, &options, &args),
             _ => jpeg::open(path, &name, &options, &args),
         };
     }
@@ -695,6 +702,7 @@ pub fn writer(
     let inner: Box<dyn BandWriter> = match format {
         FileFormat::Tiff => tiff::writer(path, &name, header, metadata, &args)?,
         FileFormat::Png => png::writer(path, &name, header, metadata, &args)?,
+        FileFormat::Gif => gif::writer(path, &name, header, metadata, &args)?,
         FileFormat::Jpeg => jpeg::writer(path, &name, header, metadata, &args)?,
         FileFormat::Webp => webp::writer(path, &name, header, metadata, &args)?,
         FileFormat::DeepZoom => dz::writer(path, &name, header, &args)?,

@@ -94,6 +94,7 @@ impl TileFormat {
             FileFormat::Webp => {
                 crate::webp::encode_to_vec(name, header, &metadata, &self.args, data)
             }
+            FileFormat::Gif => crate::gif::encode_to_vec(name, header, &metadata, &self.args, data),
             FileFormat::Pnm => {
                 crate::pnm::check_savable(name, header)?;
                 let mut out = crate::pnm::header_bytes(header);
@@ -209,7 +210,7 @@ mod tests {
             "",
             ".",
             "[Q=3]",
-            ".gif",
+            ".bmp",
             ".xyz",
             ".jpg[Q=500]",
             ".jpg[nope=1]",

@@ -482,7 +482,7 @@ fn a_failed_fs_save_leaves_nothing_and_the_old_pyramid_untouched() {
         &path,
         &header,
         &Metadata::default(),
-        &SaveOptions::new().set("suffix", ".gif"),
+        &SaveOptions::new().set("suffix", ".bmp"),
     )
     .err();
     assert!(e.is_some());

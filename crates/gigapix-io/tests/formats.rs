@@ -68,7 +68,7 @@ fn refused_formats_are_named_through_pipes_too() {
             &b"RIFF\x10\0\0\0WEBPVP8 ...."[..],
             "WebP is read from regular files only",
         ),
-        (b"GIF89a......", "GIF is not supported"),
+        (b"GIF89a......", "GIF is read from regular files only"),
         (
             b"\x89PNG\r\n\x1a\n....",
             "PNG is read from regular files only",

@@ -110,7 +110,7 @@ fn failed_save_leaves_an_existing_target_untouched() {
 fn unsupported_outputs_create_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let rgb = Header::new(2, 2, 3, BandFormat::U8);
-    for name in ["out.bmp", "out", "out.ppm.bak", "out.GIF"] {
+    for name in ["out.bmp", "out", "out.ppm.bak", "out.BMP"] {
         let e = writer_err(&dir.path().join(name), &rgb);
         assert_eq!(e.kind(), ErrorKind::Unsupported, "{e}");
         assert!(
