@@ -306,3 +306,37 @@ pub(crate) fn streaming(
         vec![],
     ))
 }
+
+/// The whole of `reader` in memory, for decoders that need the complete
+/// file (GIF, WebP): at most `limits.max_alloc` bytes, a
+/// [`ErrorKind::Limit`] error naming `what` (`a GIF`) beyond that, or when
+/// the memory cannot be reserved.
+pub(crate) fn read_whole<R: Read + Seek>(
+    mut reader: R,
+    name: &str,
+    what: &str,
+    limits: &Limits,
+) -> Result<Arc<[u8]>> {
+    let len = reader
+        .seek(SeekFrom::End(0))
+        .and_then(|len| reader.seek(SeekFrom::Start(0)).map(|_| len))
+        .map_err(|e| Error::io(name, e))?;
+    let max_alloc = limits.max_alloc;
+    if len > max_alloc {
+        return Err(Error::new(
+            ErrorKind::Limit,
+            format!(
+                "{name}: {what} of {len} bytes is over the loader's limit (max_alloc {max_alloc})"
+            ),
+        ));
+    }
+    let mut bytes = Vec::new();
+    bytes
+        .try_reserve_exact(len as usize)
+        .map_err(|_| Error::new(ErrorKind::Limit, format!("{name}: cannot hold {len} bytes")))?;
+    reader
+        .take(len)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io(name, e))?;
+    Ok(bytes.into())
+}

@@ -4,7 +4,7 @@
 //! does, and serves the canvas of each selected frame as the next page of
 //! a tall strip.
 
-use std::io::{Cursor, Read, Seek, SeekFrom};
+use std::io::{Cursor, Read, Seek};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -106,33 +106,13 @@ pub(crate) fn open(path: &Path, name: &str, options: &OpenOptions, args: &Args) 
 /// image is a sequential source of the frames `page` to `page + n - 1`
 /// stacked as a tall strip.
 pub(crate) fn open_read<R: Read + Seek + Send + 'static>(
-    mut reader: R,
+    reader: R,
     name: &str,
     options: &OpenOptions,
     args: &Args,
 ) -> Result<Image> {
-    let len = reader
-        .seek(SeekFrom::End(0))
-        .and_then(|len| reader.seek(SeekFrom::Start(0)).map(|_| len))
-        .map_err(|e| Error::io(name, e))?;
-    let max_alloc = options.limits.max_alloc;
-    if len > max_alloc {
-        return Err(Error::new(
-            ErrorKind::Limit,
-            format!(
-                "{name}: a GIF of {len} bytes is over the loader's limit (max_alloc {max_alloc})"
-            ),
-        ));
-    }
-    let mut bytes = Vec::new();
-    bytes
-        .try_reserve_exact(len as usize)
-        .map_err(|_| Error::new(ErrorKind::Limit, format!("{name}: cannot hold {len} bytes")))?;
-    reader
-        .take(len)
-        .read_to_end(&mut bytes)
-        .map_err(|e| Error::io(name, e))?;
-    open_bytes(Arc::from(bytes), name, options, args)
+    let bytes = crate::source::read_whole(reader, name, "a GIF", &options.limits)?;
+    open_bytes(bytes, name, options, args)
 }
 
 /// Lists the frames of the GIF in `bytes`, decoding none.

@@ -3,7 +3,7 @@
 //! request of a region and served as zero-copy views of that buffer.
 
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom};
+use std::io::{Read, Seek};
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
@@ -46,32 +46,13 @@ pub(crate) fn open(path: &Path, name: &str, options: &OpenOptions, args: &Args) 
 /// Opens a WebP image from a reader, read whole into memory (at most
 /// `options.limits.max_alloc` bytes).
 pub(crate) fn open_read<R: Read + Seek + Send + 'static>(
-    mut reader: R,
+    reader: R,
     name: &str,
     options: &OpenOptions,
     args: &Args,
 ) -> Result<Image> {
-    let len = reader
-        .seek(SeekFrom::End(0))
-        .and_then(|n| reader.seek(SeekFrom::Start(0)).map(|_| n))
-        .map_err(|e| Error::io(name, e))?;
-    if len > options.limits.max_alloc {
-        return Err(Error::new(
-            ErrorKind::Limit,
-            format!(
-                "{name}: a WebP file of {len} bytes is over max_alloc ({})",
-                options.limits.max_alloc
-            ),
-        ));
-    }
-    let mut data = Vec::new();
-    data.try_reserve_exact(len as usize)
-        .map_err(|_| Error::new(ErrorKind::Limit, format!("{name}: cannot hold {len} bytes")))?;
-    reader
-        .take(len)
-        .read_to_end(&mut data)
-        .map_err(|e| Error::io(name, e))?;
-    open_bytes(Arc::from(data), name, options, args)
+    let bytes = crate::source::read_whole(reader, name, "a WebP file", &options.limits)?;
+    open_bytes(bytes, name, options, args)
 }
 
 /// What to decode: frames `page..page + n` of the file, at `width` x
