@@ -1,6 +1,6 @@
 //! The one table of file formats: what gigapix knows of each, read and
-//! written, and of a few it recognises but does not read (GIF, BMP, the
-//! other netpbm variants), so that errors can say "GIF is not
+//! written, and of a few it recognises but does not read (BMP, the
+//! other netpbm variants), so that errors can say "BMP is not
 //! supported" rather than "unknown file format".
 //!
 //! Everything about formats comes from [`FORMATS`]: detecting a file's
@@ -21,7 +21,8 @@
 //! let png = identify(b"\x89PNG\r\n\x1a\n").unwrap();
 //! assert_eq!(png.format, Some(FileFormat::Png));
 //! assert_eq!(png.save_formats, &[BandFormat::U8, BandFormat::U16]);
-//! assert!(!identify(b"GIF89a").unwrap().load);
+//! assert!(identify(b"GIF89a").unwrap().load);
+//! assert!(!identify(b"BM").unwrap().load);
 //!
 //! let jpeg = FileFormat::Jpeg.desc();
 //! let q = jpeg.save_options.iter().find(|d| d.name == "Q").unwrap();
