@@ -63,4 +63,4 @@ pub use metadata::Metadata;
 pub use operation::{Access, DemandHint, DynOperation, Operation, PlanInfo};
 pub use rect::Rect;
 pub use region::{Region, SharedPixels};
-pub use sink::{BandWriter, Discard, Reducer};
+pub use sink::{BandEncoder, BandWriter, Discard, Reducer};

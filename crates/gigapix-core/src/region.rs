@@ -242,6 +242,19 @@ impl Region {
         self
     }
 
+    /// The region's rows as one slice, when they follow each other in
+    /// memory with nothing between them (an owned region, or a view of
+    /// full rows): what a consumer of packed rows can read without a copy.
+    pub fn packed_bytes(&self) -> Option<&[u8]> {
+        if self.rect.is_empty() {
+            return Some(&[]);
+        }
+        (self.stride == self.row_len()).then(|| {
+            let start = self.row_start(self.rect.y);
+            &self.bytes()[start..start + self.stride * self.rect.height as usize]
+        })
+    }
+
     /// Copies the region's rows into `dst`, rows `dst_stride` bytes apart.
     pub fn copy_to(&self, dst: &mut [u8], dst_stride: usize) {
         let row = self.row_len();

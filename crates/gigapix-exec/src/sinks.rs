@@ -123,7 +123,11 @@ impl BandWriter for FileWriter {
 /// hands them to `writer` strictly top to bottom. At most `threads + 2`
 /// band buffers exist; a worker takes a free buffer *before* it takes a
 /// band number, so the lowest unwritten band always has a buffer and the
-/// pass cannot deadlock.
+/// pass cannot deadlock. When the writer has a [`BandEncoder`] for bands
+/// of this height, the workers also encode each band, straight from its
+/// region when it is one packed region (no copy at all), and the writer
+/// thread only writes the bytes out; the buffer slots still bound how far
+/// ahead the workers run.
 fn ordered_pass(
     shared: &Shared,
     image: &Image,
@@ -136,12 +140,13 @@ fn ordered_pass(
     let bands = (h.height as usize).div_ceil(band_h as usize);
     let threads = threads.min(bands).max(1);
     let band_bytes = band_h as usize * h.row_bytes();
+    let encoder = writer.band_encoder(tile.1);
     let pool = BufferPool::new(shared.tracker.clone());
     let (free_tx, free_rx) = crossbeam_channel::bounded::<Option<PixelBuf>>(threads + 2);
     for _ in 0..threads + 2 {
         free_tx.send(None).expect("channel has room");
     }
-    let (done_tx, done_rx) = crossbeam_channel::unbounded::<(usize, PixelBuf)>();
+    let (done_tx, done_rx) = crossbeam_channel::unbounded::<(usize, Band)>();
     let next = AtomicUsize::new(0);
     let height = h.height as i64;
     let write_behind = move || {
@@ -150,25 +155,34 @@ fn ordered_pass(
         while want < bands {
             // Workers hold the senders; if they stop on an error the flags
             // say so, and the writer leaves too.
-            let (i, buf) = match done_rx.recv_timeout(std::time::Duration::from_millis(20)) {
+            let (i, band) = match done_rx.recv_timeout(std::time::Duration::from_millis(20)) {
                 Ok(item) => item,
                 Err(_) if shared.flags.check().is_err() => return,
                 Err(crossbeam_channel::RecvTimeoutError::Timeout) => continue,
                 Err(crossbeam_channel::RecvTimeoutError::Disconnected) => return,
             };
-            pending.insert(i, buf);
-            while let Some(buf) = pending.remove(&want) {
+            pending.insert(i, band);
+            while let Some(band) = pending.remove(&want) {
                 let y = want as i64 * band_h;
                 let rows = band_h.min(height - y);
                 let len = rows as usize * image.header().row_bytes();
-                let r = shared
-                    .capture(|| writer.write_band(y as u32, rows as u32, &buf.as_bytes()[..len]));
+                let (y, rows) = (y as u32, rows as u32);
+                let (r, buf) = match band {
+                    Band::Pixels(buf) => (
+                        shared.capture(|| writer.write_band(y, rows, &buf.as_bytes()[..len])),
+                        Some(buf),
+                    ),
+                    Band::Encoded(bytes, buf) => (
+                        shared.capture(|| writer.write_encoded(y, rows, &bytes)),
+                        buf,
+                    ),
+                };
                 if r.is_none() {
                     return;
                 }
                 want += 1;
                 // Workers may all have left; then the buffer is not needed.
-                let _ = free_tx.send(Some(buf));
+                let _ = free_tx.send(buf);
             }
         }
     };
@@ -185,11 +199,41 @@ fn ordered_pass(
                 if i >= bands {
                     return Ok(());
                 }
-                let mut buf = buf.unwrap_or_else(|| pool.get(band_bytes));
                 let y = i as i64 * band_h;
                 let rows = band_h.min(height - y);
-                compute_band(shared, ctx, image, y, rows, tile.0, buf.as_bytes_mut())?;
-                if done_tx.send((i, buf)).is_err() {
+                let band = match &encoder {
+                    Some(encoder) => {
+                        let mut buf = buf;
+                        let bytes = if tile.0 >= h.width {
+                            // One region makes the band: encode its rows
+                            // where they are if they are packed.
+                            let r = Rect::new(0, y, i64::from(h.width), rows);
+                            let region = ctx.region(image, r)?;
+                            shared.add_done(r.area());
+                            match region.packed_bytes() {
+                                Some(bytes) => encoder.encode(y as u32, rows as u32, bytes)?,
+                                None => {
+                                    let b = buf.get_or_insert_with(|| pool.get(band_bytes));
+                                    region.copy_to(b.as_bytes_mut(), h.row_bytes());
+                                    let len = rows as usize * h.row_bytes();
+                                    encoder.encode(y as u32, rows as u32, &b.as_bytes()[..len])?
+                                }
+                            }
+                        } else {
+                            let b = buf.get_or_insert_with(|| pool.get(band_bytes));
+                            compute_band(shared, ctx, image, y, rows, tile.0, b.as_bytes_mut())?;
+                            let len = rows as usize * h.row_bytes();
+                            encoder.encode(y as u32, rows as u32, &b.as_bytes()[..len])?
+                        };
+                        Band::Encoded(bytes, buf)
+                    }
+                    None => {
+                        let mut buf = buf.unwrap_or_else(|| pool.get(band_bytes));
+                        compute_band(shared, ctx, image, y, rows, tile.0, buf.as_bytes_mut())?;
+                        Band::Pixels(buf)
+                    }
+                };
+                if done_tx.send((i, band)).is_err() {
                     return Ok(());
                 }
             }
@@ -202,6 +246,14 @@ fn ordered_pass(
     }
 }
 
+/// A finished band of the ordered pass: its pixels, or what the writer's
+/// band encoder made of them (with the buffer slot it held, if it needed
+/// one).
+enum Band {
+    Pixels(PixelBuf),
+    Encoded(Vec<u8>, Option<PixelBuf>),
+}
+
 /// Computes `image` and hands it to `writer` as bands of full rows, top to
 /// bottom, while workers compute ahead (write-behind on its own thread). On
 /// success `writer.finish()` is called; on error the writer is dropped
@@ -209,9 +261,18 @@ fn ordered_pass(
 pub fn write(image: &Image, writer: Box<dyn BandWriter>, opts: &RunOptions) -> Result<RunReport> {
     // The plan asks the encoder for its buffers before the main pass
     // borrows it.
+    // A writer's own band height, for full-width bands the caller left to
+    // the planner.
+    let mut opts = opts.clone();
+    if opts.tile.is_none()
+        && let Some(rows) = writer.band_rows()
+        && geometry(image).0 >= image.width()
+    {
+        opts.tile = Some((image.width(), rows.clamp(1, image.height().max(1))));
+    }
     let writer = Mutex::new(writer);
     let codec = |rows: u32| writer.lock().buffer_bytes(rows);
-    let report = execute(image, opts, (SinkKind::Ordered, &codec), |shared, plan| {
+    let report = execute(image, &opts, (SinkKind::Ordered, &codec), |shared, plan| {
         let mut w = writer.lock();
         ordered_pass(shared, &plan.root, plan.threads, plan.tile, w.as_mut())
     })?;

@@ -83,12 +83,13 @@ use std::fmt;
 use std::fs::File;
 use std::io::BufReader;
 use std::path::Path;
+use std::sync::Arc;
 
 use formats::Prefix;
 pub use formats::{FORMATS, FormatDesc, Magic, formats_markdown, formats_text, identify};
 use gigapix_core::desc::Args;
 use gigapix_core::{
-    BandFormat, BandWriter, Error, ErrorKind, Header, Image, Limits, Metadata, Result,
+    BandEncoder, BandFormat, BandWriter, Error, ErrorKind, Header, Image, Limits, Metadata, Result,
 };
 pub use jpeg::codec_paths as jpeg_codec_paths;
 pub use params::Params;
@@ -498,7 +499,7 @@ pub fn open(path: impl AsRef<Path>, options: &OpenOptions) -> Result<Image> {
     load_args(&name, layout.format, options, &params)?;
     let seekable = file_len.is_some();
     if seekable && options.access == AccessMode::Random {
-        source::mapped(&layout, reader.get_ref(), end, &name)
+        source::mapped(&layout, reader.get_ref(), end, &name, Default::default())
     } else {
         source::streaming(&layout, reader, seekable, &name, &options.limits)
     }
@@ -642,6 +643,15 @@ impl BandWriter for Estimated {
     }
     fn buffer_bytes(&self, band_rows: u32) -> u64 {
         memory::encoder_bytes(self.format, &self.header, &self.args, band_rows).unwrap_or(0)
+    }
+    fn band_rows(&self) -> Option<u32> {
+        self.inner.band_rows()
+    }
+    fn band_encoder(&mut self, band_rows: u32) -> Option<Arc<dyn BandEncoder>> {
+        self.inner.band_encoder(band_rows)
+    }
+    fn write_encoded(&mut self, y: u32, rows: u32, encoded: &[u8]) -> Result<()> {
+        self.inner.write_encoded(y, rows, encoded)
     }
 }
 

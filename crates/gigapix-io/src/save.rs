@@ -292,6 +292,21 @@ impl RowCheck {
     /// Accepts the band of `rows` rows at `y` (and counts it), or says why
     /// not.
     pub(crate) fn accept(&mut self, name: &str, y: u32, rows: u32, data: &[u8]) -> Result<()> {
+        if data.len() as u128 != u128::from(rows) * self.row_bytes as u128 {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                format!(
+                    "{name}: band of {rows} rows has {} bytes, expected {} per row",
+                    data.len(),
+                    self.row_bytes
+                ),
+            ));
+        }
+        self.accept_rows(name, y, rows)
+    }
+
+    /// [`accept`](Self::accept) of a band whose pixels an encoder took.
+    pub(crate) fn accept_rows(&mut self, name: &str, y: u32, rows: u32) -> Result<()> {
         let invalid =
             |msg: String| Error::new(ErrorKind::InvalidArgument, format!("{name}: {msg}"));
         if y != self.next {
@@ -305,13 +320,6 @@ impl RowCheck {
             return Err(invalid(format!(
                 "band of rows {y}..{end} runs past the height {}",
                 self.height
-            )));
-        }
-        if data.len() as u128 != u128::from(rows) * self.row_bytes as u128 {
-            return Err(invalid(format!(
-                "band of {rows} rows has {} bytes, expected {} per row",
-                data.len(),
-                self.row_bytes
             )));
         }
         self.next = y + rows;

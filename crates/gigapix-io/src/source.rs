@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex};
 use gigapix_core::mapped::MappedFile;
 use gigapix_core::sequential::{ReaderFactory, RowReader, SequentialSource};
 use gigapix_core::{
-    Error, ErrorKind, Header, Image, Inputs, Limits, Operation, PlanInfo, Rect, Region, Result,
-    SharedPixels,
+    Error, ErrorKind, Header, Image, Inputs, Limits, Metadata, Operation, PlanInfo, Rect, Region,
+    Result, SharedPixels,
 };
 
 use crate::FileFormat;
@@ -138,6 +138,7 @@ struct MappedSource {
     data_offset: usize,
     row_bytes: usize,
     encoding: Encoding,
+    metadata: Arc<Metadata>,
 }
 
 impl Operation for MappedSource {
@@ -149,6 +150,10 @@ impl Operation for MappedSource {
 
     fn header(&self, _: &[Header]) -> Result<Header> {
         Ok(self.header)
+    }
+
+    fn metadata(&self, _: &[Arc<Metadata>]) -> Arc<Metadata> {
+        self.metadata.clone()
     }
 
     fn start(&self) -> Result<()> {
@@ -197,7 +202,14 @@ impl Operation for MappedSource {
 }
 
 /// Builds the memory-mapped source of a validated layout.
-pub(crate) fn mapped(layout: &Layout, file: &File, end: u64, name: &str) -> Result<Image> {
+/// (`metadata` is what the loader read of the file's other fields.)
+pub(crate) fn mapped(
+    layout: &Layout,
+    file: &File,
+    end: u64,
+    name: &str,
+    metadata: Arc<Metadata>,
+) -> Result<Image> {
     let map = MappedFile::open(file, end, name)?;
     let header = layout.header;
     let source = MappedSource {
@@ -208,6 +220,7 @@ pub(crate) fn mapped(layout: &Layout, file: &File, end: u64, name: &str) -> Resu
         data_offset: layout.data_offset as usize,
         row_bytes: header.row_bytes(),
         encoding: layout.encoding,
+        metadata,
     };
     Ok(Image::new(source, vec![]))
 }

@@ -24,7 +24,7 @@ use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-use gigapix_core::{BandWriter, Error, ErrorKind, Result};
+use gigapix_core::{BandEncoder, BandWriter, Error, ErrorKind, Result};
 use jpeg_encoder::{ImageBuffer, JpegColorType, SamplingFactor};
 
 use super::encode::{Sampling, StripEncoder};
@@ -392,6 +392,41 @@ fn worker(config: Config, jobs: &Mutex<Receiver<Job>>, done: &Sender<Done>) {
     }
 }
 
+/// Our encoder run by the pass's workers on bands of whole strips: each
+/// strip is encoded on its own and followed by the `RSTn` marker of the
+/// next, so the bands joined in order are the bytes the strip threads make.
+struct StripBands {
+    config: Config,
+    strip_rows: usize,
+}
+
+impl BandEncoder for StripBands {
+    fn encode(&self, y: u32, rows: u32, data: &[u8]) -> Result<Vec<u8>> {
+        let row_bytes = usize::from(self.config.width) * self.config.components();
+        let strip_bytes = self.strip_rows * row_bytes;
+        if data.len() != rows as usize * row_bytes || !(y as usize).is_multiple_of(self.strip_rows)
+        {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                format!("JPEG band of {rows} rows at row {y}: not whole strips of packed rows"),
+            ));
+        }
+        let first = y as usize / self.strip_rows;
+        let last = usize::from(self.config.height).div_ceil(self.strip_rows);
+        Ok(with_encoder(&self.config, |enc| {
+            let mut out = Vec::with_capacity(data.len() / 8 + 64);
+            for (k, strip) in data.chunks(strip_bytes).enumerate() {
+                enc.encode(strip.len() / row_bytes, strip, &mut out);
+                let index = first + k + 1;
+                if index < last {
+                    out.extend_from_slice(&[0xFF, 0xD0 + ((index - 1) % 8) as u8]);
+                }
+            }
+            out
+        }))
+    }
+}
+
 /// A [`BandWriter`] encoding strips in parallel.
 struct ParallelWriter {
     config: Config,
@@ -497,6 +532,37 @@ impl ParallelWriter {
 }
 
 impl BandWriter for ParallelWriter {
+    fn band_rows(&self) -> Option<u32> {
+        our_sampling(&self.config).map(|_| self.strip_rows)
+    }
+
+    fn band_encoder(&mut self, band_rows: u32) -> Option<Arc<dyn BandEncoder>> {
+        let whole =
+            band_rows.is_multiple_of(self.strip_rows) || band_rows >= u32::from(self.config.height);
+        if our_sampling(&self.config).is_none() || !whole || self.sent > 0 {
+            return None;
+        }
+        // The workers encode; the strip threads are not needed.
+        self.stop();
+        Some(Arc::new(StripBands {
+            config: self.config,
+            strip_rows: self.strip_rows as usize,
+        }))
+    }
+
+    fn write_encoded(&mut self, y: u32, rows: u32, encoded: &[u8]) -> Result<()> {
+        self.rows.accept_rows(&self.name, y, rows)?;
+        let out = self.out.as_mut().expect("not finished");
+        if y == 0 {
+            let mut h = our_encoder(&self.config)
+                .expect("banded only with our encoder")
+                .headers(self.config.height, self.interval);
+            insert_app_segments(&mut h, &std::mem::take(&mut self.segments));
+            out.write_all(&h).map_err(|e| Error::io(&self.name, e))?;
+        }
+        out.write_all(encoded).map_err(|e| Error::io(&self.name, e))
+    }
+
     fn write_band(&mut self, y: u32, rows: u32, data: &[u8]) -> Result<()> {
         self.rows.accept(&self.name, y, rows, data)?;
         let last = y + rows == u32::from(self.config.height);
@@ -564,10 +630,26 @@ pub(crate) struct Slices {
 type CachedEncoder = Option<((u16, u8, u8), StripEncoder)>;
 
 thread_local! {
-    /// The slice encoder of this thread, with the settings it was made
-    /// for (width, quality, sampling).
+    /// The strip encoder of this thread (for slices of tiles and bands of
+    /// images), with the settings it was made for (width, quality,
+    /// sampling).
     static SLICE_ENCODER: std::cell::RefCell<CachedEncoder> =
         const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `f` with this thread's encoder for `config` (grey or RGB, which
+/// the caller checked), made anew only when the settings change.
+fn with_encoder<T>(config: &Config, f: impl FnOnce(&mut StripEncoder) -> T) -> T {
+    let key = (config.width, config.quality, config.sampling as u8);
+    SLICE_ENCODER.with(|cell| {
+        let mut cell = cell.borrow_mut();
+        if cell.as_ref().is_none_or(|(k, _)| *k != key) {
+            let enc = our_encoder(config).expect("grey or RGB");
+            *cell = Some((key, enc));
+        }
+        let (_, enc) = cell.as_mut().expect("just set");
+        f(enc)
+    })
 }
 
 impl Slices {
@@ -609,15 +691,7 @@ impl Slices {
 
     /// The entropy-coded data of one slice (`rows()` packed rows).
     pub(crate) fn encode(&self, data: &[u8]) -> Vec<u8> {
-        let c = &self.config;
-        let key = (c.width, c.quality, c.sampling as u8);
-        SLICE_ENCODER.with(|cell| {
-            let mut cell = cell.borrow_mut();
-            if cell.as_ref().is_none_or(|(k, _)| *k != key) {
-                let enc = our_encoder(c).expect("checked by new");
-                *cell = Some((key, enc));
-            }
-            let (_, enc) = cell.as_mut().expect("just set");
+        with_encoder(&self.config, |enc| {
             let mut out = Vec::with_capacity(data.len() / 8 + 64);
             enc.encode(self.rows as usize, data, &mut out);
             out

@@ -26,8 +26,9 @@ use super::codec::{
 };
 use super::ifd::JpegChunks;
 use super::ycbcr::YCbCr;
-use crate::FailOn;
 use crate::jpeg::{TileScratch, decode_chunk};
+use crate::source::{self, Encoding, Layout};
+use crate::{FailOn, FileFormat};
 
 /// Bytes of decoded chunks the shared cache keeps at least (more for wide
 /// images: two rows of chunks). Strips are read in order, so a few chunks
@@ -152,6 +153,22 @@ impl Palette {
 }
 
 impl Info {
+    /// Whether chunks are stored exactly as the image's pixels:
+    /// uncompressed, no predictor, no bit reversal, nothing to invert or
+    /// divide, not a palette, bands interleaved.
+    fn stored_as_is(&self) -> bool {
+        let info = self;
+        info.codec == Codec::None
+            && info.predictor == 1
+            && !info.reversed_bits
+            && !info.white_is_zero
+            && info.associated_alpha.is_none()
+            && !info.planar
+            && info.palette.is_none()
+            && info.ycbcr.is_none()
+            && !info.lab8
+    }
+
     /// Bytes between rows of a decoded chunk: tiles keep their padding.
     fn stride(&self) -> usize {
         self.chunk_w as usize * self.header.pixel_bytes()
@@ -267,6 +284,9 @@ pub(super) struct TiffSource {
 impl TiffSource {
     /// The source image of a page described by `info`.
     pub(super) fn image(info: Info) -> Image {
+        if let Some(image) = mapped_strips(&info) {
+            return image;
+        }
         let chunk_bytes = info.stride() as u64 * u64::from(info.chunk_h);
         let across = info.across;
         Image::new(
@@ -284,6 +304,55 @@ impl TiffSource {
             vec![],
         )
     }
+}
+
+/// The image of uncompressed strips that follow each other in the file
+/// with nothing between them, as a memory-mapped raw layout: its regions
+/// are views of the map, without a read or a copy (the `x10k.tif` that
+/// libvips writes is such a file). `None` for any other layout, or if the
+/// map fails: the chunk reader then serves the file.
+fn mapped_strips(info: &Info) -> Option<Image> {
+    let h = &info.header;
+    let encoding = match (
+        h.format.size(),
+        info.big_endian == cfg!(target_endian = "big"),
+    ) {
+        (1, _) | (_, true) => Encoding::Native,
+        (2, false) => Encoding::U16Be,
+        _ => return None,
+    };
+    if info.tiled || info.chunk_w != h.width || !info.stored_as_is() || info.offsets.is_empty() {
+        return None;
+    }
+    let row = h.row_bytes() as u64;
+    let strip = row * u64::from(info.chunk_h);
+    let start = info.offsets[0];
+    let contiguous = info
+        .offsets
+        .iter()
+        .zip(&info.counts)
+        .enumerate()
+        .all(|(i, (&o, &c))| {
+            let rows = u64::from(info.stored_rows(i as u32));
+            o == start + i as u64 * strip && c >= rows * row
+        });
+    if !contiguous || (encoding == Encoding::U16Be && cfg!(target_endian = "big")) {
+        return None;
+    }
+    let layout = Layout {
+        format: FileFormat::Tiff,
+        variant: "tiff",
+        header: *h,
+        data_offset: start,
+        encoding,
+        maxval: None,
+    };
+    let end = start.checked_add(row * u64::from(h.height))?;
+    if end > info.len || end > isize::MAX as u64 {
+        return None;
+    }
+    let image = source::mapped(&layout, &info.file, end, &info.name, info.metadata.clone()).ok()?;
+    Some(image)
 }
 
 /// Per-thread scratch space.
@@ -354,22 +423,6 @@ impl TiffSource {
         if let Some(alpha) = info.associated_alpha {
             unpremultiply(buf, h.bands as usize, alpha, h.format);
         }
-    }
-
-    /// Whether chunks are stored exactly as the image's pixels:
-    /// uncompressed, no predictor, no bit reversal, nothing to invert or
-    /// divide, not a palette, bands interleaved.
-    fn stored_as_is(&self) -> bool {
-        let info = &self.info;
-        info.codec == Codec::None
-            && info.predictor == 1
-            && !info.reversed_bits
-            && !info.white_is_zero
-            && info.associated_alpha.is_none()
-            && !info.planar
-            && info.palette.is_none()
-            && info.ycbcr.is_none()
-            && !info.lab8
     }
 
     /// Reads and decodes a chunk: uncompressed, LZW, deflate or PackBits,
@@ -796,7 +849,7 @@ impl Operation for TiffSource {
                 let hit = self.lock().get(index);
                 if let Some(chunk) = hit {
                     copy_into(&mut region, out, &chunk, stride, rect, inter, px);
-                } else if inter == rect && !info.tiled && self.stored_as_is() {
+                } else if inter == rect && !info.tiled && info.stored_as_is() {
                     // An uncompressed strip wholly inside the request:
                     // straight from the file into the region.
                     self.read_strip_into(&mut region, out, cy, inputs)?;
