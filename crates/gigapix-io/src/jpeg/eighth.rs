@@ -1,0 +1,826 @@
+//! Our 1/8-scale decoder of baseline JPEG, for shrink-on-load: the bytes
+//! libjpeg-turbo's scaled decode gives (its C code, which is what the
+//! build has without nasm), faster.
+//!
+//! At 1/8 scale libjpeg outputs one pixel per luma block: the DC
+//! coefficient (`jpeg_idct_1x1`). Chroma subsampled 2×2 (4:2:0) is scaled
+//! up in the DCT instead of upsampled: a 2×2 inverse DCT of each chroma
+//! block (`jpeg_idct_2x2`), which reads the odd AC coefficients. Then
+//! libjpeg's fixed-point YCbCr→RGB. Entropy decoding is nearly all of the
+//! work, and most of it is skipping the AC coefficients of luma blocks
+//! that are never used: here one table lookup skips a coefficient's code
+//! and its value bits at once, where libjpeg looks up the code, then
+//! checks its bit buffer and drops the value bits.
+//!
+//! Taken: one interleaved baseline scan (SOF0/SOF1, 8-bit, Huffman) of
+//! grey, or YCbCr at 4:4:4 or 4:2:0, restart intervals included. Anything
+//! else (progressive, arithmetic, 4:2:2, several scans, ...) returns
+//! `None` from [`Frame::parse`] and the caller uses libjpeg. Damaged
+//! entropy data decodes to some pixels (libjpeg's concealment is not
+//! copied: a marker where data should be reads as zero bits, as libjpeg
+//! does), never a panic.
+
+/// libjpeg's zigzag order: natural index of the `k`th coefficient.
+const NATURAL: [u8; 64] = [
+    0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27, 20,
+    13, 6, 7, 14, 21, 28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58, 59,
+    52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63,
+];
+
+/// Bits a code is looked up by at once.
+const LOOKUP: u32 = 12;
+
+/// A Huffman table for decoding.
+#[derive(Clone)]
+struct Table {
+    /// By the next `LOOKUP` bits: `len << 8 | symbol` of a code of at most
+    /// `LOOKUP` bits, 0 for a longer one.
+    fast: Box<[u16; 1 << LOOKUP]>,
+    /// For AC tables, by the next `LOOKUP` bits: the whole coefficients
+    /// (codes and value bits) they hold, skipped at once: bits used (bits
+    /// 0-3), coefficients advanced (4-10), whether an end of block ends
+    /// them (11); 0 if not even one fits (the slow way).
+    skip: Box<[u16; 1 << LOOKUP]>,
+    /// Canonical decoding of longer codes: largest code of each length
+    /// (or -1), and the offset from code to symbol index.
+    maxcode: [i32; 18],
+    valoffset: [i32; 17],
+    symbols: Vec<u8>,
+}
+
+impl Table {
+    fn new(counts: &[u8; 16], symbols: &[u8]) -> Option<Table> {
+        let mut fast = Box::new([0u16; 1 << LOOKUP]);
+        let mut maxcode = [-1i32; 18];
+        let mut valoffset = [0i32; 17];
+        let mut code = 0u32;
+        let mut k = 0usize;
+        for len in 1..=16u32 {
+            let n = usize::from(counts[len as usize - 1]);
+            if n > 0 {
+                valoffset[len as usize] = k as i32 - code as i32;
+                for _ in 0..n {
+                    if code >= (1 << len) {
+                        return None;
+                    }
+                    if len <= LOOKUP {
+                        let shift = LOOKUP - len;
+                        for fill in 0..(1u32 << shift) {
+                            fast[((code << shift) | fill) as usize] =
+                                ((len as u16) << 8) | u16::from(symbols[k]);
+                        }
+                    }
+                    code += 1;
+                    k += 1;
+                }
+                maxcode[len as usize] = code as i32 - 1;
+            }
+            code <<= 1;
+        }
+        maxcode[17] = i32::MAX;
+        // Skipping: as many whole coefficients (code and value bits) as
+        // the next LOOKUP bits hold, up to an end of block.
+        let mut skip = Box::new([0u16; 1 << LOOKUP]);
+        for (bits, e) in skip.iter_mut().enumerate() {
+            let (mut used, mut advance, mut eob) = (0u32, 0u32, false);
+            loop {
+                let left = LOOKUP - used;
+                let window = (bits << used) & ((1 << LOOKUP) - 1);
+                let f = fast[window];
+                let len = u32::from(f >> 8);
+                if f == 0 || len > left {
+                    break;
+                }
+                let (run, size) = (u32::from((f >> 4) & 15), u32::from(f & 15));
+                if size == 0 && run != 15 {
+                    used += len;
+                    eob = true;
+                    break;
+                }
+                if len + size > left {
+                    break;
+                }
+                let step = if size == 0 { 16 } else { run + 1 };
+                if advance + step > 63 {
+                    break;
+                }
+                used += len + size;
+                advance += step;
+            }
+            if advance > 0 || eob {
+                *e = (u16::from(eob) << 11) | ((advance as u16) << 4) | used as u16;
+            }
+        }
+        Some(Table {
+            fast,
+            skip,
+            maxcode,
+            valoffset,
+            symbols: symbols[..k].to_vec(),
+        })
+    }
+}
+
+/// Reads entropy-coded bits: byte stuffing undone, and zero bits once a
+/// marker is reached (as libjpeg).
+struct Bits<'a> {
+    data: &'a [u8],
+    pos: usize,
+    acc: u64,
+    /// Valid bits in `acc`, from its top.
+    n: u32,
+    /// A marker (or the end) was reached.
+    marker: bool,
+}
+
+impl<'a> Bits<'a> {
+    fn new(data: &'a [u8], pos: usize) -> Self {
+        Bits {
+            data,
+            pos,
+            acc: 0,
+            n: 0,
+            marker: false,
+        }
+    }
+
+    /// At least 32 valid bits afterwards (a code and its value bits are
+    /// at most 31): when fewer are left, the accumulator is filled to at
+    /// least 57.
+    #[inline(always)]
+    fn refill(&mut self) {
+        if self.n >= 32 {
+            return;
+        }
+        // Fast: 8 bytes with no 0xFF among them.
+        if let Some(chunk) = self.data.get(self.pos..self.pos + 8) {
+            let w = u64::from_be_bytes(chunk.try_into().expect("8 bytes"));
+            let has_ff = (!w).wrapping_sub(0x0101_0101_0101_0101) & w & 0x8080_8080_8080_8080;
+            if has_ff == 0 && !self.marker {
+                let take = (64 - self.n) / 8;
+                self.acc |= (w >> (64 - 8 * take)) << (64 - self.n - 8 * take);
+                self.n += 8 * take;
+                self.pos += take as usize;
+                return;
+            }
+        }
+        while self.n <= 56 {
+            let mut b = 0u8;
+            if !self.marker {
+                match self.data.get(self.pos) {
+                    Some(&0xFF) => match self.data.get(self.pos + 1) {
+                        Some(0) => {
+                            b = 0xFF;
+                            self.pos += 2;
+                        }
+                        _ => self.marker = true,
+                    },
+                    Some(&v) => {
+                        b = v;
+                        self.pos += 1;
+                    }
+                    None => self.marker = true,
+                }
+            }
+            self.acc |= u64::from(b) << (56 - self.n);
+            self.n += 8;
+        }
+    }
+
+    #[inline(always)]
+    fn peek(&self, bits: u32) -> u32 {
+        (self.acc >> (64 - bits)) as u32
+    }
+
+    /// The next `LOOKUP` bits, as a table index.
+    #[inline(always)]
+    fn index(&self) -> usize {
+        (self.acc >> (64 - LOOKUP)) as usize & ((1 << LOOKUP) - 1)
+    }
+
+    #[inline(always)]
+    fn drop_bits(&mut self, bits: u32) {
+        self.acc <<= bits;
+        self.n -= bits;
+    }
+
+    /// The next `bits` (1 to 16) bits.
+    #[inline(always)]
+    fn take(&mut self, bits: u32) -> u32 {
+        let v = self.peek(bits);
+        self.drop_bits(bits);
+        v
+    }
+
+    /// Decodes one symbol (refilled by the caller: 16 bits available).
+    #[inline(always)]
+    fn symbol(&mut self, t: &Table) -> u8 {
+        let e = t.fast[self.index()];
+        if e != 0 {
+            self.drop_bits(u32::from(e >> 8));
+            return e as u8;
+        }
+        let mut len = LOOKUP + 1;
+        let mut code = self.peek(len) as i32;
+        while code > t.maxcode[len as usize] {
+            len += 1;
+            code = self.peek(len.min(16)) as i32;
+            if len > 16 {
+                // Not a code of this table: libjpeg warns and uses 0.
+                self.drop_bits(16);
+                return 0;
+            }
+        }
+        self.drop_bits(len);
+        let i = (code + t.valoffset[len as usize]) as usize;
+        t.symbols.get(i).copied().unwrap_or(0)
+    }
+
+    /// Skips to the next byte, for a restart marker, and past the marker.
+    fn restart(&mut self) {
+        self.acc = 0;
+        self.n = 0;
+        // The bits left were read ahead of `pos`: find the marker from the
+        // last whole byte consumed on.
+        let mut p = self.pos;
+        while p + 1 < self.data.len()
+            && !(self.data[p] == 0xFF && (0xD0..=0xD7).contains(&self.data[p + 1]))
+        {
+            if self.data[p] == 0xFF && self.data[p + 1] != 0 && self.data[p + 1] != 0xFF {
+                // Some other marker: leave it (the rest reads as zeros).
+                self.pos = p;
+                self.marker = true;
+                return;
+            }
+            p += 1;
+        }
+        self.pos = (p + 2).min(self.data.len());
+        self.marker = false;
+    }
+}
+
+/// `HUFF_EXTEND`: the signed value of `size` bits `v`.
+#[inline(always)]
+fn extend(v: u32, size: u32) -> i32 {
+    if v < (1 << (size - 1)) {
+        v as i32 - (1 << size) + 1
+    } else {
+        v as i32
+    }
+}
+
+/// A component of the frame.
+#[derive(Clone, Copy)]
+struct Comp {
+    h: usize,
+    v: usize,
+    quant: usize,
+    dc: usize,
+    ac: usize,
+}
+
+/// A baseline frame this decoder takes, parsed up to its scan.
+pub(super) struct Frame {
+    width: usize,
+    height: usize,
+    comps: Vec<Comp>,
+    quant: [[u16; 64]; 4],
+    dc: [Option<Table>; 4],
+    ac: [Option<Table>; 4],
+    restart: usize,
+    /// Where the entropy-coded data starts.
+    scan: usize,
+}
+
+/// A component's id and description, as the frame header lists them.
+type FrameComp = (u8, Comp);
+
+fn be16(d: &[u8], at: usize) -> Option<usize> {
+    Some(usize::from(u16::from_be_bytes([
+        *d.get(at)?,
+        *d.get(at + 1)?,
+    ])))
+}
+
+impl Frame {
+    /// The frame of `data` (a whole JPEG file) if this decoder takes it:
+    /// `grey` says whether the caller decodes it as one grey band (a
+    /// one-component file) or as YCbCr to RGB.
+    pub(super) fn parse(data: &[u8], grey: bool) -> Option<Frame> {
+        if data.get(..2)? != [0xFF, 0xD8] {
+            return None;
+        }
+        let mut quant = [[0u16; 64]; 4];
+        let mut dc: [Option<Table>; 4] = Default::default();
+        let mut ac: [Option<Table>; 4] = Default::default();
+        let mut restart = 0;
+        // Width, height, and the components with their ids.
+        let mut frame: Option<(usize, usize, Vec<FrameComp>)> = None;
+        let mut i = 2;
+        loop {
+            if *data.get(i)? != 0xFF {
+                return None;
+            }
+            let marker = *data.get(i + 1)?;
+            if marker == 0xFF {
+                i += 1;
+                continue;
+            }
+            let len = be16(data, i + 2)?;
+            let seg = data.get(i + 4..i + 2 + len)?;
+            match marker {
+                0xC0 | 0xC1 => {
+                    if frame.is_some() || *seg.first()? != 8 {
+                        return None;
+                    }
+                    let height = be16(seg, 1)?;
+                    let width = be16(seg, 3)?;
+                    let n = usize::from(*seg.get(5)?);
+                    let mut comps = Vec::new();
+                    for c in 0..n {
+                        let s = seg.get(6 + 3 * c..9 + 3 * c)?;
+                        let (h, v) = (usize::from(s[1] >> 4), usize::from(s[1] & 15));
+                        if s[2] > 3 || !(1..=4).contains(&h) || !(1..=4).contains(&v) {
+                            return None;
+                        }
+                        comps.push((
+                            s[0],
+                            Comp {
+                                h,
+                                v,
+                                quant: usize::from(s[2]),
+                                dc: 0,
+                                ac: 0,
+                            },
+                        ));
+                    }
+                    if width == 0 || height == 0 {
+                        return None;
+                    }
+                    frame = Some((width, height, comps));
+                }
+                // Progressive, lossless, arithmetic, hierarchical.
+                0xC2 | 0xC3 | 0xC5..=0xC7 | 0xC9..=0xCB | 0xCD..=0xCF => return None,
+                0xC4 => {
+                    let mut s = seg;
+                    while !s.is_empty() {
+                        let class_id = s[0];
+                        let counts: [u8; 16] = s.get(1..17)?.try_into().ok()?;
+                        let total: usize = counts.iter().map(|&c| usize::from(c)).sum();
+                        let symbols = s.get(17..17 + total)?;
+                        let t = Table::new(&counts, symbols)?;
+                        let id = usize::from(class_id & 15);
+                        match class_id >> 4 {
+                            0 if id < 4 => dc[id] = Some(t),
+                            1 if id < 4 => ac[id] = Some(t),
+                            _ => return None,
+                        }
+                        s = &s[17 + total..];
+                    }
+                }
+                0xDB => {
+                    let mut s = seg;
+                    while !s.is_empty() {
+                        let (precision, id) = (s[0] >> 4, usize::from(s[0] & 15));
+                        if id > 3 || precision > 1 {
+                            return None;
+                        }
+                        let size = if precision == 0 { 64 } else { 128 };
+                        let values = s.get(1..1 + size)?;
+                        for k in 0..64 {
+                            quant[id][usize::from(NATURAL[k])] = if precision == 0 {
+                                u16::from(values[k])
+                            } else {
+                                u16::from_be_bytes([values[2 * k], values[2 * k + 1]])
+                            };
+                        }
+                        s = &s[1 + size..];
+                    }
+                }
+                0xDD => restart = be16(seg, 0)?,
+                0xDA => {
+                    let (width, height, comps) = frame?;
+                    let n = usize::from(*seg.first()?);
+                    if n != comps.len() || seg.get(1 + 2 * n..4 + 2 * n)? != [0, 63, 0] {
+                        return None;
+                    }
+                    let mut ordered = Vec::new();
+                    for c in 0..n {
+                        let id = seg[1 + 2 * c];
+                        let tables = seg[2 + 2 * c];
+                        let (_, mut comp) = *comps.iter().find(|(cid, _)| *cid == id)?;
+                        comp.dc = usize::from(tables >> 4);
+                        comp.ac = usize::from(tables & 15);
+                        if comp.dc > 3 || comp.ac > 3 {
+                            return None;
+                        }
+                        ordered.push(comp);
+                    }
+                    // Scan order must be the frame's, for libjpeg's MCU
+                    // layout to be the one we assume.
+                    let same_order = comps
+                        .iter()
+                        .zip(seg[1..].chunks(2))
+                        .all(|((id, _), s)| *id == s[0]);
+                    let shape_ok = match ordered.as_slice() {
+                        [y] => grey && y.h == y.v,
+                        [y, cb, cr] => {
+                            !grey
+                                && cb.h == 1
+                                && cb.v == 1
+                                && cr.h == 1
+                                && cr.v == 1
+                                && ((y.h == 1 && y.v == 1) || (y.h == 2 && y.v == 2))
+                        }
+                        _ => false,
+                    };
+                    let tables_ok = ordered
+                        .iter()
+                        .all(|c| dc[c.dc].is_some() && ac[c.ac].is_some());
+                    if !same_order || !shape_ok || !tables_ok {
+                        return None;
+                    }
+                    // One-component scans are one block per MCU.
+                    if let [y] = ordered.as_mut_slice() {
+                        y.h = 1;
+                        y.v = 1;
+                    }
+                    return Some(Frame {
+                        width,
+                        height,
+                        comps: ordered,
+                        quant,
+                        dc,
+                        ac,
+                        restart,
+                        scan: i + 2 + len,
+                    });
+                }
+                0xD8 | 0xD9 | 0xD0..=0xD7 | 0x01 => return None,
+                _ => {}
+            }
+            i += 2 + len;
+        }
+    }
+
+    /// The output size: libjpeg's `ceil(width / 8) × ceil(height / 8)`.
+    pub(super) fn size(&self) -> (usize, usize) {
+        (self.width.div_ceil(8), self.height.div_ceil(8))
+    }
+
+    /// Decodes the scan of `data`, handing the output rows of each MCU row
+    /// (packed, 1 or 3 bands) to `emit`, which returns `false` to stop.
+    pub(super) fn decode(&self, data: &[u8], mut emit: impl FnMut(&[u8]) -> bool) {
+        let colour = self.comps.len() == 3;
+        let (hmax, vmax) = (self.comps[0].h, self.comps[0].v);
+        let (out_w, out_h) = self.size();
+        let mcu_cols = self.width.div_ceil(8 * hmax);
+        let mcu_rows = self.height.div_ceil(8 * vmax);
+        // Output pixels of one MCU row, before cropping to `out_w`.
+        let row_px = mcu_cols * hmax;
+        let bands = if colour { 3 } else { 1 };
+        let mut planes = vec![vec![0u8; row_px * vmax]; self.comps.len()];
+        let mut out = vec![0u8; out_w * vmax * bands];
+        let mut bits = Bits::new(data, self.scan);
+        let mut pred = [0i32; 3];
+        let mut todo = self.restart;
+        let tables: Vec<(&Table, &Table, &[u16; 64])> = self
+            .comps
+            .iter()
+            .map(|c| {
+                (
+                    self.dc[c.dc].as_ref().expect("checked by parse"),
+                    self.ac[c.ac].as_ref().expect("checked by parse"),
+                    &self.quant[c.quant],
+                )
+            })
+            .collect();
+        for my in 0..mcu_rows {
+            for mx in 0..mcu_cols {
+                if self.restart > 0 {
+                    if todo == 0 {
+                        bits.restart();
+                        pred = [0; 3];
+                        todo = self.restart;
+                    }
+                    todo -= 1;
+                }
+                for (ci, comp) in self.comps.iter().enumerate() {
+                    let (dct, act, q) = tables[ci];
+                    // Chroma of 4:2:0 takes the 2x2 inverse DCT.
+                    let full = ci > 0 && hmax == 2;
+                    for by in 0..comp.v {
+                        for bx in 0..comp.h {
+                            bits.refill();
+                            let s = u32::from(bits.symbol(dct) & 15);
+                            if s > 0 {
+                                if s > 11 {
+                                    bits.drop_bits(s.min(16));
+                                } else {
+                                    let v = bits.take(s);
+                                    pred[ci] += extend(v, s);
+                                }
+                            }
+                            if full {
+                                let mut block = [0i32; 64];
+                                block[0] = pred[ci];
+                                decode_ac(&mut bits, act, &mut block);
+                                let px = idct_2x2(&block, q);
+                                let plane = &mut planes[ci];
+                                let x = mx * 2;
+                                plane[x] = px[0];
+                                plane[x + 1] = px[1];
+                                plane[row_px + x] = px[2];
+                                plane[row_px + x + 1] = px[3];
+                            } else {
+                                skip_ac(&mut bits, act);
+                                let v = (pred[ci] * i32::from(q[0]) + 4) >> 3;
+                                let x = mx * comp.h + bx;
+                                planes[ci][by * row_px + x] = (v + 128).clamp(0, 255) as u8;
+                            }
+                        }
+                    }
+                }
+            }
+            // Colour conversion of the MCU row's `vmax` output rows.
+            let rows = vmax.min(out_h - my * vmax);
+            for r in 0..rows {
+                let dst = &mut out[r * out_w * bands..(r + 1) * out_w * bands];
+                let y = &planes[0][r * row_px..r * row_px + out_w];
+                if colour {
+                    let cb = &planes[1][r * row_px..r * row_px + out_w];
+                    let cr = &planes[2][r * row_px..r * row_px + out_w];
+                    ycc_to_rgb(y, cb, cr, dst);
+                } else {
+                    dst.copy_from_slice(y);
+                }
+            }
+            if !emit(&out[..rows * out_w * bands]) {
+                return;
+            }
+        }
+    }
+}
+
+/// Skips the AC coefficients of a block.
+#[inline(always)]
+fn skip_ac(bits: &mut Bits<'_>, t: &Table) {
+    let mut k = 1u32;
+    while k < 64 {
+        bits.refill();
+        let e = u32::from(t.skip[bits.index()]);
+        // An end of block after the 63rd coefficient is not one: the
+        // block has ended, and the code is the next block's.
+        let end = k + ((e >> 4) & 0x7F) + ((e >> 11) & 1);
+        if e != 0 && end <= 64 {
+            bits.drop_bits(e & 15);
+            k += (e >> 4) & 0x7F;
+            if e & 0x800 != 0 {
+                return;
+            }
+            continue;
+        }
+        let sym = bits.symbol(t);
+        let (run, size) = (u32::from(sym >> 4), u32::from(sym & 15));
+        if size > 0 {
+            k += run + 1;
+            bits.drop_bits(size);
+        } else if run == 15 {
+            k += 16;
+        } else {
+            return;
+        }
+    }
+}
+
+/// Decodes the AC coefficients of a block into `block` (natural order).
+#[inline(always)]
+fn decode_ac(bits: &mut Bits<'_>, t: &Table, block: &mut [i32; 64]) {
+    let mut k = 1usize;
+    while k < 64 {
+        bits.refill();
+        let sym = bits.symbol(t);
+        let (run, size) = (usize::from(sym >> 4), u32::from(sym & 15));
+        if size > 0 {
+            k += run;
+            let v = extend(bits.take(size), size);
+            if k < 64 {
+                block[usize::from(NATURAL[k])] = v;
+            }
+            k += 1;
+        } else if run == 15 {
+            k += 16;
+        } else {
+            return;
+        }
+    }
+}
+
+/// libjpeg's `jpeg_idct_2x2` (jidctred.c), output row-major.
+fn idct_2x2(block: &[i32; 64], q: &[u16; 64]) -> [u8; 4] {
+    const CONST_BITS: i32 = 13;
+    const PASS1_BITS: i32 = 2;
+    const FIX_0_720959822: i64 = 5906;
+    const FIX_0_850430095: i64 = 6967;
+    const FIX_1_272758580: i64 = 10426;
+    const FIX_3_624509785: i64 = 29692;
+    let descale = |x: i64, n: i32| (x + (1 << (n - 1))) >> n;
+    let deq = |i: usize| i64::from(block[i]) * i64::from(q[i]);
+    // Pass 1: columns 0, 1, 3, 5, 7 into two rows of a work array.
+    let mut ws = [[0i64; 8]; 2];
+    for col in [0usize, 1, 3, 5, 7] {
+        if block[8 + col] == 0
+            && block[24 + col] == 0
+            && block[40 + col] == 0
+            && block[56 + col] == 0
+        {
+            let dc = deq(col) << PASS1_BITS;
+            ws[0][col] = dc;
+            ws[1][col] = dc;
+            continue;
+        }
+        let tmp10 = deq(col) << (CONST_BITS + 2);
+        let tmp0 = deq(56 + col) * -FIX_0_720959822
+            + deq(40 + col) * FIX_0_850430095
+            + deq(24 + col) * -FIX_1_272758580
+            + deq(8 + col) * FIX_3_624509785;
+        ws[0][col] = descale(tmp10 + tmp0, CONST_BITS - PASS1_BITS + 2);
+        ws[1][col] = descale(tmp10 - tmp0, CONST_BITS - PASS1_BITS + 2);
+    }
+    // Pass 2: the two rows.
+    let limit = |x: i64| (x + 128).clamp(0, 255) as u8;
+    let mut out = [0u8; 4];
+    for (r, w) in ws.iter().enumerate() {
+        let tmp10 = w[0] << (CONST_BITS + 2);
+        let tmp0 = w[7] * -FIX_0_720959822
+            + w[5] * FIX_0_850430095
+            + w[3] * -FIX_1_272758580
+            + w[1] * FIX_3_624509785;
+        let n = CONST_BITS + PASS1_BITS + 3 + 2;
+        out[2 * r] = limit(descale(tmp10 + tmp0, n));
+        out[2 * r + 1] = limit(descale(tmp10 - tmp0, n));
+    }
+    out
+}
+
+/// libjpeg's `ycc_rgb_convert` (jdcolor.c), with its tables computed on
+/// the fly.
+fn ycc_to_rgb(y: &[u8], cb: &[u8], cr: &[u8], out: &mut [u8]) {
+    const ONE_HALF: i32 = 1 << 15;
+    const FIX_1_40200: i32 = 91881;
+    const FIX_1_77200: i32 = 116130;
+    const FIX_0_71414: i32 = 46802;
+    const FIX_0_34414: i32 = 22554;
+    for (((&y, &cb), &cr), px) in y.iter().zip(cb).zip(cr).zip(out.chunks_exact_mut(3)) {
+        let (y, cb, cr) = (i32::from(y), i32::from(cb) - 128, i32::from(cr) - 128);
+        let r = y + ((FIX_1_40200 * cr + ONE_HALF) >> 16);
+        let g = y + ((-FIX_0_34414 * cb + ONE_HALF - FIX_0_71414 * cr) >> 16);
+        let b = y + ((FIX_1_77200 * cb + ONE_HALF) >> 16);
+        px[0] = r.clamp(0, 255) as u8;
+        px[1] = g.clamp(0, 255) as u8;
+        px[2] = b.clamp(0, 255) as u8;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// libjpeg's (MozJPEG's C code) 1/8 decode of `data`.
+    fn libjpeg(data: &[u8], grey: bool) -> Vec<u8> {
+        let mut d = mozjpeg::Decompress::builder().from_mem(data).unwrap();
+        d.scale(1);
+        let space = if grey {
+            mozjpeg::ColorSpace::JCS_GRAYSCALE
+        } else {
+            mozjpeg::ColorSpace::JCS_RGB
+        };
+        let mut s = d.to_colorspace(space).unwrap();
+        let mut out = vec![0u8; s.width() * s.height() * if grey { 1 } else { 3 }];
+        s.read_scanlines_into::<u8>(&mut out).unwrap();
+        out
+    }
+
+    fn ours(data: &[u8], grey: bool) -> Option<Vec<u8>> {
+        let frame = Frame::parse(data, grey)?;
+        let mut out = Vec::new();
+        frame.decode(data, |rows| {
+            out.extend_from_slice(rows);
+            true
+        });
+        let (w, h) = frame.size();
+        assert_eq!(out.len(), w * h * if grey { 1 } else { 3 });
+        Some(out)
+    }
+
+    /// JPEGs of every shape this decoder takes, from our encoder (4:2:0,
+    /// 4:4:4, grey, restart intervals, odd sizes) and the fixtures made
+    /// by libjpeg and Pillow: the bytes are libjpeg's.
+    #[test]
+    fn bytes_are_libjpegs() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
+        let mut taken = 0;
+        for sub in ["jpeg", "jpeg-edge"] {
+            for entry in std::fs::read_dir(format!("{dir}/{sub}")).unwrap() {
+                let path = entry.unwrap().path();
+                if path.extension().is_none_or(|e| e != "jpg") {
+                    continue;
+                }
+                let data = std::fs::read(&path).unwrap();
+                let grey = path
+                    .file_name()
+                    .unwrap()
+                    .to_str()
+                    .unwrap()
+                    .starts_with("grey");
+                if let Some(got) = ours(&data, grey) {
+                    assert!(got == libjpeg(&data, grey), "{}", path.display());
+                    taken += 1;
+                }
+            }
+        }
+        assert!(taken >= 8, "only {taken} fixtures taken");
+    }
+
+    /// Noise at high quality fills blocks to their 63rd coefficient (where
+    /// no end of block is coded); optimised Huffman tables; odd sizes.
+    /// (Restart intervals: the `restart.jpg` fixture, and every JPEG
+    /// gigapix writes.)
+    #[test]
+    fn full_blocks_and_optimised_tables_are_libjpegs() {
+        use mozjpeg::{ColorSpace, Compress};
+        let mut seed = 7u32;
+        for (w, h, grey, samp, q, optimize) in [
+            (67, 45, false, 2, 100, false),
+            (67, 45, false, 1, 100, true),
+            (40, 33, true, 1, 100, false),
+            (129, 70, false, 2, 95, true),
+            (129, 70, false, 2, 60, false),
+            (17, 9, true, 1, 30, true),
+        ] {
+            let bands = if grey { 1 } else { 3 };
+            let pixels: Vec<u8> = (0..w * h * bands)
+                .map(|i| {
+                    seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                    // Noise over a ramp, so blocks differ in their DC too.
+                    ((seed >> 24) as usize / 2 + (i % (w * bands)) / 2) as u8
+                })
+                .collect();
+            let mut c = Compress::new(if grey {
+                ColorSpace::JCS_GRAYSCALE
+            } else {
+                ColorSpace::JCS_RGB
+            });
+            c.set_fastest_defaults();
+            c.set_size(w, h);
+            c.set_quality(q as f32);
+            c.set_optimize_coding(optimize);
+            if !grey {
+                c.set_chroma_sampling_pixel_sizes((samp, samp), (samp, samp));
+            }
+            let mut started = c.start_compress(Vec::new()).unwrap();
+            started.write_scanlines(&pixels).unwrap();
+            let data = started.finish().unwrap();
+            let got = ours(&data, grey).expect("a shape we take");
+            assert!(
+                got == libjpeg(&data, grey),
+                "{w}x{h} grey {grey} 1/{samp} Q{q}"
+            );
+        }
+    }
+
+    #[test]
+    fn not_taken() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/jpeg");
+        for (f, grey) in [
+            ("progressive.jpg", false),
+            ("b422.jpg", false),
+            ("cmyk.jpg", false),
+        ] {
+            let data = std::fs::read(format!("{dir}/{f}")).unwrap();
+            assert!(Frame::parse(&data, grey).is_none(), "{f}");
+        }
+    }
+
+    /// Truncated and flipped entropy data: some pixels, no panic.
+    #[test]
+    fn damaged_data_does_not_panic() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/jpeg");
+        for f in ["b420.jpg", "restart.jpg", "b444.jpg"] {
+            let data = std::fs::read(format!("{dir}/{f}")).unwrap();
+            for cut in [data.len() / 3, data.len() / 2, data.len() - 3] {
+                let _ = ours(&data[..cut], false);
+            }
+            let mut seed = 1u32;
+            for _ in 0..50 {
+                let mut d = data.clone();
+                for _ in 0..8 {
+                    seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                    let at = 200 + (seed as usize >> 8) % (d.len() - 200);
+                    d[at] ^= (seed >> 3) as u8 | 1;
+                }
+                let _ = ours(&d, false);
+            }
+        }
+    }
+}
