@@ -131,6 +131,23 @@ def main():
         b = io.BytesIO()
         Image.fromarray(pattern(w, h, 3, np.uint8)).convert(mode).save(b, "PPM")
         put("ppm", f"pil_{mode}.ppm", b.getvalue())
+    # GIF (Pillow): the first byte of each seed picks the gif target's load
+    # options (0 first frame, 1 all frames, 3 page 1 of 2).
+    def gif(name, pick, im, **kw):
+        b = io.BytesIO()
+        im.save(b, "GIF", **kw)
+        put("gif", name, bytes([pick]) + b.getvalue())
+
+    rgb = Image.fromarray(pattern(w, h, 3, np.uint8)).quantize(16)
+    gif("still", 0, rgb)
+    gif("interlaced", 0, rgb, interlace=True)
+    gif("transparent", 0, rgb, transparency=3)
+    gif("grey", 0, Image.fromarray(pattern(w, h, 1, np.uint8)[:, :, 0]).quantize(8))
+    frames = [Image.fromarray(np.roll(pattern(w, h, 3, np.uint8), k * 3, axis=1)).quantize(8)
+              for k in range(3)]
+    gif("anim", 1, frames[0], save_all=True, append_images=frames[1:], duration=50, loop=0, disposal=2)
+    gif("anim-page", 3, frames[0], save_all=True, append_images=frames[1:], duration=50, loop=0,
+        disposal=1, transparency=0)
     for t in sorted(os.listdir(OUT)):
         print(t, len(os.listdir(os.path.join(OUT, t))), "files", file=sys.stderr)
 

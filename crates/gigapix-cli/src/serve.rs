@@ -309,7 +309,7 @@ fn find_pyramid(site: &Site) -> Option<Pyramid> {
 /// pixels each) stands for it, which the real image fills but for the
 /// last partial tile; every coarser level's grid follows from it.
 fn google(site: &Site, prefix: &str) -> Option<Pyramid> {
-    let ext = [".jpg", ".jpeg", ".png", ".webp"]
+    let ext = [".jpg", ".jpeg", ".png", ".webp", ".avif"]
         .into_iter()
         .find(|e| site.has(&format!("{prefix}0/0/0{e}")))?;
     let mut z = 0u32;
@@ -664,6 +664,7 @@ fn content_type(name: &str) -> &'static str {
         "jpg" | "jpeg" => "image/jpeg",
         "png" => "image/png",
         "webp" => "image/webp",
+        "avif" => "image/avif",
         "gif" => "image/gif",
         "avif" => "image/avif",
         "jxl" => "image/jxl",

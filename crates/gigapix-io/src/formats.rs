@@ -525,6 +525,23 @@ pub static FORMATS: &[FormatDesc] = &[
         load_options: crate::gif::LOAD_OPTIONS,
         save_options: crate::gif::SAVE_OPTIONS,
     },
+    FormatDesc {
+        name: "AVIF",
+        format: Some(FileFormat::Avif),
+        summary: "Written only, by ravif (rav1e): 8 or 10 bits, alpha, EXIF; lossy, 4:4:4 \
+                  chroma; encoded whole in one pass (not streamable), within max_alloc. \
+                  Reading is refused: no pure-Rust decoder builds here.",
+        magic: &[Magic(&[(4, b"ftypavif")]), Magic(&[(4, b"ftypavis")])],
+        extensions: &["avif"],
+        access: None,
+        pipes: false,
+        load: false,
+        save: true,
+        save_formats: U8_U16,
+        save_bands: "1 to 4 (grey, grey+alpha, RGB, RGBA); at most 65536x65536",
+        load_options: &[],
+        save_options: crate::avif::SAVE_OPTIONS,
+    },
     unsupported(
         "BMP",
         "Not supported: convert to PNG or TIFF first.",

@@ -83,6 +83,7 @@ pub(crate) fn encoder_bytes(
         }
         FileFormat::Webp => webp_bytes(header, args)?,
         FileFormat::Gif => crate::gif::encoder_bytes(header, args)?,
+        FileFormat::Avif => crate::avif::encoder_bytes(header),
         FileFormat::Png => OUT_BUFFER + 7 * (row + 1) + PNG_CHUNK + swap + DEFLATE_STATE,
         FileFormat::Jpeg => {
             let optimize = args.bool("optimize").unwrap_or(false)

@@ -3,7 +3,7 @@
 //! checked exactly as for a file, and [`TileFormat::encode`] encodes one
 //! small image (a tile) into memory, on the caller's thread, with the same
 //! bytes the file saver writes for the same image and options (JPEG and
-//! PNG and WebP share the savers' encoders and settings; PPM/PGM and `.gpx` their
+//! PNG, WebP and AVIF share the savers' encoders and settings; PPM/PGM and `.gpx` their
 //! header functions).
 //!
 //! TIFF tiles (`.tif[compression=lzw]`) are refused for now: the TIFF
@@ -53,7 +53,7 @@ impl TileFormat {
             return Err(Error::new(
                 ErrorKind::Unsupported,
                 format!(
-                    "{name}: TIFF tiles are not supported; use .jpg, .png, .webp, .ppm or .gpx"
+                    "{name}: TIFF tiles are not supported; use .jpg, .png, .webp, .avif, .ppm or .gpx"
                 ),
             ));
         }
@@ -61,7 +61,7 @@ impl TileFormat {
             return Err(Error::new(
                 ErrorKind::InvalidArgument,
                 format!(
-                    "{name}: a pyramid is not a tile format; use .jpg, .png, .webp, .ppm or .gpx"
+                    "{name}: a pyramid is not a tile format; use .jpg, .png, .webp, .avif, .ppm or .gpx"
                 ),
             ));
         }
@@ -95,6 +95,9 @@ impl TileFormat {
                 crate::webp::encode_to_vec(name, header, &metadata, &self.args, data)
             }
             FileFormat::Gif => crate::gif::encode_to_vec(name, header, &metadata, &self.args, data),
+            FileFormat::Avif => {
+                crate::avif::encode_to_vec(name, header, &metadata, &self.args, data)
+            }
             FileFormat::Pnm => {
                 crate::pnm::check_savable(name, header)?;
                 let mut out = crate::pnm::header_bytes(header);
