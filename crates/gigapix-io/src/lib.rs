@@ -95,6 +95,7 @@ use gigapix_core::{
 pub use jpeg::codec_paths as jpeg_codec_paths;
 pub use params::Params;
 pub use save::abandon_saves;
+pub use stream::{decode, from_memory, open_reader, read_stream, writer_to, writer_to_seekable};
 
 mod avif;
 mod dz;
@@ -111,6 +112,7 @@ pub mod raw;
 mod save;
 mod scan;
 mod source;
+mod stream;
 mod tiff;
 mod tile;
 pub mod viewer;
@@ -401,7 +403,7 @@ fn open_header(path: &Path, name: &str, limits: &Limits) -> Result<Opened> {
 /// Reads the magic bytes, a byte at a time (a pipe cannot be read
 /// twice), until they match a pattern of [`FORMATS`] or cannot, and
 /// parses the matching header.
-fn sniff(scan: &mut Scan<'_, BufReader<File>>) -> Result<Layout> {
+fn sniff<R: std::io::BufRead>(scan: &mut Scan<'_, R>) -> Result<Layout> {
     let name = scan.name();
     let mut head = vec![0u8; formats::magic_len()];
     let mut n = 0;
@@ -713,7 +715,26 @@ pub fn writer(
     options: &SaveOptions,
 ) -> Result<Box<dyn BandWriter>> {
     let (target, name, format, args) = save_target(path, header, options)?;
-    let path = target.as_path();
+    writer_dest(
+        &save::Dest::path(target),
+        name,
+        format,
+        args,
+        header,
+        metadata,
+    )
+}
+
+/// The writer of `format` into `dest` (a path or a stream), the options
+/// parsed.
+fn writer_dest(
+    path: &save::Dest,
+    name: String,
+    format: FileFormat,
+    args: Args,
+    header: &Header,
+    metadata: &Metadata,
+) -> Result<Box<dyn BandWriter>> {
     let stripped = Metadata::default();
     let metadata = if args.bool("strip")? {
         &stripped

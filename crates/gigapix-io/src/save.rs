@@ -12,14 +12,21 @@
 //! removed when the save fails or is dropped. The environment variable
 //! `GIGAPIX_NO_O_TMPFILE=1` forces named temporary files (a testing knob).
 //!
+//! The destination of a save is a [`Dest`]: a path (the atomic temporary
+//! file above) or a caller's writer ([`Dest::stream`]). Every saver gets
+//! its output from [`create_out`] and ends with [`persist`], so the same
+//! code writes files and streams: for a stream, [`OutFile`] forwards to the
+//! writer, `persist` flushes it, and an unfinished save just stops writing
+//! (whatever reached the writer stays there; no file is made).
+//!
 //! Every named temporary file is listed while it exists, so that a process
 //! about to exit abruptly (a second Ctrl-C) can remove them all with
 //! [`abandon_saves`].
 
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::{self, BufWriter, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use gigapix_core::{BandWriter, Error, ErrorKind, Header, Result};
 use tempfile::TempPath;
@@ -30,11 +37,140 @@ const OUT_BUFFER: usize = 256 << 10;
 /// Largest chunk converted at a time when samples need a byte swap.
 const SCRATCH: usize = 1 << 20;
 
+/// A writer that can also seek: the output of savers that go back (TIFF).
+pub(crate) trait WriteSeek: Write + Seek + Send {}
+
+impl<T: Write + Seek + Send> WriteSeek for T {}
+
+/// A caller's writer, shared by the saver's [`OutFile`] and its [`Temp`]
+/// (which flushes it in [`persist`]).
+pub(crate) enum Stream {
+    /// Written front to back only.
+    Plain(Box<dyn Write + Send>),
+    /// Can seek too.
+    Seekable(Box<dyn WriteSeek>),
+}
+
+type SharedStream = Arc<Mutex<Stream>>;
+
+fn lock(stream: &SharedStream) -> MutexGuard<'_, Stream> {
+    stream.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Where a save goes: a path, or a caller's writer. Derefs to the path,
+/// which names the output in errors and carries the extension that
+/// chose the format (for a writer, a made-up name such as `<writer>.png`).
+#[derive(Clone)]
+pub(crate) struct Dest {
+    path: PathBuf,
+    stream: Option<SharedStream>,
+}
+
+impl Dest {
+    /// The file at `path`, written atomically.
+    pub(crate) fn path(path: PathBuf) -> Dest {
+        Dest { path, stream: None }
+    }
+
+    /// The writer `stream`, named `name` in errors.
+    pub(crate) fn stream(name: PathBuf, stream: Stream) -> Dest {
+        Dest {
+            path: name,
+            stream: Some(Arc::new(Mutex::new(stream))),
+        }
+    }
+}
+
+impl std::ops::Deref for Dest {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// The output a saver writes into: its temporary file, or the caller's
+/// writer.
+pub(crate) enum OutFile {
+    /// The temporary file of a save to a path.
+    File(File),
+    /// A caller's writer.
+    Stream(SharedStream),
+}
+
+fn not_seekable() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::Unsupported,
+        "the output writer cannot seek (use a seekable writer)",
+    )
+}
+
+impl Write for OutFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            OutFile::File(f) => f.write(buf),
+            OutFile::Stream(s) => match &mut *lock(s) {
+                Stream::Plain(w) => w.write(buf),
+                Stream::Seekable(w) => w.write(buf),
+            },
+        }
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        match self {
+            OutFile::File(f) => f.write_all(buf),
+            OutFile::Stream(s) => match &mut *lock(s) {
+                Stream::Plain(w) => w.write_all(buf),
+                Stream::Seekable(w) => w.write_all(buf),
+            },
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            OutFile::File(f) => f.flush(),
+            OutFile::Stream(s) => match &mut *lock(s) {
+                Stream::Plain(w) => w.flush(),
+                Stream::Seekable(w) => w.flush(),
+            },
+        }
+    }
+}
+
+impl Seek for OutFile {
+    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+        match self {
+            OutFile::File(f) => f.seek(pos),
+            OutFile::Stream(s) => match &mut *lock(s) {
+                Stream::Plain(_) => Err(not_seekable()),
+                Stream::Seekable(w) => w.seek(pos),
+            },
+        }
+    }
+}
+
+/// The output of a save to `dest`: a temporary file for a path (see
+/// [`create_temp`]), the writer itself for a stream.
+pub(crate) fn create_out(dest: &Dest, name: &str) -> Result<(OutFile, Temp)> {
+    match &dest.stream {
+        Some(stream) => Ok((
+            OutFile::Stream(stream.clone()),
+            Temp {
+                dir: PathBuf::new(),
+                kind: TempKind::Stream(stream.clone()),
+            },
+        )),
+        None => {
+            let (file, temp) = create_temp(&dest.path, name)?;
+            Ok((OutFile::File(file), temp))
+        }
+    }
+}
+
 /// A [`BandWriter`] into a temporary file that becomes `target` on
 /// [`finish`](BandWriter::finish).
 pub(crate) struct FileWriter {
     /// `None` once finished (or while dropping).
-    out: Option<BufWriter<File>>,
+    out: Option<BufWriter<OutFile>>,
     temp: Option<Temp>,
     target: PathBuf,
     name: String,
@@ -84,6 +220,8 @@ enum TempKind {
     /// A hidden named file, listed in [`LIVE`]; `None` once persisted or
     /// removed.
     Named(Option<TempPath>),
+    /// A caller's writer: nothing to remove, flushed by [`persist`].
+    Stream(SharedStream),
 }
 
 impl Temp {
@@ -193,6 +331,13 @@ pub(crate) fn create_temp(target: &Path, name: &str) -> Result<(File, Temp)> {
 /// in one rename.
 pub(crate) fn persist(mut temp: Temp, target: &Path, name: &str) -> Result<()> {
     match &mut temp.kind {
+        TempKind::Stream(stream) => {
+            let flushed = match &mut *lock(stream) {
+                Stream::Plain(w) => w.flush(),
+                Stream::Seekable(w) => w.flush(),
+            };
+            flushed.map_err(|e| Error::io(name, e))
+        }
         #[cfg(target_os = "linux")]
         TempKind::Unnamed(file) => {
             if unnamed::link(file, target).map_err(|e| Error::io(name, e))? {
@@ -345,7 +490,7 @@ impl FileWriter {
     /// Creates the temporary file for `target` in the target's directory and
     /// writes `prefix` (the file header) into it.
     pub(crate) fn create(
-        target: &Path,
+        target: &Dest,
         header: &Header,
         prefix: &[u8],
         swap16: bool,
@@ -363,7 +508,7 @@ impl FileWriter {
                 format!("{name}: cannot save an image of {header}"),
             ));
         }
-        let (file, temp) = create_temp(target, &name)?;
+        let (file, temp) = create_out(target, &name)?;
         let mut out = BufWriter::with_capacity(OUT_BUFFER, file);
         out.write_all(prefix).map_err(|e| Error::io(&name, e))?;
         Ok(FileWriter {

@@ -131,10 +131,16 @@ pub(crate) fn swap_be16_in_place(buf: &mut [u8]) {
 
 /// A random-access source over a memory-mapped file: zero-copy views when
 /// the file's bytes are the engine's, a byte swap otherwise.
+///
+/// The same source serves images in memory ([`memory`]): `pixels` is then
+/// the caller's buffer and `map` is `None` (nothing to release).
 struct MappedSource {
     name: &'static str,
     header: Header,
-    map: Arc<MappedFile>,
+    /// The bytes every region views.
+    pixels: Arc<dyn SharedPixels>,
+    /// The memory map behind `pixels`, for its residency window.
+    map: Option<Arc<MappedFile>>,
     data_offset: usize,
     row_bytes: usize,
     encoding: Encoding,
@@ -169,8 +175,12 @@ impl Operation for MappedSource {
     }
 
     fn shared_bytes(&self, _: &PlanInfo, _: &Header) -> u64 {
-        // The map's resident window (its most recently used chunks).
-        (self.map.len() as u64).min(gigapix_core::mapped::RESIDENT_BYTES)
+        match &self.map {
+            // The map's resident window (its most recently used chunks).
+            Some(map) => (map.len() as u64).min(gigapix_core::mapped::RESIDENT_BYTES),
+            // The caller's buffer is held already, whatever the run does.
+            None => 0,
+        }
     }
 
     fn generate(&self, _: &mut (), out: Rect, inputs: &mut Inputs<'_>) -> Result<Region> {
@@ -182,15 +192,21 @@ impl Operation for MappedSource {
         let first = self.data_offset + out.y as usize * self.row_bytes + out.x as usize * px;
         let len = out.width as usize * px;
         let end = first + (out.height as usize - 1) * self.row_bytes + len;
-        self.map.touch(first, end);
+        if let Some(map) = &self.map {
+            map.touch(first, end);
+        }
         match self.encoding {
-            Encoding::Native => {
-                let shared: Arc<dyn SharedPixels> = self.map.clone();
-                Region::view(shared, first, self.row_bytes, out, h.bands, h.format)
-            }
+            Encoding::Native => Region::view(
+                self.pixels.clone(),
+                first,
+                self.row_bytes,
+                out,
+                h.bands,
+                h.format,
+            ),
             Encoding::U16Be => {
                 let mut region = inputs.alloc(out);
-                let bytes = self.map.bytes();
+                let bytes = self.pixels.bytes();
                 for (i, y) in (out.y..out.bottom()).enumerate() {
                     let s = first + i * self.row_bytes;
                     swap_be16(&bytes[s..s + len], region.row_bytes_mut(y));
@@ -215,12 +231,55 @@ pub(crate) fn mapped(
     let source = MappedSource {
         name: layout.format.loader_name(),
         header,
-        map,
+        pixels: map.clone(),
+        map: Some(map),
         // Both fit: `validate` bounded `end` by `isize::MAX`.
         data_offset: layout.data_offset as usize,
         row_bytes: header.row_bytes(),
         encoding: layout.encoding,
         metadata,
+    };
+    Ok(Image::new(source, vec![]))
+}
+
+/// Builds the source of a validated layout over bytes in memory (a
+/// decoded buffer or the caller's pixels): zero-copy views of `pixels`,
+/// as for a memory map. `end` is where the layout's last pixel ends; the
+/// buffer must reach it.
+pub(crate) fn memory(
+    layout: &Layout,
+    pixels: Arc<dyn SharedPixels>,
+    end: u64,
+    loader: &'static str,
+    name: &str,
+) -> Result<Image> {
+    let header = layout.header;
+    let len = pixels.bytes().len() as u64;
+    if len < end {
+        return Err(Error::format(format!(
+            "{name}: buffer is truncated: {len} bytes, the header ({}) needs {end}",
+            layout.shape()
+        )));
+    }
+    let size = header.format.size();
+    let start = pixels.bytes().as_ptr() as usize + layout.data_offset as usize;
+    if layout.encoding == Encoding::Native && !start.is_multiple_of(size) {
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            format!(
+                "{name}: the pixels start at an address not aligned to {size} bytes, as {} samples must be for a zero-copy view",
+                header.format
+            ),
+        ));
+    }
+    let source = MappedSource {
+        name: loader,
+        header,
+        pixels,
+        map: None,
+        data_offset: layout.data_offset as usize,
+        row_bytes: header.row_bytes(),
+        encoding: layout.encoding,
     };
     Ok(Image::new(source, vec![]))
 }

@@ -91,6 +91,7 @@ mod arith;
 mod assembly;
 mod hist;
 mod plan;
+mod stream;
 mod thumbnail;
 
 /// The building blocks, for operations and sinks of your own.
@@ -466,6 +467,136 @@ impl Image {
         self.run(RunOptions::default()).save(path).map(drop)
     }
 
+    /// An image over pixels in memory, without a copy: packed rows of
+    /// `width × height` pixels of `bands` samples of `format`, native byte
+    /// order. `data` is any owner of bytes (`Vec<u8>`, `Arc<[u8]>`,
+    /// `Box<[u8]>`, ...): the image holds it, and every region is a view
+    /// of it. See [`gigapix_io::from_memory`].
+    ///
+    /// # Errors
+    ///
+    /// If `data` is not exactly `width × height × bands × size` bytes, a
+    /// dimension is zero, or `data` is misaligned for `format`.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use gigapix::{BandFormat, Image};
+    ///
+    /// let data: Arc<[u8]> = vec![7u8; 64 * 32 * 3].into();
+    /// let image = Image::from_memory(data.clone(), 64, 32, 3, BandFormat::U8)?;
+    /// assert_eq!(Arc::strong_count(&data), 2); // the image holds it
+    /// assert_eq!(image.avg()?, 7.0);
+    /// # Ok::<(), gigapix::Error>(())
+    /// ```
+    pub fn from_memory<T: AsRef<[u8]> + Send + Sync + 'static>(
+        data: T,
+        width: u32,
+        height: u32,
+        bands: u32,
+        format: BandFormat,
+    ) -> Result<Image> {
+        gigapix_io::from_memory(data, width, height, bands, format).map(Image)
+    }
+
+    /// Decodes an image file held in memory, the format found from its
+    /// first bytes (see [`gigapix_io::decode`]).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use gigapix::Image;
+    ///
+    /// let bytes = Image::zone(64, 64).cast(gigapix::BandFormat::U8).to_buffer(".png")?;
+    /// let image = Image::decode(bytes)?;
+    /// assert_eq!((image.width(), image.bands()), (64, 1));
+    /// # Ok::<(), gigapix::Error>(())
+    /// ```
+    pub fn decode<T: AsRef<[u8]> + Send + Sync + 'static>(bytes: T) -> Result<Image> {
+        Self::decode_with(bytes, &OpenOptions::default())
+    }
+
+    /// [`decode`](Image::decode) with load options (`page`, `shrink`, ...,
+    /// as in brackets after a file name).
+    pub fn decode_with<T: AsRef<[u8]> + Send + Sync + 'static>(
+        bytes: T,
+        options: &OpenOptions,
+    ) -> Result<Image> {
+        gigapix_io::decode(bytes, options).map(Image)
+    }
+
+    /// Reads an image from `reader` (see [`gigapix_io::open_reader`]).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use gigapix::Image;
+    ///
+    /// let bytes = Image::black(8, 8, 3).to_buffer(".ppm")?;
+    /// let image = Image::open_reader(std::io::Cursor::new(bytes))?;
+    /// assert_eq!(image.bands(), 3);
+    /// # Ok::<(), gigapix::Error>(())
+    /// ```
+    pub fn open_reader<R: std::io::Read + std::io::Seek + Send + 'static>(
+        reader: R,
+    ) -> Result<Image> {
+        gigapix_io::open_reader(reader, &OpenOptions::default()).map(Image)
+    }
+
+    /// Saves into `writer` in the format of `suffix` (`.png`,
+    /// `.jpg[Q=85]`: an extension and options, as a path's), the same
+    /// bytes [`save`](Image::save) would write. One-pass formats (PNG,
+    /// JPEG, PPM/PGM, raw, WebP, GIF); TIFF needs
+    /// [`save_to_seekable`](Image::save_to_seekable). An error from
+    /// `writer` stops the run and is returned.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use gigapix::Image;
+    ///
+    /// let mut out = Vec::new();
+    /// Image::black(16, 16, 3).save_to(&mut out, ".jpg[Q=85]")?;
+    /// assert_eq!(&out[..2], &[0xff, 0xd8]);
+    /// # Ok::<(), gigapix::Error>(())
+    /// ```
+    pub fn save_to<W: std::io::Write + Send>(&self, writer: W, suffix: &str) -> Result<()> {
+        self.run(RunOptions::default())
+            .save_to(writer, suffix)
+            .map(drop)
+    }
+
+    /// [`save_to`](Image::save_to) a writer that can seek: every format,
+    /// TIFF too.
+    pub fn save_to_seekable<W: std::io::Write + std::io::Seek + Send>(
+        &self,
+        writer: W,
+        suffix: &str,
+    ) -> Result<()> {
+        self.run(RunOptions::default())
+            .save_to_seekable(writer, suffix)
+            .map(drop)
+    }
+
+    /// The image encoded in the format of `suffix` (`.png`,
+    /// `.tif[compression=lzw]`, any format but tile pyramids), in memory.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use gigapix::Image;
+    ///
+    /// let png = Image::black(4, 4, 1).to_buffer(".png")?;
+    /// assert_eq!(&png[1..4], b"PNG");
+    /// # Ok::<(), gigapix::Error>(())
+    /// ```
+    pub fn to_buffer(&self, suffix: &str) -> Result<Vec<u8>> {
+        let mut out = std::io::Cursor::new(Vec::new());
+        self.save_to_seekable(&mut out, suffix)?;
+        Ok(out.into_inner())
+    }
+
     /// Computes the image into `buffer` (packed rows, native byte order),
     /// which must be exactly [`Header::image_bytes`] long.
     pub fn write_into(&self, buffer: &mut [u8]) -> Result<()> {
@@ -530,6 +661,40 @@ impl Run<'_> {
             node.metadata(),
             options,
         )?)
+    }
+
+    /// Saves into `writer`; see [`Image::save_to`].
+    pub fn save_to<W: std::io::Write + Send>(&self, writer: W, suffix: &str) -> Result<RunReport> {
+        self.stream_save(stream::Target::Plain(Box::new(writer)), suffix)
+    }
+
+    /// Saves into a seekable `writer`; see [`Image::save_to_seekable`].
+    pub fn save_to_seekable<W: std::io::Write + std::io::Seek + Send>(
+        &self,
+        writer: W,
+        suffix: &str,
+    ) -> Result<RunReport> {
+        self.stream_save(stream::Target::Seekable(Box::new(writer)), suffix)
+    }
+
+    fn stream_save(&self, target: stream::Target<'_>, suffix: &str) -> Result<RunReport> {
+        let node = &self.image.0;
+        node.check()?;
+        stream::run(target, suffix, |out, seekable| {
+            let make = if seekable {
+                gigapix_io::writer_to_seekable
+            } else {
+                gigapix_io::writer_to
+            };
+            let writer = make(
+                out,
+                suffix,
+                node.header(),
+                node.metadata(),
+                &SaveOptions::default(),
+            )?;
+            self.write_to(writer)
+        })
     }
 
     /// Hands the image to an encoder of your own, as bands of full rows

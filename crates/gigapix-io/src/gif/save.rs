@@ -4,9 +4,8 @@
 //! by the `gif` crate and written, and its buffer reused for the next.
 
 use std::collections::HashMap;
-use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use gif::{DisposalMethod, Encoder, Frame, Repeat};
 use gigapix_core::desc::Args;
@@ -16,7 +15,7 @@ use quantette::dither::FloydSteinberg;
 use quantette::kmeans::KmeansOptions;
 use quantette::{ImageRef, PaletteBuf, PaletteSize, Pipeline, QuantizeMethod};
 
-use crate::save::{RowCheck, Temp, create_temp, persist};
+use crate::save::{Dest, OutFile, RowCheck, Temp, create_out, persist};
 
 /// Buffer of the output file.
 const OUT_BUFFER: usize = 256 << 10;
@@ -452,7 +451,7 @@ pub(crate) fn encode_to_vec(
 
 /// A [`BandWriter`] encoding GIF into a temporary file.
 struct GifWriter {
-    encoder: Option<FrameEncoder<BufWriter<File>>>,
+    encoder: Option<FrameEncoder<BufWriter<OutFile>>>,
     temp: Option<Temp>,
     target: PathBuf,
     name: String,
@@ -463,14 +462,14 @@ struct GifWriter {
 /// `metadata` has a `page-height` dividing the height, with its `delay`
 /// and `loop`.
 pub(crate) fn writer(
-    path: &Path,
+    path: &Dest,
     name: &str,
     header: &Header,
     metadata: &Metadata,
     args: &Args,
 ) -> Result<Box<dyn BandWriter>> {
     let settings = settings(name, header, metadata, args)?;
-    let (file, temp) = create_temp(path, name)?;
+    let (file, temp) = create_out(path, name)?;
     let encoder = FrameEncoder::new(BufWriter::with_capacity(OUT_BUFFER, file), name, settings)?;
     Ok(Box::new(GifWriter {
         encoder: Some(encoder),

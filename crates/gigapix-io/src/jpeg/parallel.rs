@@ -17,9 +17,8 @@
 //! finished strips are written out in order as soon as they are complete.
 
 use std::collections::BTreeMap;
-use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -29,7 +28,7 @@ use jpeg_encoder::{ImageBuffer, JpegColorType, SamplingFactor};
 
 use super::encode::{Sampling, StripEncoder};
 use super::save::{Config, insert_app_segments, to_planar};
-use crate::save::{RowCheck, Temp, create_temp, persist};
+use crate::save::{Dest, OutFile, RowCheck, Temp, create_out, persist};
 
 /// Output buffer.
 const OUT_BUFFER: usize = 256 << 10;
@@ -312,7 +311,7 @@ pub(super) fn encode_serial(
 /// Makes the parallel writer; `segments` (APPn number, payload) go into
 /// the headers.
 pub(super) fn writer(
-    path: &Path,
+    path: &Dest,
     name: &str,
     config: Config,
     segments: Vec<(u8, Vec<u8>)>,
@@ -320,7 +319,7 @@ pub(super) fn writer(
     let (strip_rows, interval) = geometry(&config);
 
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let (file, temp) = create_temp(path, name)?;
+    let (file, temp) = create_out(path, name)?;
     let (job_tx, job_rx) = mpsc::channel::<Job>();
     let (done_tx, done_rx) = mpsc::channel::<Done>();
     let job_rx = Arc::new(Mutex::new(job_rx));
@@ -437,7 +436,7 @@ struct ParallelWriter {
     done: Receiver<Done>,
     workers: Vec<JoinHandle<()>>,
     /// `None` once finished.
-    out: Option<BufWriter<File>>,
+    out: Option<BufWriter<OutFile>>,
     temp: Option<Temp>,
     target: PathBuf,
     name: String,

@@ -22,9 +22,8 @@
 //! profile as APP2 `ICC_PROFILE` chunks ([`app_segments`]).
 
 use std::cell::{Cell, RefCell};
-use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::rc::Rc;
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::thread::JoinHandle;
@@ -34,7 +33,7 @@ use jpeg_encoder::{ChromaSubsamplingMethod, Encoder, ImageBuffer, JpegColorType,
 
 use super::convert;
 use crate::formats::opt_bool;
-use crate::save::{RowCheck, Temp, create_temp, persist};
+use crate::save::{Dest, OutFile, RowCheck, Temp, create_out, persist};
 use gigapix_core::desc::Args;
 
 /// Bands queued between the sink and the encoder.
@@ -303,7 +302,7 @@ impl ImageBuffer for Whole<'_> {
 /// alpha first. Sides up to 65535. The EXIF block and ICC profile of
 /// `metadata` are written as described by [`app_segments`].
 pub(crate) fn writer(
-    path: &Path,
+    path: &Dest,
     name: &str,
     header: &Header,
     metadata: &Metadata,
@@ -315,7 +314,7 @@ pub(crate) fn writer(
     if !optimize {
         return super::parallel::writer(path, name, config, segments);
     }
-    let (file, temp) = create_temp(path, name)?;
+    let (file, temp) = create_out(path, name)?;
     let (tx, rx) = mpsc::sync_channel::<Band>(QUEUE);
     let (free_tx, free_rx) = mpsc::channel::<Vec<u8>>();
     let handle = std::thread::Builder::new()
@@ -479,7 +478,7 @@ impl Drop for JpegWriter {
 /// The output file: fails every write once the bands stopped coming, so
 /// that jpeg-encoder gives up at once.
 struct Output {
-    out: BufWriter<File>,
+    out: BufWriter<OutFile>,
     aborted: Rc<Cell<bool>>,
 }
 
@@ -568,7 +567,7 @@ impl ImageBuffer for Feed {
 
 /// The encoder thread.
 fn encode(
-    file: File,
+    file: OutFile,
     config: Config,
     segments: Vec<(u8, Vec<u8>)>,
     rx: Receiver<Band>,

@@ -5,15 +5,14 @@
 //! `exif::for_save`), both before the image data.
 
 use std::borrow::Cow;
-use std::fs::File;
 use std::io::{self, BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use gigapix_core::{BandFormat, BandWriter, Error, ErrorKind, Header, Metadata, Result};
 use png::{BitDepth, ColorType, DeflateCompression, Encoder, Filter, Info, StreamWriter};
 
-use crate::save::{RowCheck, Temp, create_temp, persist};
+use crate::save::{Dest, OutFile, RowCheck, Temp, create_out, persist};
 use gigapix_core::desc::Args;
 
 /// The compression level used when none is given: zlib level 5 with the
@@ -71,7 +70,7 @@ struct OutputState {
 /// Where the encoder's bytes go: the file, or memory (see
 /// [`encode_to_vec`]).
 enum Out {
-    File(BufWriter<File>),
+    File(BufWriter<OutFile>),
     Vec(Vec<u8>),
 }
 
@@ -278,14 +277,14 @@ pub(crate) fn encode_to_vec(
 /// A writer saving `header` as PNG at `path`, with the ICC profile
 /// (`iCCP`) and EXIF block (`eXIf`) of `metadata`.
 pub(crate) fn writer(
-    path: &Path,
+    path: &Dest,
     name: &str,
     header: &Header,
     metadata: &Metadata,
     args: &Args,
 ) -> Result<Box<dyn BandWriter>> {
     let settings = settings(name, header, args)?;
-    let (file, temp) = create_temp(path, name)?;
+    let (file, temp) = create_out(path, name)?;
     let output = Output(Arc::new(Mutex::new(OutputState {
         file: Some(Out::File(BufWriter::with_capacity(OUT_BUFFER, file))),
         error: None,

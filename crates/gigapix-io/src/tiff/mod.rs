@@ -12,6 +12,7 @@
 //! arrive (uncompressed, LZW or deflate, with the horizontal predictor),
 //! and the image file directory last.
 
+use crate::save::Dest;
 use std::path::Path;
 
 use gigapix_core::{BandWriter, Header, Image, Metadata, Result};
@@ -39,7 +40,7 @@ pub(crate) fn open(path: &Path, name: &str, options: &OpenOptions, args: &Args) 
 
 /// A writer saving `header` as TIFF, with the ICC profile of `metadata`.
 pub(crate) fn writer(
-    path: &Path,
+    path: &Dest,
     name: &str,
     header: &Header,
     metadata: &Metadata,

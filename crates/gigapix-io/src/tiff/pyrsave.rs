@@ -48,9 +48,8 @@
 //! XResolution, YResolution and ResolutionUnit, halved at every level.
 
 use std::collections::HashMap;
-use std::fs::File;
 use std::io::{BufWriter, Seek, SeekFrom, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use gigapix_core::desc::Args;
@@ -62,7 +61,7 @@ use super::ifd::sample_format_code;
 use super::save::{Value, directory_bytes, file_header, tile_size};
 use crate::formats::opt_bool;
 use crate::pyramid::{EncodePool, LevelSink, Pad, Shrinker, Tile, TileCutter, level_sizes};
-use crate::save::{RowCheck, Temp, create_temp, persist};
+use crate::save::{Dest, OutFile, RowCheck, Temp, create_out, persist};
 
 /// Buffer of the output file.
 const OUT_BUFFER: usize = 256 << 10;
@@ -298,7 +297,7 @@ pub(crate) fn buffer_bytes(header: &Header, args: &Args) -> Result<u64> {
 
 /// Builds the writer after checking every option.
 pub(super) fn writer(
-    path: &Path,
+    path: &Dest,
     name: &str,
     header: &Header,
     metadata: &Metadata,
@@ -355,7 +354,7 @@ pub(super) fn writer(
         slices: slices.clone(),
     });
     let pool = EncodePool::new(0, "tiff-encoder")?;
-    let (file, temp) = create_temp(path, name)?;
+    let (file, temp) = create_out(path, name)?;
     let mut out = BufWriter::with_capacity(OUT_BUFFER, file);
     let first = file_header(s.big);
     out.write_all(&first).map_err(|e| Error::io(name, e))?;
@@ -496,7 +495,7 @@ struct Done {
 /// The file being written and where every tile went.
 struct Output {
     /// `None` once finished.
-    out: Option<BufWriter<File>>,
+    out: Option<BufWriter<OutFile>>,
     pos: u64,
     big: bool,
     name: String,

@@ -27,9 +27,8 @@
 //! sub-directory of its own); `strip` (taken by `crate::writer`) leaves
 //! the profile out.
 
-use std::fs::File;
 use std::io::{BufWriter, Seek, SeekFrom, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use gigapix_core::{BandWriter, Error, ErrorKind, Header, Metadata, Result};
@@ -38,7 +37,7 @@ use super::MAX_CHUNK;
 use super::codec::{Compression, compress, predict};
 use super::ifd::sample_format_code;
 use crate::formats::opt_bool;
-use crate::save::{RowCheck, Temp, create_temp, persist};
+use crate::save::{Dest, OutFile, RowCheck, Temp, create_out, persist};
 use gigapix_core::desc::Args;
 
 /// Size strips aim at when `rows_per_strip` is not given.
@@ -49,7 +48,7 @@ const OUT_BUFFER: usize = 256 << 10;
 
 /// Builds the writer after checking every option.
 pub(crate) fn writer(
-    path: &Path,
+    path: &Dest,
     name: &str,
     header: &Header,
     metadata: &Metadata,
@@ -130,7 +129,7 @@ pub(crate) fn writer(
 
     let big = bigtiff.unwrap_or_else(|| may_pass_4gib(header, layout, compression));
 
-    let (file, temp) = create_temp(path, name)?;
+    let (file, temp) = create_out(path, name)?;
     let mut out = BufWriter::with_capacity(OUT_BUFFER, file);
     let first = file_header(big);
     out.write_all(&first).map_err(|e| Error::io(name, e))?;
@@ -241,7 +240,7 @@ impl Layout {
 /// The [`BandWriter`] of a TIFF file.
 struct TiffWriter {
     /// `None` once finished.
-    out: Option<BufWriter<File>>,
+    out: Option<BufWriter<OutFile>>,
     temp: Option<Temp>,
     target: PathBuf,
     name: String,

@@ -8,14 +8,13 @@
 //! animation, one frame at a time into libwebp's animation encoder.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
 
 use gigapix_core::desc::Args;
 use gigapix_core::{BandWriter, Error, ErrorKind, Header, Metadata, Result};
 use gigapix_webp as webp;
 
 use super::load::{MAX_FRAMES, webp_error};
-use crate::save::{RowCheck, create_temp, persist};
+use crate::save::{Dest, RowCheck, create_out, persist};
 
 /// The encoder settings from the options (checked by the format table).
 pub(crate) fn settings(args: &Args) -> Result<webp::Settings> {
@@ -157,7 +156,7 @@ struct WebpWriter {
     encoder: Option<Encoder>,
     settings: webp::Settings,
     metadata: Metadata,
-    target: PathBuf,
+    target: Dest,
     name: String,
     rows: RowCheck,
     bands: u32,
@@ -251,7 +250,7 @@ pub(crate) fn encode_to_vec(
 /// A writer saving `header` as WebP at `path`, with the ICC profile,
 /// EXIF and XMP of `metadata`.
 pub(crate) fn writer(
-    path: &Path,
+    path: &Dest,
     name: &str,
     header: &Header,
     metadata: &Metadata,
@@ -263,7 +262,7 @@ pub(crate) fn writer(
         encoder: Some(encoder),
         settings: s,
         metadata: metadata.clone(),
-        target: path.to_path_buf(),
+        target: path.clone(),
         name: name.to_string(),
         rows: RowCheck::new(header.height, header.row_bytes()),
         bands: header.bands,
@@ -296,7 +295,7 @@ impl BandWriter for WebpWriter {
             )
         })?;
         let bytes = encoder.finish(&self.name, &self.settings, &self.metadata)?;
-        let (mut file, temp) = create_temp(&self.target, &self.name)?;
+        let (mut file, temp) = create_out(&self.target, &self.name)?;
         file.write_all(&bytes)
             .map_err(|e| Error::io(&self.name, e))?;
         drop(file);
