@@ -666,7 +666,6 @@ fn content_type(name: &str) -> &'static str {
         "webp" => "image/webp",
         "avif" => "image/avif",
         "gif" => "image/gif",
-        "avif" => "image/avif",
         "jxl" => "image/jxl",
         "svg" => "image/svg+xml",
         "tif" | "tiff" => "image/tiff",

@@ -280,6 +280,7 @@ pub(crate) fn memory(
         data_offset: layout.data_offset as usize,
         row_bytes: header.row_bytes(),
         encoding: layout.encoding,
+        metadata: Default::default(),
     };
     Ok(Image::new(source, vec![]))
 }
