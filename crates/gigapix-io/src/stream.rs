@@ -9,7 +9,7 @@
 //! keeps alive (it holds the owner) for as long as it, or any region of
 //! it, exists. WebP and GIF decode from the bytes themselves. PNG, JPEG
 //! and TIFF are read from a file by their loaders: [`decode`] spools the
-//! bytes into an unnamed temporary file held by the image (removed when
+//! bytes into a temporary file held by the image (removed when
 //! the image goes).
 
 use std::io::{Read, Seek, Write};
@@ -104,7 +104,7 @@ pub fn from_memory<T: AsRef<[u8]> + Send + Sync + 'static>(
 ///
 /// Raw `.gpx` and PPM/PGM images are views of `bytes` (8-bit and raw with
 /// no copy, 16-bit PPM byte-swapped per region). WebP and GIF decode from
-/// `bytes`. PNG, JPEG and TIFF go through an unnamed temporary file that
+/// `bytes`. PNG, JPEG and TIFF go through a temporary file that
 /// the image holds.
 ///
 /// # Errors
