@@ -15,6 +15,27 @@ pub(crate) enum Target<'a> {
     Seekable(Box<dyn WriteSeek + 'a>),
 }
 
+impl Target<'_> {
+    /// The writer, seekable or not.
+    fn write(&mut self) -> &mut dyn Write {
+        match self {
+            Target::Plain(w) => w,
+            Target::Seekable(w) => w,
+        }
+    }
+}
+
+/// Sends `r` back to the encoder thread; a failure also ends the stream
+/// (with a copy of the error).
+fn answer<T>(r: io::Result<T>, reply: SyncSender<io::Result<T>>) -> io::Result<()> {
+    let failed = r
+        .as_ref()
+        .err()
+        .map(|e| io::Error::new(e.kind(), e.to_string()));
+    let _ = reply.send(r);
+    failed.map_or(Ok(()), Err)
+}
+
 /// A writer that can seek.
 pub(crate) trait WriteSeek: Write + Seek + Send {}
 
@@ -86,35 +107,9 @@ pub(crate) fn run<T: Send>(
 fn apply(mut target: Target<'_>, rx: Receiver<Msg>) -> Option<io::Error> {
     for msg in rx {
         let r = match (&mut target, msg) {
-            (Target::Plain(w), Msg::Data(d)) => w.write_all(&d),
-            (Target::Seekable(w), Msg::Data(d)) => w.write_all(&d),
-            (Target::Plain(w), Msg::Flush(reply)) => {
-                let r = w.flush();
-                let failed = r
-                    .as_ref()
-                    .err()
-                    .map(|e| io::Error::new(e.kind(), e.to_string()));
-                let _ = reply.send(r);
-                failed.map_or(Ok(()), Err)
-            }
-            (Target::Seekable(w), Msg::Flush(reply)) => {
-                let r = w.flush();
-                let failed = r
-                    .as_ref()
-                    .err()
-                    .map(|e| io::Error::new(e.kind(), e.to_string()));
-                let _ = reply.send(r);
-                failed.map_or(Ok(()), Err)
-            }
-            (Target::Seekable(w), Msg::Seek(pos, reply)) => {
-                let r = w.seek(pos);
-                let failed = r
-                    .as_ref()
-                    .err()
-                    .map(|e| io::Error::new(e.kind(), e.to_string()));
-                let _ = reply.send(r);
-                failed.map_or(Ok(()), Err)
-            }
+            (t, Msg::Data(d)) => t.write().write_all(&d),
+            (t, Msg::Flush(reply)) => answer(t.write().flush(), reply),
+            (Target::Seekable(w), Msg::Seek(pos, reply)) => answer(w.seek(pos), reply),
             (Target::Plain(_), Msg::Seek(_, reply)) => {
                 let _ = reply.send(Err(io::Error::new(
                     io::ErrorKind::Unsupported,
