@@ -268,6 +268,32 @@ impl Image {
         thumbnail::thumbnail(path.as_ref(), width, options)
     }
 
+    /// [`thumbnail`](Image::thumbnail) of an image file held in memory,
+    /// with the same shrink-on-load (JPEG, WebP): the bytes are shared by
+    /// every decode, never copied.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use gigapix::{Image, ThumbnailOptions};
+    ///
+    /// let jpeg = Image::noise(640, 480, 3, 1).to_buffer(".jpg")?;
+    /// let tn = Image::thumbnail_buffer(jpeg, 64, &ThumbnailOptions::new())?;
+    /// assert_eq!((tn.width(), tn.height()), (64, 48));
+    /// # Ok::<(), gigapix::Error>(())
+    /// ```
+    pub fn thumbnail_buffer<T: AsRef<[u8]> + Send + Sync + 'static>(
+        bytes: T,
+        width: u32,
+        options: &ThumbnailOptions,
+    ) -> Result<Image> {
+        let shared = std::sync::Arc::new(bytes);
+        let open = |o: &OpenOptions| {
+            Image::decode_with(Shared(std::sync::Arc::clone(&shared)), o)
+        };
+        thumbnail::thumbnail_from(&open, width, options)
+    }
+
     /// Integer box shrink: each output pixel is the mean of an `xshrink` x
     /// `yshrink` block.
     pub fn shrink(&self, xshrink: u32, yshrink: u32) -> Image {
@@ -744,5 +770,15 @@ impl Run<'_> {
     /// Computes every pixel and keeps none (the null sink, for measuring).
     pub fn discard(&self) -> Result<RunReport> {
         gigapix_exec::discard(&self.image.0, &self.options)
+    }
+}
+
+/// Bytes shared between the decodes of one
+/// [`thumbnail_buffer`](Image::thumbnail_buffer).
+struct Shared<T>(std::sync::Arc<T>);
+
+impl<T: AsRef<[u8]>> AsRef<[u8]> for Shared<T> {
+    fn as_ref(&self) -> &[u8] {
+        (*self.0).as_ref()
     }
 }

@@ -208,6 +208,16 @@ fn pyramid_level(probe: &Image, size: (u32, u32)) -> Option<usize> {
 }
 
 pub(crate) fn thumbnail(path: &Path, width: u32, options: &ThumbnailOptions) -> Result<Image> {
+    thumbnail_from(&|o: &OpenOptions| Image::open_with(path, o), width, options)
+}
+
+/// The thumbnail of an image opened by `open` with the load options
+/// given (a file's path, or bytes in memory: the same shrink-on-load).
+pub(crate) fn thumbnail_from(
+    open: &dyn Fn(&OpenOptions) -> Result<Image>,
+    width: u32,
+    options: &ThumbnailOptions,
+) -> Result<Image> {
     let height = options.height.unwrap_or(width);
     if width == 0 || height == 0 {
         return Err(crate::Error::new(
@@ -215,7 +225,7 @@ pub(crate) fn thumbnail(path: &Path, width: u32, options: &ThumbnailOptions) -> 
             format!("thumbnail: the box must be at least 1x1, not {width}x{height}"),
         ));
     }
-    let probe = Image::open(path)?;
+    let probe = open(&OpenOptions::default())?;
     let orientation = probe.metadata().orientation;
     let rotate = !options.no_rotate && orientation > 1;
     // The upright size, and the size of the result, from the file's full
@@ -245,7 +255,7 @@ pub(crate) fn thumbnail(path: &Path, width: u32, options: &ThumbnailOptions) -> 
         (ow, oh)
     };
     let probe = match pyramid_level(&probe, stored) {
-        Some(n) => Image::open_with(path, &OpenOptions::default().set("level", n))?,
+        Some(n) => open(&OpenOptions::default().set("level", n))?,
         None => probe,
     };
     let shrink = if is_webp_still {
@@ -255,7 +265,7 @@ pub(crate) fn thumbnail(path: &Path, width: u32, options: &ThumbnailOptions) -> 
     };
     let mut image = match shrink {
         n if n > 1 && (is_jpeg || is_webp_still) => {
-            match Image::open_with(path, &OpenOptions::default().set("shrink", n)) {
+            match open(&OpenOptions::default().set("shrink", n)) {
                 Err(e) if e.kind() == crate::ErrorKind::Unsupported => probe,
                 other => other?,
             }
