@@ -166,9 +166,8 @@ fn value_of(op: &OpDesc, a: &ArgDesc, v: &Bound<'_, PyAny>) -> PyResult<Value> {
     let type_error = |expected: &str| {
         PyTypeError::new_err(format!("{}: expected {expected}, got {}", what(), got()))
     };
-    let range_error = |shown: String| {
-        PyValueError::new_err(format!("{}: {shown} is out of range", what()))
-    };
+    let range_error =
+        |shown: String| PyValueError::new_err(format!("{}: {shown} is out of range", what()));
     Ok(match a.ty {
         ArgType::Int { min, max } => {
             if v.is_instance_of::<PyBool>() || !v.hasattr("__index__")? {
@@ -197,9 +196,7 @@ fn value_of(op: &OpDesc, a: &ArgDesc, v: &Bound<'_, PyAny>) -> PyResult<Value> {
             let found = values
                 .iter()
                 .find(|x| x.eq_ignore_ascii_case(&s))
-                .ok_or_else(|| {
-                    PyValueError::new_err(format!("{}: unknown value `{s}`", what()))
-                })?;
+                .ok_or_else(|| PyValueError::new_err(format!("{}: unknown value `{s}`", what())))?;
             Value::Enum(found)
         }
         ArgType::Numbers => {
@@ -371,7 +368,11 @@ fn thumbnail_options(options: Option<&Bound<'_, PyDict>>) -> PyResult<ThumbnailO
                 "height" => o.height(v.extract()?),
                 "crop" => o.crop(v.extract()?),
                 "no_rotate" => o.no_rotate(v.extract()?),
-                "kernel" => o.kernel(v.extract::<String>()?.parse().map_err(|e| bad(format!("{e}")))?),
+                "kernel" => o.kernel(
+                    v.extract::<String>()?
+                        .parse::<gigapix::Kernel>()
+                        .map_err(|e| bad(e.to_string()))?,
+                ),
                 "import_profile" => o.import_profile(v.extract::<String>()?),
                 "export_profile" => o.export_profile(v.extract::<String>()?),
                 "intent" => o.intent(match v.extract::<String>()?.to_ascii_lowercase().as_str() {
@@ -658,7 +659,9 @@ fn write_into(
     // meanwhile (the GIL is released): the pixels are then unspecified, as
     // documented, but every byte written is inside the allocation.
     let buffer = unsafe { std::slice::from_raw_parts_mut(ptr as *mut u8, len) };
-    run_sink(py, progress, move |o| image.run(o).write_into(buffer).map(drop))
+    run_sink(py, progress, move |o| {
+        image.run(o).write_into(buffer).map(drop)
+    })
 }
 
 /// Minimum, maximum, mean, standard deviation, sum, sum of squares per

@@ -288,9 +288,7 @@ impl Image {
         options: &ThumbnailOptions,
     ) -> Result<Image> {
         let shared = std::sync::Arc::new(bytes);
-        let open = |o: &OpenOptions| {
-            Image::decode_with(Shared(std::sync::Arc::clone(&shared)), o)
-        };
+        let open = |o: &OpenOptions| Image::decode_with(Shared(std::sync::Arc::clone(&shared)), o);
         thumbnail::thumbnail_from(&open, width, options)
     }
 
