@@ -3,7 +3,7 @@
 //!
 //! It exposes a small, generic surface; the pure-Python layer in
 //! `python/gigapix/__init__.py` builds the user-facing `Image` class from
-//! it, one method per catalogue operation, generated from [`catalogue`]:
+//! it, one method per catalogue operation, generated from `catalogue()`:
 //!
 //! - `catalogue()`: every operation's descriptor as plain dicts;
 //! - `call(name, input, kwargs)`: one operation built from typed values;
