@@ -18,18 +18,38 @@ use crate::region::SharedPixels;
 use crate::{Error, ErrorKind, Result};
 
 /// Bytes per residency chunk (a multiple of every page size in use).
-const CHUNK: usize = 4 << 20;
+const CHUNK: usize = 2 << 20;
 /// Chunks kept resident before the least recently used is released.
-const RESIDENT_CHUNKS: usize = 12;
-/// Bytes of a map a pass keeps resident at most (for memory estimates).
+const RESIDENT_CHUNKS: usize = 8;
+/// Bytes of a map a pass keeps resident when its requests are small.
 pub const RESIDENT_BYTES: u64 = (CHUNK * RESIDENT_CHUNKS) as u64;
+
+/// Chunks kept resident for requests spanning at most `span` chunks each,
+/// made by `threads` workers: every worker's request and one more stay
+/// mapped. A chunk released while a region still reads it would be
+/// faulted back in and then stay resident (nothing releases it again), so
+/// the window must hold every request in flight.
+fn window_chunks(span: usize, threads: usize) -> usize {
+    RESIDENT_CHUNKS.max((threads.max(1) + 1) * span)
+}
+
+/// Bytes of a map a pass keeps resident at most when `threads` workers
+/// each read `request` bytes at a time (for memory estimates).
+pub fn resident_bytes(request: u64, threads: usize) -> u64 {
+    // A request of `request` bytes touches at most this many chunks.
+    let span = (request as usize).div_ceil(CHUNK) + 1;
+    (window_chunks(span, threads) * CHUNK) as u64
+}
 
 /// A read-only memory map of a whole file, shared by every region that views
 /// it.
 pub struct MappedFile {
     map: Mmap,
-    /// Recently used chunks, most recent last.
-    recent: Mutex<Vec<usize>>,
+    /// Recently used chunks, most recent last, and the largest request
+    /// seen (chunks).
+    recent: Mutex<(Vec<usize>, usize)>,
+    /// Worker threads that may read at once.
+    threads: usize,
 }
 
 impl std::fmt::Debug for MappedFile {
@@ -66,7 +86,8 @@ impl MappedFile {
         let map = unsafe { Mmap::map(file) }.map_err(|e| Error::io(name, e))?;
         Ok(Arc::new(MappedFile {
             map,
-            recent: Mutex::new(Vec::new()),
+            recent: Mutex::new((Vec::new(), 1)),
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
         }))
     }
 
@@ -88,15 +109,16 @@ impl MappedFile {
         }
         let first = start / CHUNK;
         let last = (end - 1) / CHUNK;
-        let mut recent = self.recent.lock();
+        let mut guard = self.recent.lock();
+        let (recent, span) = &mut *guard;
+        *span = (*span).max(last - first + 1);
         for c in first..=last {
             if let Some(i) = recent.iter().position(|&r| r == c) {
                 recent.remove(i);
             }
             recent.push(c);
         }
-        // Keep at least the chunks of this request, however large.
-        let keep = RESIDENT_CHUNKS.max(last - first + 1);
+        let keep = window_chunks(*span, self.threads);
         while recent.len() > keep {
             let c = recent.remove(0);
             let off = c * CHUNK;

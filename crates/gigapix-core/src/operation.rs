@@ -43,6 +43,9 @@ pub struct PlanInfo {
     /// The largest vertical reach any consumer of this node may have behind
     /// the most advanced request (rows).
     pub row_skew: u32,
+    /// The largest request the planner expects this node to get (empty
+    /// when unknown): set per node for [`Operation::shared_bytes`].
+    pub request: Rect,
 }
 
 impl PlanInfo {
@@ -52,7 +55,13 @@ impl PlanInfo {
             threads,
             tile_height,
             row_skew,
+            request: Rect::default(),
         }
+    }
+
+    /// The same information for a node whose largest request is `request`.
+    pub fn with_request(self, request: Rect) -> PlanInfo {
+        PlanInfo { request, ..self }
     }
 }
 

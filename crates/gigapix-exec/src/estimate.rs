@@ -358,6 +358,7 @@ fn pass(image: &Image, tile: (u32, u32), threads: usize, sink: SinkKind) -> Pass
     let info = Plan::info(image, threads, tile);
     for n in image.nodes() {
         if let Some(&i) = at.get(&n.id()) {
+            let info = info.with_request(nodes[i].request);
             nodes[i].shared_bytes = n.operation().shared_bytes(&info, n.header());
         }
     }

@@ -97,9 +97,19 @@ pub(crate) fn encoder_bytes(
                 let rows = ((JPEG_STRIP / (16 * row).max(1)).max(1) * 16).min(height);
                 let strips = height.div_ceil(rows);
                 let strip = rows * row;
-                let in_flight = (2 * threads).min(strips) * strip;
-                let per_worker = threads.min(strips) * (strip + strip / 8 + JPEG_STATE);
-                OUT_BUFFER + strip + in_flight + per_worker
+                if header.bands == 4 {
+                    // CMYK: strips copied to jpeg-encoder's threads, at
+                    // most two per thread in flight, each converted to
+                    // planar form there.
+                    let in_flight = (2 * threads).min(strips) * strip;
+                    let per_worker = threads.min(strips) * (strip + strip / 8 + JPEG_STATE);
+                    OUT_BUFFER + strip + in_flight + per_worker
+                } else {
+                    // Grey and RGB: the pass's own workers encode the
+                    // sink's bands in place (the sink's buffers are
+                    // counted apart); each holds its encoded strip.
+                    OUT_BUFFER + threads.min(strips) * (strip / 8 + JPEG_STATE)
+                }
             }
         }
     })

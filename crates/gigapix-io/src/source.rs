@@ -174,10 +174,15 @@ impl Operation for MappedSource {
         }
     }
 
-    fn shared_bytes(&self, _: &PlanInfo, _: &Header) -> u64 {
+    fn shared_bytes(&self, info: &PlanInfo, _: &Header) -> u64 {
         match &self.map {
             // The map's resident window (its most recently used chunks).
-            Some(map) => (map.len() as u64).min(gigapix_core::mapped::RESIDENT_BYTES),
+            Some(map) => {
+                let r = info.request;
+                let request = r.height.max(1) as u64 * self.row_bytes as u64;
+                let window = gigapix_core::mapped::resident_bytes(request, info.threads);
+                (map.len() as u64).min(window)
+            }
             // The caller's buffer is held already, whatever the run does.
             None => 0,
         }

@@ -201,6 +201,14 @@ pub(crate) fn open(path: &Path, name: &str, options: &OpenOptions, args: &Args) 
         if options.fail_on == FailOn::Error {
             scaled::check_eoi(path, name)?;
         }
+        // The 1/8 decoder holds the whole file.
+        let len = std::fs::metadata(path).map_or(0, |m| m.len());
+        let decoder_bytes = decoder_bytes
+            + if scaled::eighth_reads_whole(len, kind, shrink as usize) {
+                len
+            } else {
+                0
+            };
         let path_buf = path.to_path_buf();
         let open = move || {
             scaled::ScaledRows::new(

@@ -128,6 +128,13 @@ impl ScaledRows {
     }
 }
 
+/// `true` if the decoder reads a file of `len` bytes whole into memory:
+/// the 1/8 decoder (`eighth.rs`) of grey and YCbCr files up to
+/// [`EIGHTH_MAX_FILE`].
+pub(super) fn eighth_reads_whole(len: u64, kind: Kind, shrink: usize) -> bool {
+    shrink == 8 && matches!(kind, Kind::Grey | Kind::YCbCr) && len <= EIGHTH_MAX_FILE
+}
+
 /// The decoder thread: decodes the whole file in bands of rows, until the
 /// end or until the reader is gone.
 fn decode(
@@ -141,9 +148,9 @@ fn decode(
     let name = path.display().to_string();
     let io = |e: std::io::Error| bad(&name, format_args!("damaged JPEG: {e}"));
     let mut file = File::open(path).map_err(|e| Error::io(&name, e))?;
-    if shrink == 8
-        && matches!(kind, Kind::Grey | Kind::YCbCr)
-        && file.metadata().is_ok_and(|m| m.len() <= EIGHTH_MAX_FILE)
+    if file
+        .metadata()
+        .is_ok_and(|m| eighth_reads_whole(m.len(), kind, shrink))
     {
         let mut data = Vec::new();
         file.read_to_end(&mut data)
