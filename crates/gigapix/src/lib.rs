@@ -58,7 +58,7 @@ pub use arith::{
 pub use gigapix_core::desc;
 pub use gigapix_core::{
     BandFormat, CancelToken, DemandHint, Error, ErrorKind, Header, Interpretation, Limits,
-    Metadata, Operation, Rect, Region, Result,
+    Metadata, Operation, Rect, Region, Result, Sample,
 };
 pub use gigapix_exec::{
     BASELINE_BYTES, CacheEstimate, CacheLocation, NodeEstimate, Order, PlanReport, Progress,
@@ -87,9 +87,22 @@ pub use gigapix_ops::{
 };
 pub use thumbnail::ThumbnailOptions;
 
+/// The `image` crate (0.25) that [`Image::from_dynamic_image`] and
+/// [`Image::to_image_buffer`] speak, re-exported so the versions match
+/// (feature `image`).
+#[cfg(feature = "image")]
+pub use ::image;
+/// The `ndarray` crate (0.16) that [`Image::from_array`] and
+/// [`Image::to_array`] speak, re-exported so the versions match (feature
+/// `ndarray`).
+#[cfg(feature = "ndarray")]
+pub use ::ndarray;
+
 mod arith;
 mod assembly;
 mod hist;
+#[cfg(any(feature = "ndarray", feature = "image"))]
+mod interop;
 mod plan;
 mod stream;
 mod thumbnail;
