@@ -220,3 +220,31 @@ fn what_image_rs_cannot_hold_is_a_clear_error() {
         ErrorKind::InvalidArgument
     );
 }
+
+/// The book's example (book/src/streams.md includes it).
+#[test]
+fn book_example() -> gigapix::Result<()> {
+    // ANCHOR: image
+    use gigapix::image::{DynamicImage, Rgb, RgbImage};
+    use gigapix::{BandFormat, Image};
+
+    // The buffer's vector is moved into the image, no copy; Luma is grey,
+    // Rgb sRGB, and LumaA / Rgba carry alpha.
+    let buffer = RgbImage::from_fn(640, 480, |x, y| Rgb([x as u8, y as u8, 128]));
+    let image = Image::from_image_buffer(buffer)?;
+
+    // Back out as a typed buffer, or as the DynamicImage variant that fits.
+    let flipped: RgbImage = image.flip(gigapix::Direction::Vertical).to_image_buffer()?;
+    let deep = image.cast_scaled(BandFormat::U16).to_dynamic_image()?;
+    assert!(matches!(deep, DynamicImage::ImageRgb16(_)));
+
+    // Any DynamicImage goes in the same way.
+    let again = Image::from_dynamic_image(DynamicImage::ImageRgb8(flipped))?;
+    assert_eq!(again.bands(), 3);
+    // ANCHOR_END: image
+    assert_eq!(
+        again.to_image_buffer::<Rgb<u8>>()?.get_pixel(3, 0),
+        &Rgb([3, 223, 128])
+    );
+    Ok(())
+}

@@ -242,3 +242,38 @@ fn the_image_keeps_the_array_alive() {
     let want = Array3::from_shape_fn((8, 8, 3), |(y, x, b)| value::<u8>(y + 4, x + 4, b));
     assert_eq!(got, want);
 }
+
+/// The book's example (book/src/streams.md includes it).
+#[test]
+fn book_example() -> gigapix::Result<()> {
+    // ANCHOR: ndarray
+    use gigapix::ndarray::{Array3, s};
+    use gigapix::{BandFormat, Image};
+
+    // Shape (height, width, bands), standard layout: the image takes the
+    // array's buffer, no copy.
+    let a = Array3::from_shape_fn((480, 640, 3), |(y, x, b)| {
+        ((x ^ y) as u8).wrapping_add(b as u8)
+    });
+    let image = Image::from_array(a)?;
+
+    // Computed into a new array (the engine writes into its buffer) ...
+    let small = image.resize(0.5).to_array::<u8>()?;
+    assert_eq!(small.dim(), (240, 320, 3));
+
+    // ... or into a standard-layout view of an existing one, in place.
+    let mut canvas = Array3::<f32>::zeros((600, 640, 3));
+    let mut band = canvas.slice_mut(s![60..540, .., ..]);
+    image
+        .cast_scaled(BandFormat::F32)
+        .write_into_array(&mut band)?;
+
+    // A transposed or stepped array is copied once into standard layout.
+    let transposed = Image::from_array(small.permuted_axes([1, 0, 2]))?;
+    assert_eq!((transposed.width(), transposed.height()), (240, 320));
+    // ANCHOR_END: ndarray
+    assert_eq!(canvas[[59, 0, 0]], 0.0);
+    // Pixel (5, 0), band 1: (5 ^ 0) + 1 = 6, scaled to 0..1.
+    assert_eq!(canvas[[60, 5, 1]], 6.0 / 255.0);
+    Ok(())
+}
