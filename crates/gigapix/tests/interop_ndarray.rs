@@ -5,7 +5,7 @@
 
 use gigapix::core::Ctx;
 use gigapix::ndarray::{Array2, Array3, ArrayView3, ShapeBuilder, s};
-use gigapix::{BandFormat, ErrorKind, Image, Interpretation, Rect, Sample};
+use gigapix::{BandFormat, Direction, ErrorKind, Image, Interpretation, Rect, RunOptions, Sample};
 
 /// A value for sample `(y, x, b)` that fits every format, negative ones
 /// for signed formats.
@@ -241,6 +241,34 @@ fn the_image_keeps_the_array_alive() {
     let got = cropped.to_array::<u8>().unwrap();
     let want = Array3::from_shape_fn((8, 8, 3), |(y, x, b)| value::<u8>(y + 4, x + 4, b));
     assert_eq!(got, want);
+}
+
+#[test]
+fn many_tiles_on_many_threads_land_in_the_right_place() {
+    // Big enough for many tiles, odd sizes so tiles do not divide it; the
+    // engine's threads write straight into the array.
+    let shape = (701, 533, 3);
+    let image = Image::from_array(formula::<u16>(shape)).unwrap();
+    let options = || RunOptions::new().threads(4).tile(64, 32);
+    let want = formula::<u16>(shape).mapv(linear_ref);
+    let got = image
+        .linear(2.0, 1.0)
+        .to_array_with::<u16>(options())
+        .unwrap();
+    assert_eq!(got, want);
+    let mut into = Array3::<u16>::zeros(shape);
+    image
+        .linear(2.0, 1.0)
+        .write_into_array_with(&mut into, options())
+        .unwrap();
+    assert_eq!(into, want);
+    // A flip reads the array backwards: pixel (x, y) is (w - 1 - x, y).
+    let flipped = image
+        .flip(Direction::Horizontal)
+        .to_array_with::<u16>(options())
+        .unwrap();
+    let want = Array3::from_shape_fn(shape, |(y, x, b)| value::<u16>(y, 532 - x, b));
+    assert_eq!(flipped, want);
 }
 
 /// The book's example (book/src/streams.md includes it).
