@@ -42,6 +42,47 @@
 //! # Ok::<(), gigapix::Error>(())
 //! ```
 //!
+//! # Interop
+//!
+//! Two cargo features convert to and from the usual Rust image containers,
+//! with no copy on the way in when the container's buffer can be kept, and
+//! the engine computing straight into the new buffer on the way out:
+//!
+//! - `ndarray`: `Image::from_array` (shape `(height, width, bands)`),
+//!   `from_array2`, `from_array_view`, `to_array`, `to_array2` and
+//!   `write_into_array` (in place, into a standard-layout view);
+//! - `image`: `Image::from_image_buffer`, `from_dynamic_image`,
+//!   `to_image_buffer::<P>()` and `to_dynamic_image`.
+//!
+//! The element type is the band format: convert with [`Image::cast`] or
+//! [`Image::cast_scaled`] before asking for another. Both crates are
+//! re-exported (`gigapix::ndarray`, `gigapix::image`) so versions match.
+//!
+//! ```
+//! # #[cfg(all(feature = "ndarray", feature = "image"))]
+//! # {
+//! use gigapix::{Image, image::RgbImage, ndarray::Array3};
+//!
+//! // An array of shape (height, width, bands) becomes an image, no copy.
+//! let a = Array3::from_shape_fn((300, 400, 3), |(y, x, b)| ((x + y + b) % 256) as u8);
+//! let image = Image::from_array(a)?;
+//!
+//! // Lazy operations, then computed straight into an image-rs buffer.
+//! let rgb: RgbImage = image.resize(0.5).invert().to_image_buffer()?;
+//! assert_eq!(rgb.dimensions(), (200, 150));
+//!
+//! // And back: the buffer's vector is moved in, no copy.
+//! let again = Image::from_image_buffer(rgb)?;
+//! let array = again.cast(gigapix::BandFormat::F32).to_array::<f32>()?;
+//! assert_eq!(array.dim(), (150, 200, 3));
+//! # }
+//! # Ok::<(), gigapix::Error>(())
+//! ```
+//!
+//! The conversion tests: `cargo test -p gigapix --features ndarray,image`
+//! from the workspace root, or `cargo test --features ndarray,image` in
+//! `crates/gigapix`.
+//!
 //! The crates behind the facade: `gigapix-core` (the node, regions and the
 //! [`Operation`] contract, for writing operations of your own),
 //! `gigapix-exec` (planner, worker pool, sinks), `gigapix-ops` (the
@@ -58,7 +99,7 @@ pub use arith::{
 pub use gigapix_core::desc;
 pub use gigapix_core::{
     BandFormat, CancelToken, DemandHint, Error, ErrorKind, Header, Interpretation, Limits,
-    Metadata, Operation, Rect, Region, Result,
+    Metadata, Operation, Rect, Region, Result, Sample,
 };
 pub use gigapix_exec::{
     BASELINE_BYTES, CacheEstimate, CacheLocation, NodeEstimate, Order, PlanReport, Progress,
@@ -87,9 +128,22 @@ pub use gigapix_ops::{
 };
 pub use thumbnail::ThumbnailOptions;
 
+/// The `image` crate (0.25) that [`Image::from_dynamic_image`] and
+/// [`Image::to_image_buffer`] speak, re-exported so the versions match
+/// (feature `image`).
+#[cfg(feature = "image")]
+pub use ::image;
+/// The `ndarray` crate (0.16) that [`Image::from_array`] and
+/// [`Image::to_array`] speak, re-exported so the versions match (feature
+/// `ndarray`).
+#[cfg(feature = "ndarray")]
+pub use ::ndarray;
+
 mod arith;
 mod assembly;
 mod hist;
+#[cfg(any(feature = "ndarray", feature = "image"))]
+mod interop;
 mod plan;
 mod stream;
 mod thumbnail;
