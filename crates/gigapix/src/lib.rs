@@ -252,7 +252,7 @@ impl Image {
         Image(gigapix_ops::point::linear_with(&self.0, a, b, options))
     }
 
-    /// Photographic negative: `max - x` for integer formats, `-x` for float.
+    /// Photographic negative: `max - x` for unsigned formats, `-x` for signed and float ones.
     pub fn invert(&self) -> Image {
         Image(gigapix_ops::point::invert(&self.0))
     }
