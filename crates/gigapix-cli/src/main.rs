@@ -630,6 +630,7 @@ fn dzsave_help() -> String {
     format!(
         "Write a deep-zoom tile pyramid in one pass over the image.\n\n\
          Usage: gigapix dzsave IN OUT [--name value | --flag | name=value ...]\n\n\
+         IN: a file, a generator or `-` (standard input, read whole).\n\
          OUT: NAME.dzi (a directory tree: NAME.dzi and NAME_files/, or NAME/ for the \
          other layouts), NAME.zip (the same in a zip) or NAME.szi (a zip with \
          scan-properties.xml). `gigapix copy IN NAME.dzi` is the same with the defaults.\n\n\

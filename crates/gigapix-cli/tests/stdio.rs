@@ -442,3 +442,33 @@ fn a_terminal_gets_no_image_data() {
         stderr(&o)
     );
 }
+
+#[test]
+fn stats_and_dzsave_read_stdin() {
+    let f = Fixture::new();
+    let (png, bytes) = f.png();
+    let want = run(&["stats", &png, "--", "invert"]);
+    ok(&want);
+    let o = piped(&["stats", "-", "--", "invert"], &bytes);
+    ok(&o);
+    assert_eq!(o.stdout, want.stdout);
+    ok(&run(&["dzsave", &png, &f.s("a.dzi"), "--tile-size", "16"]));
+    let o = piped(&["dzsave", "-", &f.s("b.dzi"), "--tile-size", "16"], &bytes);
+    ok(&o);
+    assert_eq!(
+        std::fs::read(f.path("a.dzi")).unwrap(),
+        std::fs::read(f.path("b.dzi")).unwrap()
+    );
+    let level = std::fs::read_dir(f.path("a_files")).unwrap().count();
+    assert!(level > 1);
+    for tile in ["0/0_0.jpeg", "6/1_1.jpeg"] {
+        let a = f.path("a_files").join(tile);
+        assert_eq!(
+            std::fs::read(a).unwrap(),
+            std::fs::read(f.path("b_files").join(tile)).unwrap(),
+            "{tile}"
+        );
+    }
+    let help = run(&["dzsave", "--help"]);
+    assert!(String::from_utf8_lossy(&help.stdout).contains("`-` (standard input"));
+}
