@@ -15,9 +15,11 @@
 //! gigapix serve DIR_OR_ZIP [--port N] [--host H] [--log FILE]
 //! ```
 //!
-//! IN may be a file or a generator (`black:WxHxB`, `xyz:WxH`,
-//! `noise:WxHxB[:SEED]`, `zone:WxH`); OUT `-` computes every pixel and
-//! discards it. Exit status: 0 success, 1 runtime error, 2 usage error,
+//! IN may be a file, a generator (`black:WxHxB`, `xyz:WxH`,
+//! `noise:WxHxB[:SEED]`, `zone:WxH`) or `-`, standard input; OUT a file,
+//! a bare suffix such as `.png` or `.jpg[Q=85]` for standard output, or
+//! `null:` (also `-`) to compute every pixel and discard it (see
+//! `stdio.rs`). Exit status: 0 success, 1 runtime error, 2 usage error,
 //! 130 after SIGINT and 143 after SIGTERM (the run is cancelled and no
 //! temporary file is left: see `signals.rs`).
 #![forbid(unsafe_code)]
@@ -26,6 +28,7 @@ mod pipeline;
 mod progress;
 mod serve;
 mod signals;
+mod stdio;
 
 use std::process::ExitCode;
 
@@ -48,9 +51,29 @@ fn long_version() -> &'static str {
     })
 }
 
+/// The words IN and OUT, shown after the commands in `--help`.
+const IN_OUT_HELP: &str = "\
+IN is a file (with load options in brackets: `in.tif[page=2]`), a generator
+(`black:WxHxB`, `xyz:WxH`, `noise:WxHxB[:SEED]`, `zone:WxH`), or `-` for
+standard input (`-[page=1]` with options), read whole into memory first (at
+most 4 GiB, the loader's single-allocation limit); one input only may be `-`.
+
+OUT is a file, its format from its extension, with save options in brackets
+(`out.jpg[Q=85]`); or a bare suffix, `.png`, `.jpg[Q=85]`, `.ppm`, `.gpx`,
+`.webp`, `.tif`..., for standard output in that format (refused when it is a
+terminal; `./.jpg` is a path, not standard output). TIFF goes straight into a
+redirected file, and into a pipe is made in memory first (at most `--memory`,
+or 4 GiB). Tile pyramids (dzsave) cannot go to standard output.
+`null:` is the null sink: every pixel is computed and discarded (`-` as OUT
+is the same, its older name). Operations that give numbers take `null:` or
+`-` as OUT.
+
+Example: cat in.jpg | gigapix thumbnail - .jpg 256 > tn.jpg";
+
 /// Process images of any size in a few megabytes of memory.
 #[derive(Parser, Debug, Clone)]
-#[command(name = "gigapix", version, long_version = long_version(), about, long_about = None)]
+#[command(name = "gigapix", version, long_version = long_version(), about, long_about = None,
+    after_help = IN_OUT_HELP)]
 struct Cli {
     /// Worker threads (default: GIGAPIX_CONCURRENCY or every core).
     #[arg(long, global = true, value_name = "N")]
@@ -86,14 +109,18 @@ struct Cli {
 enum Command {
     /// Print an image's header (reads the header only).
     Header {
-        /// Image file or generator.
+        /// Image file, generator, or `-` (standard input).
+        #[arg(allow_hyphen_values = true)]
         file: String,
     },
     /// Convert IN to OUT; the output format comes from OUT's extension.
+    #[command(after_help = IN_OUT_HELP)]
     Copy {
-        /// Input file or generator.
+        /// Input file, generator, or `-` (standard input).
+        #[arg(allow_hyphen_values = true)]
         input: String,
-        /// Output file, or `-` to compute and discard.
+        /// Output file, a bare suffix (`.png`) for standard output, or
+        /// `null:` to compute and discard.
         output: String,
     },
     /// Write a deep-zoom tile pyramid: `dzsave IN OUT [options]`, OUT
@@ -112,17 +139,21 @@ enum Command {
     },
     /// Minimum, maximum, mean and standard deviation per band.
     Stats {
-        /// Input file or generator.
+        /// Input file, generator, or `-` (standard input).
+        #[arg(allow_hyphen_values = true)]
         input: String,
         /// Operations to apply first: `-- OP ARGS [: OP ARGS]...`.
         #[arg(last = true, value_name = "OPS")]
         ops: Vec<String>,
     },
     /// Run a chain of operations from IN to OUT in one process.
+    #[command(after_help = IN_OUT_HELP)]
     Pipe {
-        /// Input file or generator.
+        /// Input file, generator, or `-` (standard input).
+        #[arg(allow_hyphen_values = true)]
         input: String,
-        /// Output file, or `-` to compute and discard.
+        /// Output file, a bare suffix (`.png`) for standard output, or
+        /// `null:` to compute and discard.
         output: String,
         /// The operations: `-- OP ARGS [key=value ...] [: OP ARGS ...]...`.
         #[arg(last = true, required = true, value_name = "OPS")]
@@ -130,7 +161,10 @@ enum Command {
     },
     /// Make thumbnails that fit a box: `thumbnail IN OUT SIZE`, or many
     /// inputs at once, one per thread, with `-s SIZE [-o PATTERN] IN...`.
-    /// JPEGs are shrunk on load; images are turned upright.
+    /// JPEGs are shrunk on load; images are turned upright. IN may be `-`
+    /// (standard input) and OUT a bare suffix (`.jpg`, standard output):
+    /// `cat in.jpg | gigapix thumbnail - .jpg 256 > tn.jpg`.
+    #[command(after_help = IN_OUT_HELP)]
     Thumbnail {
         /// `IN OUT SIZE`, or with --size the input files.
         #[arg(required = true, value_name = "FILES")]
@@ -288,10 +322,22 @@ fn run(cli: &Cli, cancel: CancelToken) -> Result<(), Failure> {
     let bar = progress::Mode::from_flags(cli.progress, cli.no_progress);
     match &cli.command {
         Command::Header { file } => {
-            let image = open_input(file)?;
+            // Standard input is described from a temporary copy.
+            let spooled = if stdio::is_stdin(file) {
+                Some(stdio::spool(file)?)
+            } else {
+                None
+            };
+            let described = spooled
+                .as_ref()
+                .map_or(std::path::Path::new(file), |(p, _)| p.as_ref());
+            let image = match &spooled {
+                Some((_, image)) => image.clone(),
+                None => open_input(file)?,
+            };
             let h = image.header();
             println!("file: {file}");
-            if let Ok(info) = gigapix::describe(file) {
+            if let Ok(info) = gigapix::describe(described) {
                 println!("file format: {}", info.variant);
             }
             println!("width: {}", h.width);
@@ -458,6 +504,7 @@ fn thumbnails(
     opts: RunOptions,
     bar: progress::Mode,
 ) -> Result<(), Failure> {
+    let batch = size.is_some();
     // `IN OUT SIZE`, or `-s SIZE IN...` with an output pattern.
     let (jobs, size): (Vec<(String, String)>, &str) = match size {
         Some(size) => (
@@ -489,17 +536,37 @@ fn thumbnails(
     if let Some(h) = height.or(box_height) {
         options = options.height(h);
     }
+    if batch {
+        if let Some((input, _)) = jobs.iter().find(|(i, _)| stdio::is_stdin(i)) {
+            return Err(Failure::Usage(format!(
+                "thumbnail: `{input}` (standard input) needs `thumbnail - OUT SIZE`, not --size"
+            )));
+        }
+        if !matches!(stdio::target(pattern), stdio::Target::Path(_)) {
+            return Err(Failure::Usage(format!(
+                "thumbnail: -o `{pattern}`: with --size the outputs are files; `./{pattern}` names one"
+            )));
+        }
+    }
+    // Standard input is read once, and shrunk on load from its bytes.
+    let open = |input: &str| -> Result<Image, Failure> {
+        if stdio::is_stdin(input) {
+            let bytes = stdio::read_all(input, false)?;
+            return Ok(gigapix::Image::thumbnail_buffer(bytes, width, &options)?);
+        }
+        Ok(gigapix::Image::thumbnail(input, width, &options)?)
+    };
     let one = |input: &str,
                output: &str,
                opts: RunOptions,
                bar: progress::Mode|
      -> Result<RunReport, Failure> {
-        let image = gigapix::Image::thumbnail(input, width, &options)?;
+        let image = open(input)?;
         save(&image, output, opts, bar)
     };
     if cli.plan {
         for (input, output) in &jobs {
-            let image = gigapix::Image::thumbnail(input, width, &options)?;
+            let image = open(input)?;
             print_plan(&image, Some(output), &opts)?;
         }
         return Ok(());
@@ -563,6 +630,7 @@ fn dzsave_help() -> String {
     format!(
         "Write a deep-zoom tile pyramid in one pass over the image.\n\n\
          Usage: gigapix dzsave IN OUT [--name value | --flag | name=value ...]\n\n\
+         IN: a file, a generator or `-` (standard input, read whole).\n\
          OUT: NAME.dzi (a directory tree: NAME.dzi and NAME_files/, or NAME/ for the \
          other layouts), NAME.zip (the same in a zip) or NAME.szi (a zip with \
          scan-properties.xml). `gigapix copy IN NAME.dzi` is the same with the defaults.\n\n\
@@ -630,6 +698,11 @@ fn dzsave(
             "usage: gigapix dzsave IN OUT [options] (see `gigapix dzsave --help`)".into(),
         ));
     };
+    if !matches!(stdio::target(output), stdio::Target::Path(_)) {
+        return Err(Failure::Usage(format!(
+            "dzsave: `{output}`: a tile pyramid is many files; OUT must be a path (`NAME.dzi`, `NAME.zip`, `NAME.szi`)"
+        )));
+    }
     let image = open_input(input)?;
     if cli.plan {
         return print_plan(&image, Some(output), &opts);
@@ -657,6 +730,11 @@ fn operation(
     let rest = &words[1..];
     if rest.iter().any(|w| w == "--help" || w == "-h") {
         print!("{}", op.help());
+        println!(
+            "\nIN: a file, a generator or `-` (standard input); OUT: a file, a bare suffix \
+             such as `.png` (standard output) or `null:` (compute and discard); \
+             `gigapix --help` has the details."
+        );
         return Ok(());
     }
     // Global options may follow the operation too.
@@ -735,9 +813,9 @@ fn emit(
             finish(cli, save(&chain.image, output, opts, bar)?)
         }
         Output::Values => {
-            if output.is_some_and(|o| o != "-") {
+            if output.is_some_and(|o| stdio::target(o) != stdio::Target::Null) {
                 return Err(Failure::Usage(
-                    "the last step gives numbers, not an image: use `-` as OUT".into(),
+                    "the last step gives numbers, not an image: use `null:` (or `-`) as OUT".into(),
                 ));
             }
             let (bytes, report) = chain.image.run(opts).to_vec()?;
@@ -778,16 +856,22 @@ fn save(
     opts: RunOptions,
     bar: progress::Mode,
 ) -> Result<RunReport, Failure> {
-    let label = if output == "-" { "computing" } else { output };
+    let target = stdio::target(output);
+    let label = match target {
+        stdio::Target::Null => "computing",
+        stdio::Target::Stdout(_) => "stdout",
+        stdio::Target::Path(p) => p,
+    };
+    let budget = opts.memory_budget;
     let (opts, guard) = progress::attach(opts, bar, label);
     let run = image.run(opts);
-    let report = if output == "-" {
-        run.discard()
-    } else {
-        run.save(output)
+    let report = match target {
+        stdio::Target::Null => run.discard().map_err(Failure::from),
+        stdio::Target::Stdout(suffix) => stdio::save(&run, suffix, budget),
+        stdio::Target::Path(p) => run.save(p).map_err(Failure::from),
     };
     guard.finish();
-    Ok(report?)
+    report
 }
 
 fn finish(cli: &Cli, report: RunReport) -> Result<(), Failure> {
@@ -800,12 +884,13 @@ fn finish(cli: &Cli, report: RunReport) -> Result<(), Failure> {
     Ok(())
 }
 
-/// `--plan`: the plan of saving to `output` (of discarding, for `-` or
-/// none), printed to stdout.
+/// `--plan`: the plan of saving to `output` (of discarding, for `null:`,
+/// `-` or none), printed to stdout.
 fn print_plan(image: &Image, output: Option<&str>, opts: &RunOptions) -> Result<(), Failure> {
-    let plan = match output {
-        Some(o) if o != "-" => image.plan_save(o, opts)?,
-        _ => image.plan(opts)?,
+    let plan = match output.map(stdio::target) {
+        Some(stdio::Target::Path(p)) => image.plan_save(p, opts)?,
+        Some(stdio::Target::Stdout(suffix)) => image.plan_save(stdio::plan_path(suffix), opts)?,
+        Some(stdio::Target::Null) | None => image.plan(opts)?,
     };
     print!("{plan}");
     Ok(())

@@ -22,8 +22,12 @@ fn failure(e: gigapix::Error) -> crate::Failure {
     }
 }
 
-/// Opens a file, or builds a generator from `name:WxH[xB][:SEED]`.
+/// Opens a file, standard input (`-`, `-[options]`), or builds a
+/// generator from `name:WxH[xB][:SEED]`.
 pub(crate) fn open_input(spec: &str) -> Result<Image, crate::Failure> {
+    if crate::stdio::is_stdin(spec) {
+        return crate::stdio::open(spec);
+    }
     let generators = ["black:", "xyz:", "noise:", "zone:"];
     if !generators.iter().any(|g| spec.starts_with(g)) {
         return Ok(Image::open(spec)?);
