@@ -2,13 +2,15 @@
 """gigapix from Python beside Pillow and pyvips, one subprocess per case so
 each case's peak RSS is its own.
 
-    python benches/python_bench.py [--n 200] [--jpegs DIR] IMAGE...
+    python benches/python_bench.py [--n 200] [--runs 5] [--jpegs DIR] IMAGE...
 
 Cases, per IMAGE: open(p).numpy() (gigapix, Pillow, pyvips); from_numpy(a)
 .resize(0.5).numpy() against pyvips new_from_array; from_numpy at 1 and 100
 Mpx; and the thumbnail_buffer service loop over N in-memory JPEGs (the
 JPEGs of --jpegs, else made from the first IMAGE) with peak RSS after 20
-and after N images. A library that is not installed shows as "n/a".
+and after N images. Competing cases run in interleaved rounds; each shows
+its median time and its largest peak RSS. A library that is not installed
+shows as "n/a".
 """
 
 from __future__ import annotations
@@ -71,11 +73,42 @@ print(json.dumps(out))
 '''
 
 
-def run(python: str, kind: str, arg: str, n: int) -> dict | None:
+def run_once(python: str, kind: str, arg: str, n: int) -> dict | None:
     p = subprocess.run([python, "-c", CASE, kind, arg, str(n)], capture_output=True, text=True)
     if p.returncode != 0:
         return None
     return json.loads(p.stdout.strip().splitlines()[-1])
+
+
+RUNS = 1
+_cache: dict = {}
+
+
+def run(python: str, kind: str, arg: str, n: int) -> dict | None:
+    """The median run (by its timed figure) of RUNS; the rounds of the
+    cases of one group are interleaved by `group`."""
+    return _cache.get((kind, arg)) or _median([run_once(python, kind, arg, n) for _ in range(RUNS)])
+
+
+def _median(results: list) -> dict | None:
+    if any(r is None for r in results):
+        return None
+    key = lambda r: r.get("per_call_s", r["seconds"]) if "images_per_s" not in r else -r["images_per_s"]
+    results = sorted(results, key=key)
+    m = dict(results[len(results) // 2])
+    m["rss"] = max(r["rss"] for r in results)
+    return m
+
+
+def group(python: str, kinds: list, arg: str, n: int) -> None:
+    """Runs the cases of `kinds` in interleaved rounds (a, b, a, b, ...),
+    keeping each one's median for `run`."""
+    results: dict = {k: [] for k in kinds}
+    for _ in range(RUNS):
+        for k in kinds:
+            results[k].append(run_once(python, k, arg, n))
+    for k in kinds:
+        _cache[(k, arg)] = _median(results[k])
 
 
 def main() -> None:
@@ -84,10 +117,15 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=200)
     ap.add_argument("--jpegs", help="folder of JPEGs for the thumbnail loop")
     ap.add_argument("--python", default=sys.executable, help="interpreter with gigapix (and peers)")
+    ap.add_argument("--runs", type=int, default=5, help="interleaved rounds; medians are shown")
     o = ap.parse_args()
+    global RUNS
+    RUNS = o.runs
     rows = []
     mb = lambda b: f"{b / 1e6:.0f} MB"
     for p in o.images:
+        group(o.python, ["gigapix-numpy", "pillow-numpy", "pyvips-numpy"], p, 0)
+        group(o.python, ["gigapix-resize", "pyvips-resize"], p, 0)
         for kind in ("gigapix-numpy", "pillow-numpy", "pyvips-numpy", "gigapix-resize", "pyvips-resize"):
             r = run(o.python, kind, p, 0)
             rows.append((kind, p, "n/a" if r is None else f"{r['seconds']:.3f} s",
@@ -103,6 +141,7 @@ def main() -> None:
         subprocess.run([o.python, "-c",
                         "import gigapix,sys; gigapix.Image.open(sys.argv[1]).save(sys.argv[2])",
                         o.images[0], os.path.join(jpegs, "0.jpg")], check=True)
+    group(o.python, ["gigapix-thumbs", "pyvips-thumbs"], jpegs, o.n)
     for kind in ("gigapix-thumbs", "pyvips-thumbs"):
         r = run(o.python, kind, jpegs, o.n)
         rows.append((kind, f"{o.n} JPEGs", "n/a" if r is None else f"{r['images_per_s']:.1f} img/s",
