@@ -245,13 +245,14 @@ pub(crate) fn mapped(
 /// Builds the source of a validated layout over bytes in memory (a
 /// decoded buffer or the caller's pixels): zero-copy views of `pixels`,
 /// as for a memory map. `end` is where the layout's last pixel ends; the
-/// buffer must reach it.
+/// buffer must reach it. (`metadata` as for [`mapped`].)
 pub(crate) fn memory(
     layout: &Layout,
     pixels: Arc<dyn SharedPixels>,
     end: u64,
     loader: &'static str,
     name: &str,
+    metadata: Arc<Metadata>,
 ) -> Result<Image> {
     let header = layout.header;
     let len = pixels.bytes().len() as u64;
@@ -280,7 +281,7 @@ pub(crate) fn memory(
         data_offset: layout.data_offset as usize,
         row_bytes: header.row_bytes(),
         encoding: layout.encoding,
-        metadata: Default::default(),
+        metadata,
     };
     Ok(Image::new(source, vec![]))
 }
