@@ -46,6 +46,7 @@ impl Input {
 
     /// A reader of the input from its start: `file` wraps a newly opened
     /// handle to the file; bytes are read through a [`Cursor`].
+    #[cfg(feature = "mozjpeg")]
     pub(crate) fn reader<F>(&self, name: &str, file: impl FnOnce(File) -> F) -> Result<Reader<F>> {
         match self {
             Input::Path(path) => {

@@ -8,9 +8,12 @@
 //! PPM/PGM, serve regions as views of the caller's buffer, which the image
 //! keeps alive (it holds the owner) for as long as it, or any region of
 //! it, exists. PNG, JPEG, TIFF, WebP and GIF decode from the bytes
-//! themselves, which the image holds in place of a file: no temporary file
-//! is written. A TIFF of uncompressed strips one after the other serves
-//! its regions as views of the bytes, as it does of a file's memory map.
+//! themselves, which the image holds in place of a file: the input is not
+//! written to a temporary file. (An Adam7 PNG too large to keep its
+//! decoded passes in memory spills them to an unnamed temporary file, from
+//! bytes as from a file.) A TIFF of uncompressed strips one after the
+//! other serves its regions as views of the bytes, as it does of a file's
+//! memory map.
 
 use std::io::{Read, Seek, Write};
 use std::path::PathBuf;

@@ -201,7 +201,10 @@ fn jpeg_from_bytes_is_jpeg_from_the_file() {
         let lenient = OpenOptions::new().fail_on(FailOn::None);
         same(path, &lenient.set("shrink", 8));
     }
-    assert_eq!(opened, 4 * files.len());
+    // Without the `mozjpeg` feature shrink-on-load is refused, from bytes
+    // as from files.
+    let shrinks = if cfg!(feature = "mozjpeg") { 4 } else { 1 };
+    assert_eq!(opened, shrinks * files.len());
 
     // The `jpeg-edge` files against Pillow's decodes, from bytes.
     for path in fixture_files("jpeg-edge", "jpg") {
@@ -452,7 +455,7 @@ fn limits_apply_to_bytes() {
     files.push(fixtures("jpeg").join("progressive.jpg"));
     for path in &files {
         let file = path.display();
-        let bytes = std::fs::read(&path).unwrap();
+        let bytes = std::fs::read(path).unwrap();
         let err = decode(bytes.clone(), &strict).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Limit, "{file}: {err}");
         assert!(err.message().starts_with("buffer: "), "{file}: {err}");

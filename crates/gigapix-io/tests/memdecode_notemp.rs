@@ -49,6 +49,9 @@ fn no_temporary_file_is_written() {
         ("tiff/be-rgb16-lzw-pred.tif", OpenOptions::new()),
     ];
     for (file, options) in cases {
+        if !cfg!(feature = "mozjpeg") && !options.params.is_empty() {
+            continue;
+        }
         let path = root.join(file);
         let want = pixels(&open(&path, &options).unwrap());
         let bytes = std::fs::read(&path).unwrap();

@@ -4,7 +4,8 @@
 //! Chunks (uncompressed, LZW, deflate or PackBits, with or without a
 //! predictor, either byte order and fill order, bands interleaved or in
 //! separate planes) are read with positional reads of the shared file
-//! handle, so threads never disturb each other. Chunks that a region only partly
+//! handle (or copied from the file's bytes in memory), so threads never
+//! disturb each other. Chunks that a region only partly
 //! covers go into a small cache shared by every thread (a thread needing a
 //! chunk another is decoding waits for it); a region inside one chunk is a
 //! zero-copy view of it, and uncompressed strips wholly inside a region
