@@ -13,6 +13,7 @@ use gigapix_core::{
 };
 
 use crate::FileFormat;
+use crate::input::Shared;
 
 /// How the file's samples map to the engine's.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -382,7 +383,7 @@ pub(crate) fn streaming(
 }
 
 /// The whole of `reader` in memory, for decoders that need the complete
-/// file (GIF, WebP): at most `limits.max_alloc` bytes, a
+/// file (GIF, WebP), shared: at most `limits.max_alloc` bytes, a
 /// [`ErrorKind::Limit`] error naming `what` (`a GIF`) beyond that, or when
 /// the memory cannot be reserved.
 pub(crate) fn read_whole<R: Read + Seek>(
@@ -390,7 +391,7 @@ pub(crate) fn read_whole<R: Read + Seek>(
     name: &str,
     what: &str,
     limits: &Limits,
-) -> Result<Arc<[u8]>> {
+) -> Result<Shared> {
     let len = reader
         .seek(SeekFrom::End(0))
         .and_then(|len| reader.seek(SeekFrom::Start(0)).map(|_| len))
@@ -412,5 +413,5 @@ pub(crate) fn read_whole<R: Read + Seek>(
         .take(len)
         .read_to_end(&mut bytes)
         .map_err(|e| Error::io(name, e))?;
-    Ok(bytes.into())
+    Ok(Shared(Arc::new(bytes)))
 }

@@ -23,7 +23,7 @@ use gigapix_core::{
     BandFormat, BandWriter, Error, ErrorKind, Header, Image, Metadata, Result, SharedPixels,
 };
 
-use crate::input::Input;
+use crate::input::{Input, Shared};
 use crate::save::{Dest, Stream};
 use crate::scan::Scan;
 use crate::source::{Encoding, Layout};
@@ -149,7 +149,7 @@ pub fn open_reader<R: Read + Seek + Send + 'static>(
 ) -> Result<Image> {
     let name = "reader";
     let bytes = crate::source::read_whole(reader, name, "an image", &options.limits)?;
-    decode_named(Arc::new(Owner(bytes)), name, options)
+    decode_named(bytes.0, name, options)
 }
 
 /// Reads a whole non-seekable input (a pipe) and decodes it as
@@ -196,8 +196,8 @@ fn decode_named(pixels: Arc<dyn SharedPixels>, name: &str, options: &OpenOptions
                 Default::default(),
             )
         }
-        FileFormat::Webp => crate::webp::open_bytes(Arc::from(bytes), name, &options, &args),
-        FileFormat::Gif => crate::gif::open_bytes(Arc::from(bytes), name, &options, &args),
+        FileFormat::Webp => crate::webp::open_bytes(Shared(pixels), name, &options, &args),
+        FileFormat::Gif => crate::gif::open_bytes(Shared(pixels), name, &options, &args),
         FileFormat::Tiff => crate::tiff::open(&Input::bytes(pixels), name, &options, &args),
         FileFormat::Png => crate::png::open(&Input::bytes(pixels), name, &options, &args),
         _ => crate::jpeg::open(&Input::bytes(pixels), name, &options, &args),

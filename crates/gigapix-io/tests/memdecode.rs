@@ -465,3 +465,16 @@ fn limits_apply_to_bytes() {
         same(path, &little_memory);
     }
 }
+
+/// WebP and GIF (decoded from the caller's bytes, not a copy) agree with
+/// their files too.
+#[test]
+fn webp_and_gif_from_bytes_are_from_the_file() {
+    let mut files = fixture_files("webp", "webp");
+    files.extend(fixture_files("gif", "gif"));
+    let opened: usize = files
+        .iter()
+        .map(|path| usize::from(same(path, &OpenOptions::new())))
+        .sum();
+    assert!(opened >= 4, "{opened} of {} opened", files.len());
+}
