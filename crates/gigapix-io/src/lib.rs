@@ -102,6 +102,7 @@ mod dz;
 mod exif;
 pub mod formats;
 mod gif;
+mod input;
 mod jpeg;
 mod memory;
 pub mod params;
@@ -119,6 +120,7 @@ pub mod viewer;
 mod warn;
 mod webp;
 
+use input::Input;
 use scan::Scan;
 use source::Layout;
 
@@ -496,11 +498,11 @@ pub fn open(path: impl AsRef<Path>, options: &OpenOptions) -> Result<Image> {
     if let Some(format) = sniff_codec(path) {
         let (options, args) = load_args(&name, format, options, &params)?;
         return match format {
-            FileFormat::Tiff => tiff::open(path, &name, &options, &args),
-            FileFormat::Png => png::open(path, &name, &options, &args),
+            FileFormat::Tiff => tiff::open(&Input::path(path), &name, &options, &args),
+            FileFormat::Png => png::open(&Input::path(path), &name, &options, &args),
             FileFormat::Webp => webp::open(path, &name, &options, &args),
             FileFormat::Gif => gif::open(path, &name, &options, &args),
-            _ => jpeg::open(path, &name, &options, &args),
+            _ => jpeg::open(&Input::path(path), &name, &options, &args),
         };
     }
     let Opened {

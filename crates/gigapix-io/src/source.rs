@@ -13,6 +13,7 @@ use gigapix_core::{
 };
 
 use crate::FileFormat;
+use crate::input::Shared;
 
 /// How the file's samples map to the engine's.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -250,13 +251,14 @@ pub(crate) fn mapped(
 /// Builds the source of a validated layout over bytes in memory (a
 /// decoded buffer or the caller's pixels): zero-copy views of `pixels`,
 /// as for a memory map. `end` is where the layout's last pixel ends; the
-/// buffer must reach it.
+/// buffer must reach it. (`metadata` as for [`mapped`].)
 pub(crate) fn memory(
     layout: &Layout,
     pixels: Arc<dyn SharedPixels>,
     end: u64,
     loader: &'static str,
     name: &str,
+    metadata: Arc<Metadata>,
 ) -> Result<Image> {
     let header = layout.header;
     let len = pixels.bytes().len() as u64;
@@ -285,7 +287,7 @@ pub(crate) fn memory(
         data_offset: layout.data_offset as usize,
         row_bytes: header.row_bytes(),
         encoding: layout.encoding,
-        metadata: Default::default(),
+        metadata,
     };
     Ok(Image::new(source, vec![]))
 }
@@ -386,7 +388,7 @@ pub(crate) fn streaming(
 }
 
 /// The whole of `reader` in memory, for decoders that need the complete
-/// file (GIF, WebP): at most `limits.max_alloc` bytes, a
+/// file (GIF, WebP), shared: at most `limits.max_alloc` bytes, a
 /// [`ErrorKind::Limit`] error naming `what` (`a GIF`) beyond that, or when
 /// the memory cannot be reserved.
 pub(crate) fn read_whole<R: Read + Seek>(
@@ -394,7 +396,7 @@ pub(crate) fn read_whole<R: Read + Seek>(
     name: &str,
     what: &str,
     limits: &Limits,
-) -> Result<Arc<[u8]>> {
+) -> Result<Shared> {
     let len = reader
         .seek(SeekFrom::End(0))
         .and_then(|len| reader.seek(SeekFrom::Start(0)).map(|_| len))
@@ -416,5 +418,5 @@ pub(crate) fn read_whole<R: Read + Seek>(
         .take(len)
         .read_to_end(&mut bytes)
         .map_err(|e| Error::io(name, e))?;
-    Ok(bytes.into())
+    Ok(Shared(Arc::new(bytes)))
 }

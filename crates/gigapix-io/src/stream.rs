@@ -7,20 +7,23 @@
 //! buffer's: [`from_memory`], and [`decode`] of a raw `.gpx` or 8-bit
 //! PPM/PGM, serve regions as views of the caller's buffer, which the image
 //! keeps alive (it holds the owner) for as long as it, or any region of
-//! it, exists. WebP and GIF decode from the bytes themselves. PNG, JPEG
-//! and TIFF are read from a file by their loaders: [`decode`] spools the
-//! bytes into a temporary file held by the image (removed when
-//! the image goes).
+//! it, exists. PNG, JPEG, TIFF, WebP and GIF decode from the bytes
+//! themselves, which the image holds in place of a file: the input is not
+//! written to a temporary file. (An Adam7 PNG too large to keep its
+//! decoded passes in memory spills them to an unnamed temporary file, from
+//! bytes as from a file.) A TIFF of uncompressed strips one after the
+//! other serves its regions as views of the bytes, as it does of a file's
+//! memory map.
 
 use std::io::{Read, Seek, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use gigapix_core::{
-    BandFormat, BandWriter, Error, ErrorKind, Header, Image, Inputs, Metadata, Operation, Rect,
-    Region, Result, SharedPixels,
+    BandFormat, BandWriter, Error, ErrorKind, Header, Image, Metadata, Result, SharedPixels,
 };
 
+use crate::input::{Input, Shared};
 use crate::save::{Dest, Stream};
 use crate::scan::Scan;
 use crate::source::{Encoding, Layout};
@@ -94,7 +97,14 @@ pub fn from_memory<T: AsRef<[u8]> + Send + Sync + 'static>(
         maxval: None,
     };
     let pixels: Arc<dyn SharedPixels> = Arc::new(Owner(data));
-    crate::source::memory(&layout, pixels, need as u64, "memload", name)
+    crate::source::memory(
+        &layout,
+        pixels,
+        need as u64,
+        "memload",
+        name,
+        Default::default(),
+    )
 }
 
 /// Decodes an image file held in memory (`bytes` owned or shared: a
@@ -103,9 +113,10 @@ pub fn from_memory<T: AsRef<[u8]> + Send + Sync + 'static>(
 /// in brackets after a file name).
 ///
 /// Raw `.gpx` and PPM/PGM images are views of `bytes` (8-bit and raw with
-/// no copy, 16-bit PPM byte-swapped per region). WebP and GIF decode from
-/// `bytes`. PNG, JPEG and TIFF go through a temporary file that
-/// the image holds.
+/// no copy, 16-bit PPM byte-swapped per region). PNG, JPEG, TIFF, WebP and
+/// GIF decode from `bytes`, read in place of a file (no temporary file is
+/// written); a TIFF of contiguous uncompressed strips is a view of `bytes`
+/// as of a mapped file.
 ///
 /// # Errors
 ///
@@ -138,7 +149,7 @@ pub fn open_reader<R: Read + Seek + Send + 'static>(
 ) -> Result<Image> {
     let name = "reader";
     let bytes = crate::source::read_whole(reader, name, "an image", &options.limits)?;
-    decode_named(Arc::new(Owner(bytes)), name, options)
+    decode_named(bytes.0, name, options)
 }
 
 /// Reads a whole non-seekable input (a pipe) and decodes it as
@@ -176,61 +187,20 @@ fn decode_named(pixels: Arc<dyn SharedPixels>, name: &str, options: &OpenOptions
             let layout = crate::sniff(&mut scan)?;
             let end = layout.validate(name, &options.limits, Some(bytes.len() as u64))?;
             let loader = layout.format.loader_name();
-            crate::source::memory(&layout, pixels.clone(), end, loader, name)
+            crate::source::memory(
+                &layout,
+                pixels.clone(),
+                end,
+                loader,
+                name,
+                Default::default(),
+            )
         }
-        FileFormat::Webp => crate::webp::open_bytes(Arc::from(bytes), name, &options, &args),
-        FileFormat::Gif => crate::gif::open_bytes(Arc::from(bytes), name, &options, &args),
-        _ => {
-            // The loaders read files: spool into a temporary file that the
-            // image keeps (removed with it).
-            let mut temp = tempfile::NamedTempFile::new().map_err(|e| Error::io(name, e))?;
-            temp.write_all(bytes).map_err(|e| Error::io(name, e))?;
-            temp.flush().map_err(|e| Error::io(name, e))?;
-            let path = temp.into_temp_path();
-            let image = match format {
-                FileFormat::Tiff => crate::tiff::open(&path, name, &options, &args),
-                FileFormat::Png => crate::png::open(&path, name, &options, &args),
-                _ => crate::jpeg::open(&path, name, &options, &args),
-            }?;
-            let header = *image.header();
-            Ok(Image::new(
-                Keep {
-                    header,
-                    _temp: path,
-                },
-                vec![image],
-            ))
-        }
-    }
-}
-
-/// Passes its input through, holding the temporary file it reads.
-struct Keep {
-    header: Header,
-    _temp: tempfile::TempPath,
-}
-
-impl Operation for Keep {
-    type State = ();
-
-    fn name(&self) -> &'static str {
-        "decode"
-    }
-
-    fn header(&self, _: &[Header]) -> Result<Header> {
-        Ok(self.header)
-    }
-
-    fn region_bytes(&self, _: Rect, _: &[Header], _: &Header) -> u64 {
-        0
-    }
-
-    fn start(&self) -> Result<()> {
-        Ok(())
-    }
-
-    fn generate(&self, _: &mut (), out: Rect, inputs: &mut Inputs<'_>) -> Result<Region> {
-        inputs.get(0, out)
+        FileFormat::Webp => crate::webp::open_bytes(Shared(pixels), name, &options, &args),
+        FileFormat::Gif => crate::gif::open_bytes(Shared(pixels), name, &options, &args),
+        FileFormat::Tiff => crate::tiff::open(&Input::bytes(pixels), name, &options, &args),
+        FileFormat::Png => crate::png::open(&Input::bytes(pixels), name, &options, &args),
+        _ => crate::jpeg::open(&Input::bytes(pixels), name, &options, &args),
     }
 }
 

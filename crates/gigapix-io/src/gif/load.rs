@@ -13,22 +13,15 @@ use gigapix_core::desc::Args;
 use gigapix_core::sequential::{ReaderFactory, RowReader};
 use gigapix_core::{BandFormat, DemandHint, Error, ErrorKind, Header, Image, Metadata, Result};
 
+// The whole file, shared by the runs (and with the caller when it came
+// from memory).
+use crate::input::Shared as Bytes;
 use crate::warn::{WarnedSource, Warnings};
 use crate::{FailOn, OpenOptions};
 
 /// Most frames a file may have (libvips has no such bound; this one keeps
 /// the frame list small whatever the file claims).
 pub(crate) const MAX_FRAMES: usize = 100_000;
-
-/// The whole file, shared by the runs.
-#[derive(Clone)]
-struct Bytes(Arc<[u8]>);
-
-impl AsRef<[u8]> for Bytes {
-    fn as_ref(&self) -> &[u8] {
-        &self.0
-    }
-}
 
 /// What the open found of one frame.
 #[derive(Clone, Copy, Debug)]
@@ -122,7 +115,7 @@ fn scan(
     limits: &gigapix_core::Limits,
     fail_on: FailOn,
 ) -> Result<(Scanned, Metadata)> {
-    if bytes.0.is_empty() {
+    if bytes.as_ref().is_empty() {
         return Err(Error::format(format!("{name}: file is empty")));
     }
     let mut dec = decode_options(limits.max_alloc, true)
@@ -257,12 +250,11 @@ fn delay_ms(frame: &gif::Frame<'_>) -> u32 {
 
 /// Opens the GIF in `bytes`.
 pub(crate) fn open_bytes(
-    bytes: Arc<[u8]>,
+    bytes: Bytes,
     name: &str,
     options: &OpenOptions,
     args: &Args,
 ) -> Result<Image> {
-    let bytes = Bytes(bytes);
     let (scanned, mut metadata) = scan(&bytes, name, &options.limits, options.fail_on)?;
     let count = scanned.frames.len();
     let page = args.opt_int("page")?.unwrap_or(0);

@@ -4,7 +4,6 @@
 
 use std::fs::File;
 use std::io::BufReader;
-use std::path::Path;
 use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 
@@ -22,6 +21,7 @@ use super::markers::{Markers, scan_markers};
 #[cfg(feature = "mozjpeg")]
 use super::scaled;
 use super::{bad, convert};
+use crate::input::Input;
 use crate::warn::{Lenient, WarnedSource, Warnings};
 use crate::{FailOn, OpenOptions};
 
@@ -54,10 +54,10 @@ fn decoder_options(fail_on: FailOn) -> DecoderOptions {
         .set_strict_mode(fail_on == FailOn::Error)
 }
 
-/// Opens `path` and decodes its headers.
-fn new_decoder(path: &Path, name: &str, fail_on: FailOn) -> Result<JpegDecoder<FileInput>> {
-    let file = File::open(path).map_err(|e| Error::io(name, e))?;
-    let mut decoder = JpegDecoder::new_with_options(FileInput::new(file), decoder_options(fail_on));
+/// Opens `input` and decodes its headers.
+fn new_decoder(input: &Input, name: &str, fail_on: FailOn) -> Result<JpegDecoder<FileInput>> {
+    let reader = FileInput::open(input, name)?;
+    let mut decoder = JpegDecoder::new_with_options(reader, decoder_options(fail_on));
     decoder
         .decode_headers()
         .map_err(|e| decode_error(name, &e))?;
@@ -143,8 +143,8 @@ impl Mode {
     }
 }
 
-/// Opens a JPEG file, reading its headers only.
-pub(crate) fn open(path: &Path, name: &str, options: &OpenOptions, args: &Args) -> Result<Image> {
+/// Opens a JPEG file (on disk or in memory), reading its headers only.
+pub(crate) fn open(input: &Input, name: &str, options: &OpenOptions, args: &Args) -> Result<Image> {
     // 1, 2, 4 or 8: the table's descriptor checked it.
     let shrink: u32 = args
         .opt_choice("shrink")?
@@ -157,8 +157,8 @@ pub(crate) fn open(path: &Path, name: &str, options: &OpenOptions, args: &Args) 
             format!("{name}: jpeg load: shrink-on-load needs gigapix-io's `mozjpeg` feature"),
         ));
     }
-    let markers = read_markers(path, name)?;
-    let mut decoder = new_decoder(path, name, options.fail_on)?;
+    let markers = read_markers(input, name)?;
+    let mut decoder = new_decoder(input, name, options.fail_on)?;
     let (width, height) = decoder
         .dimensions()
         .ok_or_else(|| bad(name, "damaged JPEG: no frame header"))?;
@@ -199,20 +199,24 @@ pub(crate) fn open(path: &Path, name: &str, options: &OpenOptions, args: &Args) 
     #[cfg(feature = "mozjpeg")]
     if shrink > 1 {
         if options.fail_on == FailOn::Error {
-            scaled::check_eoi(path, name)?;
+            scaled::check_eoi(input, name)?;
         }
-        // The 1/8 decoder holds the whole file.
-        let len = std::fs::metadata(path).map_or(0, |m| m.len());
+        // The 1/8 decoder reads a file whole (bytes in memory are the
+        // caller's already).
+        let len = match &input {
+            Input::Path(path) => std::fs::metadata(path).map_or(0, |m| m.len()),
+            Input::Bytes(_) => 0,
+        };
         let decoder_bytes = decoder_bytes
-            + if scaled::eighth_reads_whole(len, kind, shrink as usize) {
+            + if len > 0 && scaled::eighth_reads_whole(len, kind, shrink as usize) {
                 len
             } else {
                 0
             };
-        let path_buf = path.to_path_buf();
+        let input = input.clone();
         let open = move || {
             scaled::ScaledRows::new(
-                path_buf.clone(),
+                input.clone(),
                 name_arc.clone(),
                 kind,
                 shrink as usize,
@@ -228,10 +232,10 @@ pub(crate) fn open(path: &Path, name: &str, options: &OpenOptions, args: &Args) 
             open,
         ));
     }
-    let path_buf = path.to_path_buf();
+    let input = input.clone();
     let fail_on = options.fail_on;
     let open = move || {
-        let decoder = new_decoder(&path_buf, &name_arc, fail_on)?;
+        let decoder = new_decoder(&input, &name_arc, fail_on)?;
         if decoder.dimensions() != Some((width, height)) {
             return Err(bad(&name_arc, "the file changed since it was opened"));
         }
@@ -293,12 +297,22 @@ fn mcu_grid(c: &Components, width: usize, height: usize) -> (u64, u64, u64) {
 
 /// Scans the markers of the file, and refuses the frame types and
 /// precisions not decoded.
-fn read_markers(path: &Path, name: &str) -> Result<Markers> {
-    let file = File::open(path).map_err(|e| Error::io(name, e))?;
-    if file.metadata().map_err(|e| Error::io(name, e))?.len() == 0 {
-        return Err(bad(name, "file is empty"));
-    }
-    let markers = scan_markers(&mut BufReader::new(file), name)?;
+fn read_markers(input: &Input, name: &str) -> Result<Markers> {
+    let markers = match input {
+        Input::Path(path) => {
+            let file = File::open(path).map_err(|e| Error::io(name, e))?;
+            if file.metadata().map_err(|e| Error::io(name, e))?.len() == 0 {
+                return Err(bad(name, "file is empty"));
+            }
+            scan_markers(&mut BufReader::new(file), name)?
+        }
+        Input::Bytes(bytes) => {
+            if bytes.as_ref().is_empty() {
+                return Err(bad(name, "file is empty"));
+            }
+            scan_markers(&mut bytes.cursor(), name)?
+        }
+    };
     match markers.sof {
         0xC3 | 0xC7 | 0xCB | 0xCF => return Err(unsupported(name, "lossless")),
         0xC9..=0xCF => return Err(unsupported(name, "arithmetic-coded")),

@@ -24,7 +24,6 @@
 
 use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 
@@ -35,12 +34,14 @@ use mozjpeg::ColorSpaceExt;
 
 use super::load::{DecoderThread, Kind};
 use super::{bad, eighth};
+use crate::input::{Input, Reader};
 
 /// Rows per band sent by the decoder thread.
 const BAND_ROWS: usize = 16;
 
-/// Largest file that [`eighth`] decodes (from memory, read whole); larger
-/// ones stream through libjpeg.
+/// Largest file on disk that [`eighth`] decodes (from memory, read whole);
+/// larger ones stream through libjpeg. Files in memory are decoded there
+/// whatever their size.
 const EIGHTH_MAX_FILE: u64 = 256 << 20;
 
 /// The output size of a `1/shrink` decode of a `width` x `height` JPEG, as
@@ -50,12 +51,22 @@ pub(super) fn scaled_size(width: usize, height: usize, shrink: usize) -> (usize,
 }
 
 /// `Err` unless the last two bytes of the file are an EOI marker.
-pub(super) fn check_eoi(path: &Path, name: &str) -> Result<()> {
-    let mut file = File::open(path).map_err(|e| Error::io(name, e))?;
+pub(super) fn check_eoi(input: &Input, name: &str) -> Result<()> {
     let mut tail = [0u8; 2];
-    file.seek(SeekFrom::End(-2))
-        .and_then(|_| file.read_exact(&mut tail))
-        .map_err(|e| Error::io(name, e))?;
+    match input {
+        Input::Path(path) => {
+            let mut file = File::open(path).map_err(|e| Error::io(name, e))?;
+            file.seek(SeekFrom::End(-2))
+                .and_then(|_| file.read_exact(&mut tail))
+                .map_err(|e| Error::io(name, e))?;
+        }
+        Input::Bytes(bytes) => {
+            let data = bytes.as_ref();
+            if let Some(last) = data.len().checked_sub(2) {
+                tail.copy_from_slice(&data[last..]);
+            }
+        }
+    }
     if tail != [0xFF, 0xD9] {
         return Err(bad(
             name,
@@ -81,10 +92,10 @@ pub(super) struct ScaledRows {
 }
 
 impl ScaledRows {
-    /// Starts decoding `path` at `1/shrink` scale into `bands`-band rows of
-    /// `width` pixels.
+    /// Starts decoding `input` at `1/shrink` scale into `bands`-band rows
+    /// of `width` pixels.
     pub(super) fn new(
-        path: PathBuf,
+        input: Input,
         name: Arc<str>,
         kind: Kind,
         shrink: usize,
@@ -99,7 +110,7 @@ impl ScaledRows {
             .name("jpeg-scaled".to_string())
             .spawn(move || {
                 let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    decode(&path, kind, shrink, row_bytes, &tx, &free_rx)
+                    decode(&input, &thread_name, kind, shrink, row_bytes, &tx, &free_rx)
                 }));
                 let error = match result {
                     Ok(Ok(())) => return,
@@ -130,7 +141,7 @@ impl ScaledRows {
 
 /// `true` if the decoder reads a file of `len` bytes whole into memory:
 /// the 1/8 decoder (`eighth.rs`) of grey and YCbCr files up to
-/// [`EIGHTH_MAX_FILE`].
+/// [`EIGHTH_MAX_FILE`] (bytes in memory it reads where they are).
 pub(super) fn eighth_reads_whole(len: u64, kind: Kind, shrink: usize) -> bool {
     shrink == 8 && matches!(kind, Kind::Grey | Kind::YCbCr) && len <= EIGHTH_MAX_FILE
 }
@@ -138,31 +149,46 @@ pub(super) fn eighth_reads_whole(len: u64, kind: Kind, shrink: usize) -> bool {
 /// The decoder thread: decodes the whole file in bands of rows, until the
 /// end or until the reader is gone.
 fn decode(
-    path: &Path,
+    input: &Input,
+    name: &str,
     kind: Kind,
     shrink: usize,
     row_bytes: usize,
     tx: &SyncSender<Band>,
     free: &Receiver<Vec<u8>>,
 ) -> Result<()> {
-    let name = path.display().to_string();
-    let io = |e: std::io::Error| bad(&name, format_args!("damaged JPEG: {e}"));
-    let mut file = File::open(path).map_err(|e| Error::io(&name, e))?;
-    if file
-        .metadata()
-        .is_ok_and(|m| eighth_reads_whole(m.len(), kind, shrink))
-    {
-        let mut data = Vec::new();
-        file.read_to_end(&mut data)
-            .map_err(|e| Error::io(&name, e))?;
-        if let Some(frame) = eighth::Frame::parse(&data, kind == Kind::Grey) {
+    let io = |e: std::io::Error| bad(name, format_args!("damaged JPEG: {e}"));
+    let mut reader = input.reader(name, |f| BufReader::with_capacity(256 << 10, f))?;
+    if eighth_reads_whole(0, kind, shrink) {
+        let mut read = Vec::new();
+        let data: Option<&[u8]> = match &mut reader {
+            Reader::File(file) => {
+                let file = file.get_mut();
+                if file
+                    .metadata()
+                    .is_ok_and(|m| eighth_reads_whole(m.len(), kind, shrink))
+                {
+                    file.read_to_end(&mut read)
+                        .map_err(|e| Error::io(name, e))?;
+                    file.seek(SeekFrom::Start(0))
+                        .map_err(|e| Error::io(name, e))?;
+                    Some(&read)
+                } else {
+                    None
+                }
+            }
+            Reader::Bytes(bytes) => Some(bytes.get_ref().as_ref()),
+        };
+        if let Some(data) = data
+            && let Some(frame) = eighth::Frame::parse(data, kind == Kind::Grey)
+        {
             let bands = if kind == Kind::Grey { 1 } else { 3 };
             if frame.size().0 * bands != row_bytes {
-                return Err(bad(&name, "the file changed since it was opened"));
+                return Err(bad(name, "the file changed since it was opened"));
             }
             let mut band = Vec::new();
             let mut open = true;
-            frame.decode(&data, |rows| {
+            frame.decode(data, |rows| {
                 band.extend_from_slice(rows);
                 if band.len() >= BAND_ROWS * row_bytes {
                     let next = free.try_recv().map(|mut b| {
@@ -180,11 +206,9 @@ fn decode(
             }
             return Ok(());
         }
-        file.seek(SeekFrom::Start(0))
-            .map_err(|e| Error::io(&name, e))?;
     }
     let mut decoder = mozjpeg::Decompress::builder()
-        .from_reader(BufReader::with_capacity(256 << 10, file))
+        .from_reader(reader)
         .map_err(io)?;
     decoder.scale((8 / shrink) as u8);
     let space = match kind {
@@ -199,7 +223,7 @@ fn decode(
     };
     let mut started = decoder.to_colorspace(space).map_err(io)?;
     if started.width() * space.num_components() != row_bytes {
-        return Err(bad(&name, "the file changed since it was opened"));
+        return Err(bad(name, "the file changed since it was opened"));
     }
     let mut left = started.height();
     while left > 0 {

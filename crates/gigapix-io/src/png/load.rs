@@ -4,7 +4,6 @@
 
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
-use std::path::Path;
 use std::sync::Arc;
 
 use gigapix_core::desc::Args;
@@ -12,6 +11,7 @@ use gigapix_core::sequential::{ReaderFactory, RowReader};
 use gigapix_core::{BandFormat, DemandHint, Error, ErrorKind, Header, Image, Metadata, Result};
 use png::{BitDepth, ColorType, Decoder, DecodingError, Transformations};
 
+use crate::input::{Held, Input as Source, Reader};
 use crate::warn::{WarnedSource, Warnings};
 use crate::{FailOn, OpenOptions};
 
@@ -43,16 +43,16 @@ fn named(name: &str, e: Error) -> Error {
     Error::new(e.kind(), format!("{name}: {}", e.message()))
 }
 
-/// A decoder over a fresh handle to `file`, at its start, set to expand
-/// palettes, `tRNS` and low bit depths, allocating (row buffers, `iCCP`
-/// and text chunks) at most the process-wide [`Limits::max_alloc`].
+/// A decoder over a fresh handle to `file` (or over its bytes in memory),
+/// at its start, set to expand palettes, `tRNS` and low bit depths,
+/// allocating (row buffers, `iCCP` and text chunks) at most the
+/// process-wide [`Limits::max_alloc`].
 ///
 /// [`Limits::max_alloc`]: gigapix_core::Limits::max_alloc
-fn decoder(file: &File, name: &str) -> Result<Decoder<Input>> {
-    let mut f = file.try_clone().map_err(|e| Error::io(name, e))?;
-    f.seek(SeekFrom::Start(0)).map_err(|e| Error::io(name, e))?;
+fn decoder(file: &Held, name: &str) -> Result<Decoder<Input>> {
+    let reader = file.reader(name, |f| BufReader::with_capacity(READ_BUFFER, f))?;
     let mut decoder = Decoder::new_with_limits(
-        SkipApng::new(BufReader::with_capacity(READ_BUFFER, f)),
+        SkipApng::new(reader),
         png::Limits {
             bytes: gigapix_core::Limits::default().max_alloc_usize(),
         },
@@ -62,7 +62,7 @@ fn decoder(file: &File, name: &str) -> Result<Decoder<Input>> {
 }
 
 /// What the `png` decoder reads: the file without its APNG chunks.
-type Input = SkipApng<BufReader<File>>;
+type Input = SkipApng<Reader<BufReader<File>>>;
 
 /// A PNG byte stream with its animation chunks (`acTL`, `fcTL`, `fdAT`)
 /// left out, so that only the default image (the `IDAT` chunks) is
@@ -206,9 +206,15 @@ fn band_format(depth: BitDepth) -> BandFormat {
     }
 }
 
-/// Opens a PNG file, reading its header and the chunks before the pixels.
-pub(crate) fn open(path: &Path, name: &str, options: &OpenOptions, _args: &Args) -> Result<Image> {
-    let file = File::open(path).map_err(|e| Error::io(name, e))?;
+/// Opens a PNG file (on disk or in memory), reading its header and the
+/// chunks before the pixels.
+pub(crate) fn open(
+    input: &Source,
+    name: &str,
+    options: &OpenOptions,
+    _args: &Args,
+) -> Result<Image> {
+    let file = input.open(name)?;
     let mut dec = decoder(&file, name)?;
     // The limits first, on IHDR alone: before the decoder sizes buffers.
     let ihdr = dec.read_header_info().map_err(|e| decode_error(name, e))?;
@@ -682,6 +688,7 @@ mod tests {
         for cut in [png.len(), png.len() - 30] {
             let mut file = tempfile::tempfile().unwrap();
             file.write_all(&png[..cut]).unwrap();
+            let file = Held::File(Arc::new(file));
             let mut reader = decoder(&file, "t").unwrap().read_info().unwrap();
             let mut a = Adam7::new(&header);
             a.memory_limit = 0;

@@ -2,7 +2,6 @@
 //! pages of a file, the sample layout of a page ([`Samples`]), where its
 //! chunks are ([`Chunks`]), and the tags that become metadata.
 
-use std::fs::File;
 use std::io::{self, BufReader};
 use std::sync::Arc;
 
@@ -15,6 +14,7 @@ use super::codec::compression_name;
 use super::levels::DirReader;
 use super::source::{Palette, PosReader};
 use super::ycbcr::YCbCr;
+use crate::input::Held;
 use crate::jpeg::TileColour;
 
 /// Largest tag value (an array of strip offsets, an ICC profile, ...) the
@@ -66,7 +66,7 @@ pub(super) fn tiff_error(name: &str, e: TiffError) -> Error {
 }
 
 /// A decoder over `file`, positioned on directory `page`.
-pub(super) fn decoder(file: &Arc<File>, len: u64, name: &str, page: usize) -> Result<TiffDecoder> {
+pub(super) fn decoder(file: &Held, len: u64, name: &str, page: usize) -> Result<TiffDecoder> {
     let reader = DirReader::new(PosReader::new(file.clone(), 0, len));
     let mut dec = decoder_from(reader, len, name)?;
     if page != 0 {

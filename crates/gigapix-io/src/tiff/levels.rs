@@ -31,9 +31,7 @@
 //! level past it names the damage.
 
 use std::collections::HashSet;
-use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
-use std::sync::Arc;
 
 use gigapix_core::{Error, ErrorKind, Metadata, Result};
 use tiff::decoder::ifd::Value;
@@ -41,6 +39,7 @@ use tiff::tags::{IfdPointer, Tag};
 
 use super::ifd::{TiffDecoder, tiff_error};
 use super::source::PosReader;
+use crate::input::Held;
 
 /// Most main directories read when looking for levels.
 const MAX_DIRECTORIES: usize = 10_000;
@@ -499,7 +498,7 @@ impl Pyramid {
 /// A decoder whose first image is the directory at `ifd` (a level or an
 /// associated image).
 pub(super) fn decoder_at(
-    file: &Arc<File>,
+    file: &Held,
     len: u64,
     name: &str,
     ifd: u64,

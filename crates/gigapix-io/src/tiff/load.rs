@@ -35,9 +35,7 @@
 //! | ImageDescription (270) | read to find Aperio SVS slides (their properties become metadata) |
 //! | TransferFunction (301), WhitePoint, PrimaryChromaticities, GrayResponseCurve, SMinSampleValue / SMaxSampleValue, Threshholding | describe colour or ranges, not the stored values: not applied (as libvips), like the ICC profile, which is kept as metadata |
 
-use std::fs::File;
 use std::io::Read;
-use std::path::Path;
 use std::sync::Arc;
 
 use gigapix_core::desc::Args;
@@ -47,10 +45,12 @@ use super::codec::{Codec, compression_name};
 use super::ifd::{self, Chunks, Samples, TiffDecoder, tiff_error, unsupported};
 use super::levels::{self, Choice};
 use super::source::{Info, PosReader, TiffSource};
+use crate::input::{Held, Input};
 use crate::{FailOn, OpenOptions};
 
-/// Opens a TIFF file: reads and checks the directory of page `page`.
-pub(crate) fn open(path: &Path, name: &str, options: &OpenOptions, args: &Args) -> Result<Image> {
+/// Opens a TIFF file (on disk or in memory): reads and checks the
+/// directory of page `page`.
+pub(crate) fn open(input: &Input, name: &str, options: &OpenOptions, args: &Args) -> Result<Image> {
     let page = usize::try_from(args.int("page")?).unwrap_or(usize::MAX);
     let level = args
         .opt_int("level")?
@@ -68,9 +68,8 @@ pub(crate) fn open(path: &Path, name: &str, options: &OpenOptions, args: &Args) 
         (_, Some(a)) => Choice::Associated(a),
         (l, None) => Choice::Level(l.unwrap_or(0)),
     };
-    let file = File::open(path).map_err(|e| Error::io(name, e))?;
-    let len = file.metadata().map_err(|e| Error::io(name, e))?.len();
-    let file = Arc::new(file);
+    let file = input.open(name)?;
+    let len = file.len(name)?;
     let (bigtiff, big_endian, first) = byte_order(&file, len, name)?;
     let (mut dec, pages) = seek_page(&file, len, name, page)?;
     // Only directories are read: the levels' sizes, and the chosen one.
@@ -146,7 +145,7 @@ pub(crate) fn open(path: &Path, name: &str, options: &OpenOptions, args: &Args) 
 
 /// Reads the header: whether the file is a BigTIFF, whether its samples
 /// are big-endian (`MM`), and where its first directory is.
-fn byte_order(file: &Arc<File>, len: u64, name: &str) -> Result<(bool, bool, u64)> {
+fn byte_order(file: &Held, len: u64, name: &str) -> Result<(bool, bool, u64)> {
     let mut magic = [0u8; 16];
     let mut reader = PosReader::new(file.clone(), 0, len);
     reader
@@ -176,7 +175,7 @@ fn byte_order(file: &Arc<File>, len: u64, name: &str) -> Result<(bool, bool, u64
 }
 
 /// A decoder positioned on page `page`, and the number of pages.
-fn seek_page(file: &Arc<File>, len: u64, name: &str, page: usize) -> Result<(TiffDecoder, usize)> {
+fn seek_page(file: &Held, len: u64, name: &str, page: usize) -> Result<(TiffDecoder, usize)> {
     let mut dec = ifd::decoder(file, len, name, 0)?;
     let pages = ifd::count_pages(&mut dec);
     if page >= pages {

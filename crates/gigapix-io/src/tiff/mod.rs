@@ -12,8 +12,8 @@
 //! arrive (uncompressed, LZW or deflate, with the horizontal predictor),
 //! and the image file directory last.
 
+use crate::input::Input;
 use crate::save::Dest;
-use std::path::Path;
 
 use gigapix_core::{BandWriter, Header, Image, Metadata, Result};
 
@@ -33,9 +33,9 @@ mod ycbcr;
 /// `Limits::max_alloc`).
 const MAX_CHUNK: u64 = 256 << 20;
 
-/// Opens a TIFF file, reading its header only.
-pub(crate) fn open(path: &Path, name: &str, options: &OpenOptions, args: &Args) -> Result<Image> {
-    load::open(path, name, options, args)
+/// Opens a TIFF file (on disk or in memory), reading its header only.
+pub(crate) fn open(input: &Input, name: &str, options: &OpenOptions, args: &Args) -> Result<Image> {
+    load::open(input, name, options, args)
 }
 
 /// A writer saving `header` as TIFF, with the ICC profile of `metadata`.

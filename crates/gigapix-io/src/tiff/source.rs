@@ -4,14 +4,14 @@
 //! Chunks (uncompressed, LZW, deflate or PackBits, with or without a
 //! predictor, either byte order and fill order, bands interleaved or in
 //! separate planes) are read with positional reads of the shared file
-//! handle, so threads never disturb each other. Chunks that a region only partly
+//! handle (or copied from the file's bytes in memory), so threads never
+//! disturb each other. Chunks that a region only partly
 //! covers go into a small cache shared by every thread (a thread needing a
 //! chunk another is decoding waits for it); a region inside one chunk is a
 //! zero-copy view of it, and uncompressed strips wholly inside a region
 //! are read straight into it.
 
 use std::collections::VecDeque;
-use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -26,6 +26,7 @@ use super::codec::{
 };
 use super::ifd::JpegChunks;
 use super::ycbcr::YCbCr;
+use crate::input::Held;
 use crate::jpeg::{TileScratch, decode_chunk};
 use crate::source::{self, Encoding, Layout};
 use crate::{FailOn, FileFormat};
@@ -39,27 +40,25 @@ const CACHE_BYTES: usize = 16 << 20;
 /// Most chunks the shared cache keeps at least (more for wide images).
 const CACHE_ENTRIES: usize = 64;
 
-/// A reader over a shared file with its own position: reads are positional
-/// (`pread`), so any number of threads can read the same handle.
+/// A reader over a shared file (or its bytes in memory) with its own
+/// position: reads are positional (`pread`), so any number of threads can
+/// read the same handle.
 pub(super) struct PosReader {
-    file: Arc<File>,
+    file: Held,
     pos: u64,
     len: u64,
 }
 
 impl PosReader {
     /// A reader of `file` (`len` bytes long) at offset `pos`.
-    pub(super) fn new(file: Arc<File>, pos: u64, len: u64) -> PosReader {
+    pub(super) fn new(file: Held, pos: u64, len: u64) -> PosReader {
         PosReader { file, pos, len }
     }
 }
 
 impl Read for PosReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        #[cfg(unix)]
-        let n = std::os::unix::fs::FileExt::read_at(&*self.file, buf, self.pos)?;
-        #[cfg(windows)]
-        let n = std::os::windows::fs::FileExt::seek_read(&*self.file, buf, self.pos)?;
+        let n = self.file.read_at(buf, self.pos)?;
         self.pos += n as u64;
         Ok(n)
     }
@@ -82,7 +81,8 @@ impl Seek for PosReader {
 /// What every thread needs to know about the file and its page.
 pub(super) struct Info {
     pub(super) name: String,
-    pub(super) file: Arc<File>,
+    /// The file, or its bytes in memory.
+    pub(super) file: Held,
     pub(super) len: u64,
     pub(super) header: Header,
     /// Strips (full width, `chunk_h` rows) or tiles.
@@ -309,8 +309,10 @@ impl TiffSource {
 /// The image of uncompressed strips that follow each other in the file
 /// with nothing between them, as a memory-mapped raw layout: its regions
 /// are views of the map, without a read or a copy (the `x10k.tif` that
-/// libvips writes is such a file). `None` for any other layout, or if the
-/// map fails: the chunk reader then serves the file.
+/// libvips writes is such a file). A file in memory is served the same
+/// way, regions viewing its bytes. `None` for any other layout, or if the
+/// map fails (or the bytes in memory are not aligned to the samples): the
+/// chunk reader then serves the file.
 fn mapped_strips(info: &Info) -> Option<Image> {
     let h = &info.header;
     let encoding = match (
@@ -351,8 +353,18 @@ fn mapped_strips(info: &Info) -> Option<Image> {
     if end > info.len || end > isize::MAX as u64 {
         return None;
     }
-    let image = source::mapped(&layout, &info.file, end, &info.name, info.metadata.clone()).ok()?;
-    Some(image)
+    let image = match &info.file {
+        Held::File(file) => source::mapped(&layout, file, end, &info.name, info.metadata.clone()),
+        Held::Bytes(bytes) => source::memory(
+            &layout,
+            bytes.0.clone(),
+            end,
+            FileFormat::Tiff.loader_name(),
+            &info.name,
+            info.metadata.clone(),
+        ),
+    };
+    image.ok()
 }
 
 /// Per-thread scratch space.

@@ -15,6 +15,7 @@ use gigapix_core::{
 use gigapix_webp as webp;
 
 use crate::OpenOptions;
+use crate::input::Shared;
 
 /// Most frames an animation may have (libwebp's own limit is far above;
 /// every frame is composited, so this bounds the work a small file can
@@ -70,16 +71,16 @@ struct Plan {
 /// Opens a WebP image held in memory: checks the container and the
 /// options, and returns a source that decodes on first use.
 pub(crate) fn open_bytes(
-    data: Arc<[u8]>,
+    data: Shared,
     name: &str,
     options: &OpenOptions,
     args: &Args,
 ) -> Result<Image> {
-    if data.is_empty() {
+    if data.as_ref().is_empty() {
         return Err(Error::format(format!("{name}: file is empty")));
     }
-    let container = webp::Container::parse(&data).map_err(|e| webp_error(name, e))?;
-    let features = webp::features(&data).map_err(|e| webp_error(name, e))?;
+    let container = webp::Container::parse(data.as_ref()).map_err(|e| webp_error(name, e))?;
+    let features = webp::features(data.as_ref()).map_err(|e| webp_error(name, e))?;
     let (cw, ch) = (container.width(), container.height());
     let animated = container.animated();
     let frames = if animated { container.frame_count() } else { 1 };
@@ -208,7 +209,8 @@ pub(crate) fn open_bytes(
 /// The loader's node: the file's bytes, and its pixels once decoded.
 struct WebpSource {
     name: Arc<str>,
-    data: Arc<[u8]>,
+    /// The whole file, shared with the caller when it came from memory.
+    data: Shared,
     plan: Plan,
     header: Header,
     metadata: Arc<Metadata>,
@@ -221,7 +223,9 @@ impl WebpSource {
     /// Decodes the image (once; later calls share the result).
     fn pixels(&self) -> Result<Arc<Vec<u8>>> {
         self.pixels
-            .get_or_init(|| decode(&self.data, &self.plan, &self.header, &self.name).map(Arc::new))
+            .get_or_init(|| {
+                decode(self.data.as_ref(), &self.plan, &self.header, &self.name).map(Arc::new)
+            })
             .clone()
     }
 }
@@ -302,7 +306,7 @@ impl Operation for WebpSource {
         } else {
             0
         };
-        output.image_bytes() + self.data.len() as u64 + canvases
+        output.image_bytes() + self.data.as_ref().len() as u64 + canvases
     }
 
     fn generate(&self, _: &mut (), out: Rect, _: &mut Inputs<'_>) -> Result<Region> {
