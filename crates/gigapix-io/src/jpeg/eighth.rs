@@ -27,6 +27,9 @@ const NATURAL: [u8; 64] = [
     52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63,
 ];
 
+/// The shrinks [`Frame::decode`] takes.
+pub(super) const SHRINKS: [usize; 2] = [8, 4];
+
 /// Bits a code is looked up by at once.
 const LOOKUP: u32 = 12;
 
@@ -463,24 +466,38 @@ impl Frame {
         }
     }
 
-    /// The output size: libjpeg's `ceil(width / 8) × ceil(height / 8)`.
-    pub(super) fn size(&self) -> (usize, usize) {
-        (self.width.div_ceil(8), self.height.div_ceil(8))
+    /// The output size at `1/shrink`: libjpeg's `ceil(width / shrink) ×
+    /// ceil(height / shrink)`.
+    pub(super) fn size(&self, shrink: usize) -> (usize, usize) {
+        (self.width.div_ceil(shrink), self.height.div_ceil(shrink))
     }
 
-    /// Decodes the scan of `data`, handing the output rows of each MCU row
-    /// (packed, 1 or 3 bands) to `emit`, which returns `false` to stop.
-    pub(super) fn decode(&self, data: &[u8], mut emit: impl FnMut(&[u8]) -> bool) {
+    /// Decodes the scan of `data` at `1/shrink` (one of [`SHRINKS`]),
+    /// handing the output rows of each MCU row (packed, 1 or 3 bands) to
+    /// `emit`, which returns `false` to stop. Another `shrink` emits
+    /// nothing.
+    pub(super) fn decode(&self, data: &[u8], shrink: usize, emit: impl FnMut(&[u8]) -> bool) {
+        match shrink {
+            8 => self.decode_at::<1>(data, emit),
+            4 => self.decode_at::<2>(data, emit),
+            _ => {}
+        }
+    }
+
+    /// [`Frame::decode`] with luma blocks of `S` × `S` output pixels
+    /// (`S = 8 / shrink`).
+    fn decode_at<const S: usize>(&self, data: &[u8], mut emit: impl FnMut(&[u8]) -> bool) {
         let colour = self.comps.len() == 3;
         let (hmax, vmax) = (self.comps[0].h, self.comps[0].v);
-        let (out_w, out_h) = self.size();
+        let (out_w, out_h) = self.size(8 / S);
         let mcu_cols = self.width.div_ceil(8 * hmax);
         let mcu_rows = self.height.div_ceil(8 * vmax);
-        // Output pixels of one MCU row, before cropping to `out_w`.
-        let row_px = mcu_cols * hmax;
+        // Output pixels and rows of one MCU row, before cropping.
+        let row_px = mcu_cols * hmax * S;
+        let mcu_out_rows = vmax * S;
         let bands = if colour { 3 } else { 1 };
-        let mut planes = vec![vec![0u8; row_px * vmax]; self.comps.len()];
-        let mut out = vec![0u8; out_w * vmax * bands];
+        let mut planes = vec![vec![0u8; row_px * mcu_out_rows]; self.comps.len()];
+        let mut out = vec![0u8; out_w * mcu_out_rows * bands];
         let mut bits = Bits::new(data, self.scan);
         let mut pred = [0i32; 3];
         let mut todo = self.restart;
@@ -507,8 +524,9 @@ impl Frame {
                 }
                 for (ci, comp) in self.comps.iter().enumerate() {
                     let (dct, act, q) = tables[ci];
-                    // Chroma of 4:2:0 takes the 2x2 inverse DCT.
-                    let full = ci > 0 && hmax == 2;
+                    // Chroma of 4:2:0 is scaled up in the DCT: blocks of
+                    // 2S x 2S pixels.
+                    let size = if ci > 0 && hmax == 2 { 2 * S } else { S };
                     for by in 0..comp.v {
                         for bx in 0..comp.h {
                             bits.refill();
@@ -518,32 +536,32 @@ impl Frame {
                                     bits.drop_bits(s.min(16));
                                 } else {
                                     let v = bits.take(s);
-                                    pred[ci] += extend(v, s);
+                                    pred[ci] = pred[ci].wrapping_add(extend(v, s));
                                 }
                             }
-                            if full {
-                                let mut block = [0i32; 64];
-                                block[0] = pred[ci];
-                                decode_ac(&mut bits, act, &mut block);
-                                let px = idct_2x2(&block, q);
-                                let plane = &mut planes[ci];
-                                let x = mx * 2;
-                                plane[x] = px[0];
-                                plane[x + 1] = px[1];
-                                plane[row_px + x] = px[2];
-                                plane[row_px + x + 1] = px[3];
-                            } else {
+                            // libjpeg keeps coefficients as 16 bits.
+                            let dc = i32::from(pred[ci] as i16);
+                            let plane = &mut planes[ci];
+                            let at = by * size * row_px + (mx * comp.h + bx) * size;
+                            if size == 1 {
                                 skip_ac(&mut bits, act);
-                                let v = (pred[ci] * i32::from(q[0]) + 4) >> 3;
-                                let x = mx * comp.h + bx;
-                                planes[ci][by * row_px + x] = (v + 128).clamp(0, 255) as u8;
+                                // `jpeg_idct_1x1`.
+                                plane[at] = range_limit(i64::from((dc * i32::from(q[0]) + 4) >> 3));
+                                continue;
+                            }
+                            let mut block = [0i32; 64];
+                            block[0] = dc;
+                            decode_ac(&mut bits, act, &mut block);
+                            match size {
+                                2 => idct_2x2(&block, q, &mut plane[at..], row_px),
+                                _ => idct_4x4(&block, q, &mut plane[at..], row_px),
                             }
                         }
                     }
                 }
             }
-            // Colour conversion of the MCU row's `vmax` output rows.
-            let rows = vmax.min(out_h - my * vmax);
+            // Colour conversion of the MCU row's output rows.
+            let rows = mcu_out_rows.min(out_h - my * mcu_out_rows);
             for r in 0..rows {
                 let dst = &mut out[r * out_w * bands..(r + 1) * out_w * bands];
                 let y = &planes[0][r * row_px..r * row_px + out_w];
@@ -616,51 +634,124 @@ fn decode_ac(bits: &mut Bits<'_>, t: &Table, block: &mut [i32; 64]) {
     }
 }
 
-/// libjpeg's `jpeg_idct_2x2` (jidctred.c), output row-major.
-fn idct_2x2(block: &[i32; 64], q: &[u16; 64]) -> [u8; 4] {
-    const CONST_BITS: i32 = 13;
-    const PASS1_BITS: i32 = 2;
+/// libjpeg's output range limit (`IDCT_range_limit` indexed with
+/// `RANGE_MASK`): the low 10 bits of `x` as a signed value, plus 128,
+/// clamped to a sample.
+#[inline(always)]
+fn range_limit(x: i64) -> u8 {
+    let v = ((x as i32) << 22) >> 22;
+    (v + 128).clamp(0, 255) as u8
+}
+
+/// `DESCALE`: `x / 2^n`, rounded.
+#[inline(always)]
+fn descale(x: i64, n: u32) -> i64 {
+    (x + (1 << (n - 1))) >> n
+}
+
+/// Pass-1 and final shifts of the reduced inverse DCTs (jidctred.c).
+const CONST_BITS: u32 = 13;
+const PASS1_BITS: u32 = 2;
+
+/// libjpeg's `jpeg_idct_2x2` (jidctred.c): the 2x2 output pixels of a
+/// block into `out` (rows `stride` apart). It reads the coefficients of
+/// rows and columns 0, 1, 3, 5 and 7.
+fn idct_2x2(block: &[i32; 64], q: &[u16; 64], out: &mut [u8], stride: usize) {
     const FIX_0_720959822: i64 = 5906;
     const FIX_0_850430095: i64 = 6967;
     const FIX_1_272758580: i64 = 10426;
     const FIX_3_624509785: i64 = 29692;
-    let descale = |x: i64, n: i32| (x + (1 << (n - 1))) >> n;
-    let deq = |i: usize| i64::from(block[i]) * i64::from(q[i]);
+    let deq = |i: usize| i64::from(block[i].wrapping_mul(i32::from(q[i])));
+    // The odd part of a 1-D 8-to-2 step from terms 1, 3, 5, 7.
+    let odd = |t1: i64, t3: i64, t5: i64, t7: i64| {
+        t7 * -FIX_0_720959822 + t5 * FIX_0_850430095 + t3 * -FIX_1_272758580 + t1 * FIX_3_624509785
+    };
     // Pass 1: columns 0, 1, 3, 5, 7 into two rows of a work array.
-    let mut ws = [[0i64; 8]; 2];
+    let mut ws = [[0i32; 8]; 2];
     for col in [0usize, 1, 3, 5, 7] {
         if block[8 + col] == 0
             && block[24 + col] == 0
             && block[40 + col] == 0
             && block[56 + col] == 0
         {
-            let dc = deq(col) << PASS1_BITS;
+            let dc = (deq(col) as i32).wrapping_shl(PASS1_BITS);
             ws[0][col] = dc;
             ws[1][col] = dc;
             continue;
         }
         let tmp10 = deq(col) << (CONST_BITS + 2);
-        let tmp0 = deq(56 + col) * -FIX_0_720959822
-            + deq(40 + col) * FIX_0_850430095
-            + deq(24 + col) * -FIX_1_272758580
-            + deq(8 + col) * FIX_3_624509785;
-        ws[0][col] = descale(tmp10 + tmp0, CONST_BITS - PASS1_BITS + 2);
-        ws[1][col] = descale(tmp10 - tmp0, CONST_BITS - PASS1_BITS + 2);
+        let tmp0 = odd(deq(8 + col), deq(24 + col), deq(40 + col), deq(56 + col));
+        ws[0][col] = descale(tmp10 + tmp0, CONST_BITS - PASS1_BITS + 2) as i32;
+        ws[1][col] = descale(tmp10 - tmp0, CONST_BITS - PASS1_BITS + 2) as i32;
     }
-    // Pass 2: the two rows.
-    let limit = |x: i64| (x + 128).clamp(0, 255) as u8;
-    let mut out = [0u8; 4];
+    // Pass 2: the two rows (the shortcut for zero AC terms gives the same).
     for (r, w) in ws.iter().enumerate() {
+        let w = w.map(i64::from);
         let tmp10 = w[0] << (CONST_BITS + 2);
-        let tmp0 = w[7] * -FIX_0_720959822
-            + w[5] * FIX_0_850430095
-            + w[3] * -FIX_1_272758580
-            + w[1] * FIX_3_624509785;
+        let tmp0 = odd(w[1], w[3], w[5], w[7]);
         let n = CONST_BITS + PASS1_BITS + 3 + 2;
-        out[2 * r] = limit(descale(tmp10 + tmp0, n));
-        out[2 * r + 1] = limit(descale(tmp10 - tmp0, n));
+        out[r * stride] = range_limit(descale(tmp10 + tmp0, n));
+        out[r * stride + 1] = range_limit(descale(tmp10 - tmp0, n));
     }
-    out
+}
+
+/// libjpeg's `jpeg_idct_4x4` (jidctred.c): the 4x4 output pixels of a
+/// block into `out` (rows `stride` apart). It reads every coefficient
+/// but those of row and column 4.
+fn idct_4x4(block: &[i32; 64], q: &[u16; 64], out: &mut [u8], stride: usize) {
+    const FIX_0_211164243: i64 = 1730;
+    const FIX_0_509795579: i64 = 4176;
+    const FIX_0_601344887: i64 = 4926;
+    const FIX_0_765366865: i64 = 6270;
+    const FIX_0_899976223: i64 = 7373;
+    const FIX_1_061594337: i64 = 8697;
+    const FIX_1_451774981: i64 = 11893;
+    const FIX_1_847759065: i64 = 15137;
+    const FIX_2_172734803: i64 = 17799;
+    const FIX_2_562915447: i64 = 20995;
+    let deq = |i: usize| i64::from(block[i].wrapping_mul(i32::from(q[i])));
+    // A 1-D 8-to-4 step from terms 0, 2, 6 (even) and 1, 3, 5, 7 (odd):
+    // the four outputs before descaling.
+    let step = |t: [i64; 8]| {
+        let tmp0 = t[0] << (CONST_BITS + 1);
+        let tmp2 = t[2] * FIX_1_847759065 + t[6] * -FIX_0_765366865;
+        let (tmp10, tmp12) = (tmp0 + tmp2, tmp0 - tmp2);
+        let (z1, z2, z3, z4) = (t[7], t[5], t[3], t[1]);
+        let odd0 = z1 * -FIX_0_211164243
+            + z2 * FIX_1_451774981
+            + z3 * -FIX_2_172734803
+            + z4 * FIX_1_061594337;
+        let odd2 = z1 * -FIX_0_509795579
+            + z2 * -FIX_0_601344887
+            + z3 * FIX_0_899976223
+            + z4 * FIX_2_562915447;
+        [tmp10 + odd2, tmp12 + odd0, tmp12 - odd0, tmp10 - odd2]
+    };
+    // Pass 1: the columns but 4, into four rows of a work array.
+    let mut ws = [[0i32; 8]; 4];
+    for col in [0usize, 1, 2, 3, 5, 6, 7] {
+        if [1, 2, 3, 5, 6, 7].iter().all(|r| block[8 * r + col] == 0) {
+            let dc = (deq(col) as i32).wrapping_shl(PASS1_BITS);
+            for w in &mut ws {
+                w[col] = dc;
+            }
+            continue;
+        }
+        let t = std::array::from_fn(|r| if r == 4 { 0 } else { deq(8 * r + col) });
+        for (w, v) in ws.iter_mut().zip(step(t)) {
+            w[col] = descale(v, CONST_BITS - PASS1_BITS + 1) as i32;
+        }
+    }
+    // Pass 2: the four rows (the shortcut for zero AC terms gives the
+    // same).
+    for (r, w) in ws.iter().enumerate() {
+        let mut t = w.map(i64::from);
+        t[4] = 0;
+        let row = &mut out[r * stride..r * stride + 4];
+        for (o, v) in row.iter_mut().zip(step(t)) {
+            *o = range_limit(descale(v, CONST_BITS + PASS1_BITS + 3 + 1));
+        }
+    }
 }
 
 /// libjpeg's `ycc_rgb_convert` (jdcolor.c), with its tables computed on
@@ -684,12 +775,13 @@ fn ycc_to_rgb(y: &[u8], cb: &[u8], cr: &[u8], out: &mut [u8]) {
 
 #[cfg(test)]
 mod tests {
+    use super::super::encode::{Sampling, StripEncoder};
     use super::*;
 
-    /// libjpeg's (MozJPEG's C code) 1/8 decode of `data`.
-    fn libjpeg(data: &[u8], grey: bool) -> Vec<u8> {
+    /// libjpeg's (MozJPEG's C code) `1/shrink` decode of `data`.
+    fn libjpeg(data: &[u8], grey: bool, shrink: usize) -> Vec<u8> {
         let mut d = mozjpeg::Decompress::builder().from_mem(data).unwrap();
-        d.scale(1);
+        d.scale((8 / shrink) as u8);
         let space = if grey {
             mozjpeg::ColorSpace::JCS_GRAYSCALE
         } else {
@@ -701,14 +793,14 @@ mod tests {
         out
     }
 
-    fn ours(data: &[u8], grey: bool) -> Option<Vec<u8>> {
+    fn ours(data: &[u8], grey: bool, shrink: usize) -> Option<Vec<u8>> {
         let frame = Frame::parse(data, grey)?;
         let mut out = Vec::new();
-        frame.decode(data, |rows| {
+        frame.decode(data, shrink, |rows| {
             out.extend_from_slice(rows);
             true
         });
-        let (w, h) = frame.size();
+        let (w, h) = frame.size(shrink);
         assert_eq!(out.len(), w * h * if grey { 1 } else { 3 });
         Some(out)
     }
@@ -733,22 +825,92 @@ mod tests {
                     .to_str()
                     .unwrap()
                     .starts_with("grey");
-                if let Some(got) = ours(&data, grey) {
-                    assert!(got == libjpeg(&data, grey), "{}", path.display());
-                    taken += 1;
+                for shrink in SHRINKS {
+                    if let Some(got) = ours(&data, grey, shrink) {
+                        let want = libjpeg(&data, grey, shrink);
+                        assert!(got == want, "{} 1/{shrink}", path.display());
+                        taken += 1;
+                    }
                 }
             }
         }
-        assert!(taken >= 8, "only {taken} fixtures taken");
+        assert!(taken >= 8 * SHRINKS.len(), "only {taken} fixtures taken");
+    }
+
+    /// Noise over a ramp (so blocks differ in their DC too), `bands`
+    /// bands.
+    fn noise(w: usize, h: usize, bands: usize, seed: u32) -> Vec<u8> {
+        let mut seed = seed;
+        (0..w * h * bands)
+            .map(|i| {
+                seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                ((seed >> 24) as usize / 2 + (i % (w * bands)) / 2) as u8
+            })
+            .collect()
+    }
+
+    /// MozJPEG's encoding of `pixels` (grey, or RGB with chroma sampled
+    /// 1/`samp`).
+    fn mozjpeg(
+        pixels: &[u8],
+        w: usize,
+        h: usize,
+        grey: bool,
+        samp: u8,
+        q: u8,
+        optimize: bool,
+    ) -> Vec<u8> {
+        use mozjpeg::{ColorSpace, Compress};
+        let mut c = Compress::new(if grey {
+            ColorSpace::JCS_GRAYSCALE
+        } else {
+            ColorSpace::JCS_RGB
+        });
+        c.set_fastest_defaults();
+        c.set_size(w, h);
+        c.set_quality(f32::from(q));
+        c.set_optimize_coding(optimize);
+        if !grey {
+            c.set_chroma_sampling_pixel_sizes((samp, samp), (samp, samp));
+        }
+        let mut started = c.start_compress(Vec::new()).unwrap();
+        started.write_scanlines(pixels).unwrap();
+        started.finish().unwrap()
+    }
+
+    /// Our encoder's JPEG of `pixels`, a restart interval every `strip`
+    /// iMCU rows.
+    fn with_restarts(
+        pixels: &[u8],
+        w: usize,
+        h: usize,
+        sampling: Sampling,
+        q: u8,
+        strip: usize,
+    ) -> Vec<u8> {
+        let (hf, vf, bands) = match sampling {
+            Sampling::Grey => (1, 1, 1),
+            Sampling::Ycc { h, v } => (h, v, 3),
+        };
+        let mut enc = StripEncoder::new(gigapix_simd::level(), w, sampling, q);
+        let rows = 8 * vf * strip;
+        let interval = w.div_ceil(8 * hf) * strip;
+        let mut out = enc.headers(h as u16, interval as u16);
+        for (n, chunk) in pixels.chunks(rows * w * bands).enumerate() {
+            if n > 0 {
+                out.extend([0xFF, 0xD0 + (n - 1) as u8 % 8]);
+            }
+            enc.encode(chunk.len() / (w * bands), chunk, &mut out);
+        }
+        out.extend([0xFF, 0xD9]);
+        out
     }
 
     /// Noise at high quality fills blocks to their 63rd coefficient (where
-    /// no end of block is coded); optimised Huffman tables; odd sizes.
-    /// (Restart intervals: the `restart.jpg` fixture, and every JPEG
-    /// gigapix writes.)
+    /// no end of block is coded); Q100 gives large coefficients (range
+    /// limiting); optimised Huffman tables; odd sizes.
     #[test]
     fn full_blocks_and_optimised_tables_are_libjpegs() {
-        use mozjpeg::{ColorSpace, Compress};
         let mut seed = 7u32;
         for (w, h, grey, samp, q, optimize) in [
             (67, 45, false, 2, 100, false),
@@ -757,35 +919,49 @@ mod tests {
             (129, 70, false, 2, 95, true),
             (129, 70, false, 2, 60, false),
             (17, 9, true, 1, 30, true),
+            (17, 9, false, 2, 75, false),
+            (17, 9, false, 1, 30, false),
+            (1, 1, false, 2, 95, false),
+            (1, 1, true, 1, 100, false),
+            (1001, 667, false, 2, 75, false),
+            (1001, 667, false, 1, 30, true),
+            (1001, 667, true, 1, 95, false),
+            (333, 97, false, 2, 100, true),
         ] {
-            let bands = if grey { 1 } else { 3 };
-            let pixels: Vec<u8> = (0..w * h * bands)
-                .map(|i| {
-                    seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-                    // Noise over a ramp, so blocks differ in their DC too.
-                    ((seed >> 24) as usize / 2 + (i % (w * bands)) / 2) as u8
-                })
-                .collect();
-            let mut c = Compress::new(if grey {
-                ColorSpace::JCS_GRAYSCALE
-            } else {
-                ColorSpace::JCS_RGB
-            });
-            c.set_fastest_defaults();
-            c.set_size(w, h);
-            c.set_quality(q as f32);
-            c.set_optimize_coding(optimize);
-            if !grey {
-                c.set_chroma_sampling_pixel_sizes((samp, samp), (samp, samp));
+            seed += 1;
+            let pixels = noise(w, h, if grey { 1 } else { 3 }, seed);
+            let data = mozjpeg(&pixels, w, h, grey, samp, q, optimize);
+            for shrink in SHRINKS {
+                let got = ours(&data, grey, shrink).expect("a shape we take");
+                assert!(
+                    got == libjpeg(&data, grey, shrink),
+                    "{w}x{h} grey {grey} 1/{samp} Q{q} 1/{shrink}"
+                );
             }
-            let mut started = c.start_compress(Vec::new()).unwrap();
-            started.write_scanlines(&pixels).unwrap();
-            let data = started.finish().unwrap();
-            let got = ours(&data, grey).expect("a shape we take");
-            assert!(
-                got == libjpeg(&data, grey),
-                "{w}x{h} grey {grey} 1/{samp} Q{q}"
-            );
+        }
+    }
+
+    /// Restart intervals (of several iMCU rows, and of one), from our
+    /// encoder (libjpeg's bitstream).
+    #[test]
+    fn restart_intervals_are_libjpegs() {
+        for (w, h, sampling, q, strip) in [
+            (1001, 667, Sampling::Ycc { h: 2, v: 2 }, 75, 3),
+            (1001, 667, Sampling::Ycc { h: 1, v: 1 }, 100, 1),
+            (1001, 667, Sampling::Grey, 30, 2),
+            (17, 9, Sampling::Ycc { h: 2, v: 2 }, 95, 1),
+            (200, 150, Sampling::Ycc { h: 2, v: 2 }, 100, 1),
+        ] {
+            let grey = sampling == Sampling::Grey;
+            let pixels = noise(w, h, if grey { 1 } else { 3 }, w as u32);
+            let data = with_restarts(&pixels, w, h, sampling, q, strip);
+            for shrink in SHRINKS {
+                let got = ours(&data, grey, shrink).expect("a shape we take");
+                assert!(
+                    got == libjpeg(&data, grey, shrink),
+                    "{w}x{h} {sampling:?} Q{q} every {strip} 1/{shrink}"
+                );
+            }
         }
     }
 
@@ -809,7 +985,9 @@ mod tests {
         for f in ["b420.jpg", "restart.jpg", "b444.jpg"] {
             let data = std::fs::read(format!("{dir}/{f}")).unwrap();
             for cut in [data.len() / 3, data.len() / 2, data.len() - 3] {
-                let _ = ours(&data[..cut], false);
+                for shrink in SHRINKS {
+                    let _ = ours(&data[..cut], false, shrink);
+                }
             }
             let mut seed = 1u32;
             for _ in 0..50 {
@@ -819,7 +997,9 @@ mod tests {
                     let at = 200 + (seed as usize >> 8) % (d.len() - 200);
                     d[at] ^= (seed >> 3) as u8 | 1;
                 }
-                let _ = ours(&d, false);
+                for shrink in SHRINKS {
+                    let _ = ours(&d, false, shrink);
+                }
             }
         }
     }

@@ -201,14 +201,14 @@ pub(crate) fn open(input: &Input, name: &str, options: &OpenOptions, args: &Args
         if options.fail_on == FailOn::Error {
             scaled::check_eoi(input, name)?;
         }
-        // The 1/8 decoder reads a file whole (bytes in memory are the
+        // Our 1/8 and 1/4 decoder reads a file whole (bytes in memory are the
         // caller's already).
         let len = match &input {
             Input::Path(path) => std::fs::metadata(path).map_or(0, |m| m.len()),
             Input::Bytes(_) => 0,
         };
         let decoder_bytes = decoder_bytes
-            + if len > 0 && scaled::eighth_reads_whole(len, kind, shrink as usize) {
+            + if len > 0 && scaled::ours_reads_whole(len, kind, shrink as usize) {
                 len
             } else {
                 0

@@ -39,10 +39,10 @@ use crate::input::{Input, Reader};
 /// Rows per band sent by the decoder thread.
 const BAND_ROWS: usize = 16;
 
-/// Largest file on disk that [`eighth`] decodes (from memory, read whole);
+/// Largest file on disk that our decoder ([`eighth`]) decodes (from memory, read whole);
 /// larger ones stream through libjpeg. Files in memory are decoded there
 /// whatever their size.
-const EIGHTH_MAX_FILE: u64 = 256 << 20;
+const OURS_MAX_FILE: u64 = 256 << 20;
 
 /// The output size of a `1/shrink` decode of a `width` x `height` JPEG, as
 /// libjpeg computes it (rounding up).
@@ -140,10 +140,12 @@ impl ScaledRows {
 }
 
 /// `true` if the decoder reads a file of `len` bytes whole into memory:
-/// the 1/8 decoder (`eighth.rs`) of grey and YCbCr files up to
-/// [`EIGHTH_MAX_FILE`] (bytes in memory it reads where they are).
-pub(super) fn eighth_reads_whole(len: u64, kind: Kind, shrink: usize) -> bool {
-    shrink == 8 && matches!(kind, Kind::Grey | Kind::YCbCr) && len <= EIGHTH_MAX_FILE
+/// our decoder (`eighth.rs`, at 1/8 and 1/4) of grey and YCbCr files up
+/// to [`OURS_MAX_FILE`] (bytes in memory it reads where they are).
+pub(super) fn ours_reads_whole(len: u64, kind: Kind, shrink: usize) -> bool {
+    eighth::SHRINKS.contains(&shrink)
+        && matches!(kind, Kind::Grey | Kind::YCbCr)
+        && len <= OURS_MAX_FILE
 }
 
 /// The decoder thread: decodes the whole file in bands of rows, until the
@@ -159,14 +161,14 @@ fn decode(
 ) -> Result<()> {
     let io = |e: std::io::Error| bad(name, format_args!("damaged JPEG: {e}"));
     let mut reader = input.reader(name, |f| BufReader::with_capacity(256 << 10, f))?;
-    if eighth_reads_whole(0, kind, shrink) {
+    if ours_reads_whole(0, kind, shrink) {
         let mut read = Vec::new();
         let data: Option<&[u8]> = match &mut reader {
             Reader::File(file) => {
                 let file = file.get_mut();
                 if file
                     .metadata()
-                    .is_ok_and(|m| eighth_reads_whole(m.len(), kind, shrink))
+                    .is_ok_and(|m| ours_reads_whole(m.len(), kind, shrink))
                 {
                     file.read_to_end(&mut read)
                         .map_err(|e| Error::io(name, e))?;
@@ -183,12 +185,12 @@ fn decode(
             && let Some(frame) = eighth::Frame::parse(data, kind == Kind::Grey)
         {
             let bands = if kind == Kind::Grey { 1 } else { 3 };
-            if frame.size().0 * bands != row_bytes {
+            if frame.size(shrink).0 * bands != row_bytes {
                 return Err(bad(name, "the file changed since it was opened"));
             }
             let mut band = Vec::new();
             let mut open = true;
-            frame.decode(data, |rows| {
+            frame.decode(data, shrink, |rows| {
                 band.extend_from_slice(rows);
                 if band.len() >= BAND_ROWS * row_bytes {
                     let next = free.try_recv().map(|mut b| {
