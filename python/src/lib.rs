@@ -18,6 +18,14 @@
 //! `&mut [u8]` a run writes into.
 #![deny(unsafe_code)]
 
+/// The extension's Rust allocations go to mimalloc: a service calling the
+/// engine in a loop starts worker threads for every run, and glibc's malloc
+/// gives new threads new arenas that keep freed memory, so its peak RSS
+/// crept up for hundreds of calls; mimalloc reclaims a finished thread's
+/// memory.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
