@@ -19,22 +19,7 @@ fn stderr(o: &Output) -> String {
 /// Runs gigapix with its arguments, `input` written into a pipe on its
 /// standard input, and its standard output captured by a pipe.
 fn piped(args: &[&str], input: &[u8]) -> Output {
-    let mut child = bin()
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run gigapix");
-    let mut stdin = child.stdin.take().unwrap();
-    let bytes = input.to_vec();
-    // The command may stop reading early (an error): ignore a closed pipe.
-    let writer = std::thread::spawn(move || {
-        let _ = stdin.write_all(&bytes);
-    });
-    let out = child.wait_with_output().expect("wait for gigapix");
-    writer.join().unwrap();
-    out
+    feed(args, input, Stdio::piped())
 }
 
 /// Runs gigapix with a path's bytes on a pipe into standard input and
@@ -45,15 +30,22 @@ fn to_file(args: &[&str], input: &[u8], out: &Path, append: bool) -> Output {
     } else {
         File::create(out).unwrap()
     };
+    feed(args, input, Stdio::from(file))
+}
+
+/// Runs gigapix with `input` written into its standard input from a
+/// thread, and standard output going to `stdout`.
+fn feed(args: &[&str], input: &[u8], stdout: Stdio) -> Output {
     let mut child = bin()
         .args(args)
         .stdin(Stdio::piped())
-        .stdout(Stdio::from(file))
+        .stdout(stdout)
         .stderr(Stdio::piped())
         .spawn()
         .expect("run gigapix");
     let mut stdin = child.stdin.take().unwrap();
     let bytes = input.to_vec();
+    // The command may stop reading early (an error): ignore a closed pipe.
     let writer = std::thread::spawn(move || {
         let _ = stdin.write_all(&bytes);
     });
