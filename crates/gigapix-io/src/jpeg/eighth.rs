@@ -1,4 +1,4 @@
-//! Our 1/8- and 1/4-scale decoder of baseline JPEG, for shrink-on-load:
+//! Our 1/8-, 1/4- and 1/2-scale decoder of baseline JPEG, for shrink-on-load:
 //! the bytes libjpeg-turbo's scaled decode gives (its C code, which is
 //! what the build has without nasm), faster. One decoder, generic over
 //! the luma block's output size `S = 8 / shrink`.
@@ -6,9 +6,10 @@
 //! At 1/8 scale libjpeg outputs one pixel per luma block: the DC
 //! coefficient (`jpeg_idct_1x1`). At 1/4 it outputs 2x2 pixels per luma
 //! block (`jpeg_idct_2x2`, which reads the coefficients of rows and
-//! columns 0, 1, 3, 5, 7). Chroma subsampled 2×2 (4:2:0) is scaled up in
+//! columns 0, 1, 3, 5, 7), at 1/2 4x4 (`jpeg_idct_4x4`, which reads all
+//! but row and column 4). Chroma subsampled 2×2 (4:2:0) is scaled up in
 //! the DCT instead of upsampled: blocks of 2S x 2S pixels (`jpeg_idct_2x2`
-//! at 1/8, `jpeg_idct_4x4` at 1/4, which reads all but row and column 4);
+//! at 1/8, `jpeg_idct_4x4` at 1/4, the full `jpeg_idct_islow` at 1/2);
 //! 4:4:4 chroma is scaled like luma. The reduced inverse DCTs are
 //! libjpeg's fixed-point ones (13-bit constants, 2 extra bits between the
 //! passes, its range limit of the low 10 bits), written anew. Then
@@ -16,8 +17,8 @@
 //! work. At 1/8 most of it is skipping the AC coefficients of luma blocks
 //! that are never used: there one table lookup skips a coefficient's code
 //! and its value bits at once, where libjpeg looks up the code, then
-//! checks its bit buffer and drops the value bits. At 1/4 every
-//! coefficient is decoded.
+//! checks its bit buffer and drops the value bits. At 1/4 and 1/2 every
+//! coefficient is decoded, most by one lookup of code and value bits.
 //!
 //! Taken: one interleaved baseline scan (SOF0/SOF1, 8-bit, Huffman) of
 //! grey, or YCbCr at 4:4:4 or 4:2:0, restart intervals included. Anything
