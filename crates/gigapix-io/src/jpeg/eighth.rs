@@ -1,16 +1,24 @@
-//! Our 1/8-scale decoder of baseline JPEG, for shrink-on-load: the bytes
-//! libjpeg-turbo's scaled decode gives (its C code, which is what the
-//! build has without nasm), faster.
+//! Our 1/8-, 1/4- and 1/2-scale decoder of baseline JPEG, for shrink-on-load:
+//! the bytes libjpeg-turbo's scaled decode gives (its C code, which is
+//! what the build has without nasm), faster. One decoder, generic over
+//! the luma block's output size `S = 8 / shrink`.
 //!
 //! At 1/8 scale libjpeg outputs one pixel per luma block: the DC
-//! coefficient (`jpeg_idct_1x1`). Chroma subsampled 2×2 (4:2:0) is scaled
-//! up in the DCT instead of upsampled: a 2×2 inverse DCT of each chroma
-//! block (`jpeg_idct_2x2`), which reads the odd AC coefficients. Then
+//! coefficient (`jpeg_idct_1x1`). At 1/4 it outputs 2x2 pixels per luma
+//! block (`jpeg_idct_2x2`, which reads the coefficients of rows and
+//! columns 0, 1, 3, 5, 7), at 1/2 4x4 (`jpeg_idct_4x4`, which reads all
+//! but row and column 4). Chroma subsampled 2×2 (4:2:0) is scaled up in
+//! the DCT instead of upsampled: blocks of 2S x 2S pixels (`jpeg_idct_2x2`
+//! at 1/8, `jpeg_idct_4x4` at 1/4, the full `jpeg_idct_islow` at 1/2);
+//! 4:4:4 chroma is scaled like luma. The reduced inverse DCTs are
+//! libjpeg's fixed-point ones (13-bit constants, 2 extra bits between the
+//! passes, its range limit of the low 10 bits), written anew. Then
 //! libjpeg's fixed-point YCbCr→RGB. Entropy decoding is nearly all of the
-//! work, and most of it is skipping the AC coefficients of luma blocks
-//! that are never used: here one table lookup skips a coefficient's code
+//! work. At 1/8 most of it is skipping the AC coefficients of luma blocks
+//! that are never used: there one table lookup skips a coefficient's code
 //! and its value bits at once, where libjpeg looks up the code, then
-//! checks its bit buffer and drops the value bits.
+//! checks its bit buffer and drops the value bits. At 1/4 and 1/2 every
+//! coefficient is decoded, most by one lookup of code and value bits.
 //!
 //! Taken: one interleaved baseline scan (SOF0/SOF1, 8-bit, Huffman) of
 //! grey, or YCbCr at 4:4:4 or 4:2:0, restart intervals included. Anything
@@ -28,7 +36,7 @@ const NATURAL: [u8; 64] = [
 ];
 
 /// The shrinks [`Frame::decode`] takes.
-pub(super) const SHRINKS: [usize; 2] = [8, 4];
+pub(super) const SHRINKS: [usize; 3] = [8, 4, 2];
 
 /// Bits a code is looked up by at once.
 const LOOKUP: u32 = 12;
@@ -44,6 +52,11 @@ struct Table {
     /// 0-3), coefficients advanced (4-10), whether an end of block ends
     /// them (11); 0 if not even one fits (the slow way).
     skip: Box<[u16; 1 << LOOKUP]>,
+    /// For AC tables, by the next `LOOKUP` bits: a coefficient whose code
+    /// and value bits they hold, decoded: its value (bits 16-31, 0 for an
+    /// end of block or a run of 16 zeros), its run of zeros (8-15), the
+    /// bits used (0-7); 0 if it does not fit (the slow way).
+    fast_ac: Box<[i32; 1 << LOOKUP]>,
     /// Canonical decoding of longer codes: largest code of each length
     /// (or -1), and the offset from code to symbol index.
     maxcode: [i32; 18],
@@ -114,9 +127,28 @@ impl Table {
                 *e = (u16::from(eob) << 11) | ((advance as u16) << 4) | used as u16;
             }
         }
+        let mut fast_ac = Box::new([0i32; 1 << LOOKUP]);
+        for (bits, e) in fast_ac.iter_mut().enumerate() {
+            let f = fast[bits];
+            let len = u32::from(f >> 8);
+            let (run, size) = (i32::from((f >> 4) & 15), u32::from(f & 15));
+            if f == 0 || len + size > LOOKUP {
+                continue;
+            }
+            let value = if size == 0 {
+                0
+            } else {
+                extend(
+                    (bits as u32 >> (LOOKUP - len - size)) & ((1 << size) - 1),
+                    size,
+                )
+            };
+            *e = (value << 16) | (run << 8) | (len + size) as i32;
+        }
         Some(Table {
             fast,
             skip,
+            fast_ac,
             maxcode,
             valoffset,
             symbols: symbols[..k].to_vec(),
@@ -480,6 +512,7 @@ impl Frame {
         match shrink {
             8 => self.decode_at::<1>(data, emit),
             4 => self.decode_at::<2>(data, emit),
+            2 => self.decode_at::<4>(data, emit),
             _ => {}
         }
     }
@@ -554,7 +587,8 @@ impl Frame {
                             decode_ac(&mut bits, act, &mut block);
                             match size {
                                 2 => idct_2x2(&block, q, &mut plane[at..], row_px),
-                                _ => idct_4x4(&block, q, &mut plane[at..], row_px),
+                                4 => idct_4x4(&block, q, &mut plane[at..], row_px),
+                                _ => idct_8x8(&block, q, &mut plane[at..], row_px),
                             }
                         }
                     }
@@ -617,13 +651,23 @@ fn decode_ac(bits: &mut Bits<'_>, t: &Table, block: &mut [i32; 64]) {
     let mut k = 1usize;
     while k < 64 {
         bits.refill();
-        let sym = bits.symbol(t);
-        let (run, size) = (usize::from(sym >> 4), u32::from(sym & 15));
-        if size > 0 {
+        let e = t.fast_ac[bits.index()];
+        let (run, value) = if e != 0 {
+            bits.drop_bits((e & 0xFF) as u32);
+            (((e >> 8) & 0xFF) as usize, e >> 16)
+        } else {
+            let sym = bits.symbol(t);
+            let (run, size) = (usize::from(sym >> 4), u32::from(sym & 15));
+            if size == 0 {
+                (run, 0)
+            } else {
+                (run, extend(bits.take(size), size))
+            }
+        };
+        if value != 0 {
             k += run;
-            let v = extend(bits.take(size), size);
             if k < 64 {
-                block[usize::from(NATURAL[k])] = v;
+                block[usize::from(NATURAL[k])] = value;
             }
             k += 1;
         } else if run == 15 {
@@ -750,6 +794,78 @@ fn idct_4x4(block: &[i32; 64], q: &[u16; 64], out: &mut [u8], stride: usize) {
         let row = &mut out[r * stride..r * stride + 4];
         for (o, v) in row.iter_mut().zip(step(t)) {
             *o = range_limit(descale(v, CONST_BITS + PASS1_BITS + 3 + 1));
+        }
+    }
+}
+
+/// libjpeg's `jpeg_idct_islow` (jidctint.c): the 8x8 output pixels of a
+/// block into `out` (rows `stride` apart).
+fn idct_8x8(block: &[i32; 64], q: &[u16; 64], out: &mut [u8], stride: usize) {
+    const FIX_0_298631336: i64 = 2446;
+    const FIX_0_390180644: i64 = 3196;
+    const FIX_0_541196100: i64 = 4433;
+    const FIX_0_765366865: i64 = 6270;
+    const FIX_0_899976223: i64 = 7373;
+    const FIX_1_175875602: i64 = 9633;
+    const FIX_1_501321110: i64 = 12299;
+    const FIX_1_847759065: i64 = 15137;
+    const FIX_1_961570560: i64 = 16069;
+    const FIX_2_053119869: i64 = 16819;
+    const FIX_2_562915447: i64 = 20995;
+    const FIX_3_072711026: i64 = 25172;
+    let deq = |i: usize| i64::from(block[i].wrapping_mul(i32::from(q[i])));
+    // A 1-D 8-point step (Loeffler, Ligtenberg and Moschytz, with 12
+    // multiplications): the eight outputs before descaling.
+    let step = |t: [i64; 8]| {
+        // Even part: terms 0, 2, 4, 6.
+        let rot = (t[2] + t[6]) * FIX_0_541196100;
+        let e2 = rot + t[6] * -FIX_1_847759065;
+        let e3 = rot + t[2] * FIX_0_765366865;
+        let e0 = (t[0] + t[4]) << CONST_BITS;
+        let e1 = (t[0] - t[4]) << CONST_BITS;
+        let (tmp10, tmp13, tmp11, tmp12) = (e0 + e3, e0 - e3, e1 + e2, e1 - e2);
+        // Odd part: terms 7, 5, 3, 1.
+        let (o0, o1, o2, o3) = (t[7], t[5], t[3], t[1]);
+        let z5 = (o0 + o2 + o1 + o3) * FIX_1_175875602;
+        let z1 = (o0 + o3) * -FIX_0_899976223;
+        let z2 = (o1 + o2) * -FIX_2_562915447;
+        let z3 = (o0 + o2) * -FIX_1_961570560 + z5;
+        let z4 = (o1 + o3) * -FIX_0_390180644 + z5;
+        let p0 = o0 * FIX_0_298631336 + z1 + z3;
+        let p1 = o1 * FIX_2_053119869 + z2 + z4;
+        let p2 = o2 * FIX_3_072711026 + z2 + z3;
+        let p3 = o3 * FIX_1_501321110 + z1 + z4;
+        [
+            tmp10 + p3,
+            tmp11 + p2,
+            tmp12 + p1,
+            tmp13 + p0,
+            tmp13 - p0,
+            tmp12 - p1,
+            tmp11 - p2,
+            tmp10 - p3,
+        ]
+    };
+    // Pass 1: the columns into a work array.
+    let mut ws = [[0i32; 8]; 8];
+    for col in 0..8 {
+        if (1..8).all(|r| block[8 * r + col] == 0) {
+            let dc = (deq(col) as i32).wrapping_shl(PASS1_BITS);
+            for w in &mut ws {
+                w[col] = dc;
+            }
+            continue;
+        }
+        let t = std::array::from_fn(|r| deq(8 * r + col));
+        for (w, v) in ws.iter_mut().zip(step(t)) {
+            w[col] = descale(v, CONST_BITS - PASS1_BITS) as i32;
+        }
+    }
+    // Pass 2: the rows (the shortcut for zero AC terms gives the same).
+    for (r, w) in ws.iter().enumerate() {
+        let row = &mut out[r * stride..r * stride + 8];
+        for (o, v) in row.iter_mut().zip(step(w.map(i64::from))) {
+            *o = range_limit(descale(v, CONST_BITS + PASS1_BITS + 3));
         }
     }
 }

@@ -201,7 +201,7 @@ pub(crate) fn open(input: &Input, name: &str, options: &OpenOptions, args: &Args
         if options.fail_on == FailOn::Error {
             scaled::check_eoi(input, name)?;
         }
-        // Our 1/8 and 1/4 decoder reads a file whole (bytes in memory are the
+        // Our 1/8, 1/4 and 1/2 decoder reads a file whole (bytes in memory are the
         // caller's already).
         let len = match &input {
             Input::Path(path) => std::fs::metadata(path).map_or(0, |m| m.len()),

@@ -90,9 +90,9 @@ pub fn codec_paths() -> String {
     let mozjpeg = if !cfg!(feature = "mozjpeg") {
         "not built (no shrink-on-load)"
     } else if MOZJPEG_SIMD {
-        "gigapix at 1/8 (baseline grey, 4:4:4, 4:2:0), else mozjpeg with SIMD"
+        "gigapix at 1/8, 1/4, 1/2 (baseline grey, 4:4:4, 4:2:0), else mozjpeg with SIMD"
     } else {
-        "gigapix at 1/8 (baseline grey, 4:4:4, 4:2:0), else mozjpeg C without SIMD (no nasm at build time)"
+        "gigapix at 1/8, 1/4, 1/2 (baseline grey, 4:4:4, 4:2:0), else mozjpeg C without SIMD (no nasm at build time)"
     };
     format!(
         "jpeg encode: gigapix ({}; CPU levels {}), CMYK and optimize: jpeg-encoder; \

@@ -2,10 +2,10 @@
 //! domain by libjpeg-turbo's scaled inverse DCTs (through the `mozjpeg`
 //! crate, which builds MozJPEG, a libjpeg-turbo fork, from source; its SIMD
 //! needs `nasm` at build time and is left out, with a build warning,
-//! without it). The commonest case, 1/8 of a baseline grey, 4:4:4 or 4:2:0
-//! file, is our own decoder's (`eighth.rs`): the same bytes, from a faster
-//! entropy decoder (`thumbnail x8k6k.jpg` 0.15 s against 0.19 s through
-//! MozJPEG's C code).
+//! without it). The commonest cases, 1/8, 1/4 and 1/2 of a baseline grey,
+//! 4:4:4 or 4:2:0 file, are our own decoder's (`eighth.rs`): the same
+//! bytes, from a faster entropy decoder (at 1/8, `thumbnail x8k6k.jpg`
+//! 0.15 s against 0.19 s through MozJPEG's C code).
 //!
 //! No pure-Rust JPEG decoder offers DCT scaling: decoding at full size and
 //! shrinking afterwards costs the whole inverse DCT, upsampling and colour
@@ -140,7 +140,7 @@ impl ScaledRows {
 }
 
 /// `true` if the decoder reads a file of `len` bytes whole into memory:
-/// our decoder (`eighth.rs`, at 1/8 and 1/4) of grey and YCbCr files up
+/// our decoder (`eighth.rs`, at 1/8, 1/4 and 1/2) of grey and YCbCr files up
 /// to [`OURS_MAX_FILE`] (bytes in memory it reads where they are).
 pub(super) fn ours_reads_whole(len: u64, kind: Kind, shrink: usize) -> bool {
     eighth::SHRINKS.contains(&shrink)
