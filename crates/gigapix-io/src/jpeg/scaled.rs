@@ -143,9 +143,13 @@ impl ScaledRows {
 /// our decoder (`eighth.rs`, at 1/8, 1/4 and 1/2) of grey and YCbCr files up
 /// to [`OURS_MAX_FILE`] (bytes in memory it reads where they are).
 pub(super) fn ours_reads_whole(len: u64, kind: Kind, shrink: usize) -> bool {
-    eighth::SHRINKS.contains(&shrink)
-        && matches!(kind, Kind::Grey | Kind::YCbCr)
-        && len <= OURS_MAX_FILE
+    ours_takes(kind, shrink) && len <= OURS_MAX_FILE
+}
+
+/// `true` if our decoder may take this colour kind at this shrink (it
+/// still refuses, in `Frame::parse`, what it cannot decode).
+fn ours_takes(kind: Kind, shrink: usize) -> bool {
+    eighth::SHRINKS.contains(&shrink) && matches!(kind, Kind::Grey | Kind::YCbCr)
 }
 
 /// The decoder thread: decodes the whole file in bands of rows, until the
@@ -161,7 +165,7 @@ fn decode(
 ) -> Result<()> {
     let io = |e: std::io::Error| bad(name, format_args!("damaged JPEG: {e}"));
     let mut reader = input.reader(name, |f| BufReader::with_capacity(256 << 10, f))?;
-    if ours_reads_whole(0, kind, shrink) {
+    if ours_takes(kind, shrink) {
         let mut read = Vec::new();
         let data: Option<&[u8]> = match &mut reader {
             Reader::File(file) => {
