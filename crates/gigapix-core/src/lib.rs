@@ -53,6 +53,7 @@ mod rect;
 mod region;
 pub mod sequential;
 mod sink;
+mod threads;
 
 pub use error::{Error, ErrorKind, Result};
 pub use eval::{CancelToken, Ctx, Inputs, StopFlags, catch_panic};
@@ -64,3 +65,4 @@ pub use operation::{Access, DemandHint, DynOperation, Operation, PlanInfo};
 pub use rect::Rect;
 pub use region::{Region, SharedPixels};
 pub use sink::{BandEncoder, BandWriter, Discard, Reducer};
+pub use threads::default_threads;

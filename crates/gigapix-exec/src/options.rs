@@ -138,20 +138,7 @@ impl RunOptions {
     }
 }
 
-/// The default worker count: `GIGAPIX_CONCURRENCY` if set to a positive
-/// number, else [`std::thread::available_parallelism`] (which honours
-/// cgroup CPU quotas on Linux).
-pub fn default_threads() -> usize {
-    std::env::var("GIGAPIX_CONCURRENCY")
-        .ok()
-        .and_then(|s| s.trim().parse::<usize>().ok())
-        .filter(|&n| n > 0)
-        .unwrap_or_else(|| {
-            std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(1)
-        })
-}
+pub use gigapix_core::default_threads;
 
 /// What a finished run measured.
 #[derive(Clone, Debug, PartialEq, Eq)]

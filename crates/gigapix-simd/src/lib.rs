@@ -40,6 +40,7 @@ pub mod arith;
 pub mod blur;
 pub mod conv;
 pub mod flip;
+pub mod idct;
 pub mod jpeg;
 pub mod lut;
 pub mod noise;

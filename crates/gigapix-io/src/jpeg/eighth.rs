@@ -27,6 +27,15 @@
 //! entropy data decodes to some pixels (libjpeg's concealment is not
 //! copied: a marker where data should be reads as zero bits, as libjpeg
 //! does), never a panic.
+//!
+//! Entropy decoding and the pixel work (inverse DCTs, colour conversion)
+//! are two stages a few MCU rows apart, on two threads for a large image
+//! when there is a second core; flat blocks (no AC coefficient) skip the
+//! inverse DCT, whose result for them is one value.
+
+use std::sync::mpsc;
+
+use gigapix_simd::{Level, idct};
 
 /// libjpeg's zigzag order: natural index of the `k`th coefficient.
 const NATURAL: [u8; 64] = [
@@ -518,99 +527,342 @@ impl Frame {
     }
 
     /// [`Frame::decode`] with luma blocks of `S` × `S` output pixels
-    /// (`S = 8 / shrink`).
-    fn decode_at<const S: usize>(&self, data: &[u8], mut emit: impl FnMut(&[u8]) -> bool) {
-        let colour = self.comps.len() == 3;
-        let (hmax, vmax) = (self.comps[0].h, self.comps[0].v);
-        let (out_w, out_h) = self.size(8 / S);
-        let mcu_cols = self.width.div_ceil(8 * hmax);
-        let mcu_rows = self.height.div_ceil(8 * vmax);
-        // Output pixels and rows of one MCU row, before cropping.
-        let row_px = mcu_cols * hmax * S;
-        let mcu_out_rows = vmax * S;
-        let bands = if colour { 3 } else { 1 };
-        let mut planes = vec![vec![0u8; row_px * mcu_out_rows]; self.comps.len()];
-        let mut out = vec![0u8; out_w * mcu_out_rows * bands];
-        let mut bits = Bits::new(data, self.scan);
-        let mut pred = [0i32; 3];
-        let mut todo = self.restart;
-        let tables: Vec<(&Table, &Table, &[u16; 64])> = self
-            .comps
-            .iter()
-            .map(|c| {
-                (
-                    self.dc[c.dc].as_ref().expect("checked by parse"),
-                    self.ac[c.ac].as_ref().expect("checked by parse"),
-                    &self.quant[c.quant],
-                )
-            })
-            .collect();
-        for my in 0..mcu_rows {
-            for mx in 0..mcu_cols {
-                if self.restart > 0 {
-                    if todo == 0 {
-                        bits.restart();
-                        pred = [0; 3];
-                        todo = self.restart;
-                    }
-                    todo -= 1;
-                }
-                for (ci, comp) in self.comps.iter().enumerate() {
-                    let (dct, act, q) = tables[ci];
-                    // Chroma of 4:2:0 is scaled up in the DCT: blocks of
-                    // 2S x 2S pixels.
-                    let size = if ci > 0 && hmax == 2 { 2 * S } else { S };
-                    for by in 0..comp.v {
-                        for bx in 0..comp.h {
-                            bits.refill();
-                            let s = u32::from(bits.symbol(dct) & 15);
-                            if s > 0 {
-                                if s > 11 {
-                                    bits.drop_bits(s.min(16));
-                                } else {
-                                    let v = bits.take(s);
-                                    pred[ci] = pred[ci].wrapping_add(extend(v, s));
-                                }
-                            }
-                            // libjpeg keeps coefficients as 16 bits.
-                            let dc = i32::from(pred[ci] as i16);
-                            let plane = &mut planes[ci];
-                            let at = by * size * row_px + (mx * comp.h + bx) * size;
-                            if size == 1 {
-                                skip_ac(&mut bits, act);
-                                // `jpeg_idct_1x1`.
-                                plane[at] = range_limit(i64::from((dc * i32::from(q[0]) + 4) >> 3));
-                                continue;
-                            }
-                            let mut block = [0i32; 64];
-                            block[0] = dc;
-                            decode_ac(&mut bits, act, &mut block);
-                            match size {
-                                2 => idct_2x2(&block, q, &mut plane[at..], row_px),
-                                4 => idct_4x4(&block, q, &mut plane[at..], row_px),
-                                _ => idct_8x8(&block, q, &mut plane[at..], row_px),
-                            }
+    /// (`S = 8 / shrink`). Two stages: entropy decoding into a row of
+    /// coefficient blocks per MCU row, then the inverse DCTs and colour
+    /// conversion of the row. On a large image with a second core they
+    /// run on two threads, a few MCU rows apart; the bytes are the same.
+    fn decode_at<const S: usize>(&self, data: &[u8], emit: impl FnMut(&[u8]) -> bool) {
+        let piped = self.height > 32
+            && data.len().saturating_sub(self.scan) >= PIPELINE_MIN_BYTES
+            && gigapix_core::default_threads() > 1;
+        self.decode_staged::<S>(data, piped, emit);
+    }
+
+    /// [`Frame::decode_at`], on two threads if `piped`.
+    fn decode_staged<const S: usize>(
+        &self,
+        data: &[u8],
+        piped: bool,
+        mut emit: impl FnMut(&[u8]) -> bool,
+    ) {
+        let layout = Layout::new::<S>(self);
+        let mut pixels = Pixels::new(&layout);
+        if !piped {
+            return self.one_thread(data, &layout, &mut pixels, &mut emit);
+        }
+        let batch = layout.batch_rows();
+        let (full_tx, full_rx) = mpsc::sync_channel::<(Coefficients, usize)>(BATCHES_IN_FLIGHT);
+        let (free_tx, free_rx) = mpsc::channel::<Coefficients>();
+        std::thread::scope(|scope| {
+            // Owned here, so that returning drops it and the entropy
+            // thread's next send fails, and it returns.
+            let full_rx = full_rx;
+            let layout = &layout;
+            let mut entropy = Entropy::new(self, data);
+            let spawned = std::thread::Builder::new()
+                .name("jpeg-entropy".to_string())
+                .spawn_scoped(scope, move || {
+                    for first in (0..layout.mcu_rows).step_by(batch) {
+                        let rows = batch.min(layout.mcu_rows - first);
+                        let mut c = free_rx
+                            .try_recv()
+                            .unwrap_or_else(|_| layout.coefficients(batch));
+                        entropy.rows(layout, &mut c, rows);
+                        if full_tx.send((c, rows)).is_err() {
+                            return;
                         }
                     }
-                }
+                });
+            if spawned.is_err() {
+                return self.one_thread(data, layout, &mut pixels, &mut emit);
             }
-            // Colour conversion of the MCU row's output rows.
-            let rows = mcu_out_rows.min(out_h - my * mcu_out_rows);
-            for r in 0..rows {
-                let dst = &mut out[r * out_w * bands..(r + 1) * out_w * bands];
-                let y = &planes[0][r * row_px..r * row_px + out_w];
-                if colour {
-                    let cb = &planes[1][r * row_px..r * row_px + out_w];
-                    let cr = &planes[2][r * row_px..r * row_px + out_w];
-                    ycc_to_rgb(y, cb, cr, dst);
-                } else {
-                    dst.copy_from_slice(y);
+            let mut my = 0;
+            while let Ok((mut c, rows)) = full_rx.recv() {
+                for r in 0..rows {
+                    if !emit(pixels.row(self, layout, &mut c, r, my)) {
+                        return;
+                    }
+                    my += 1;
                 }
+                let _ = free_tx.send(c);
             }
-            if !emit(&out[..rows * out_w * bands]) {
+        });
+    }
+
+    /// Both stages on this thread, one MCU row at a time.
+    fn one_thread(
+        &self,
+        data: &[u8],
+        layout: &Layout,
+        pixels: &mut Pixels,
+        emit: &mut impl FnMut(&[u8]) -> bool,
+    ) {
+        let mut entropy = Entropy::new(self, data);
+        let mut c = layout.coefficients(1);
+        for my in 0..layout.mcu_rows {
+            entropy.rows(layout, &mut c, 1);
+            if !emit(pixels.row(self, layout, &mut c, 0, my)) {
                 return;
             }
         }
+    }
+}
+
+/// Entropy-coded bytes from which decoding runs on two threads.
+const PIPELINE_MIN_BYTES: usize = 64 << 10;
+
+/// Batches of MCU rows of coefficients decoded ahead of the inverse
+/// DCTs.
+const BATCHES_IN_FLIGHT: usize = 2;
+
+/// Coefficient bytes of a batch (at least one MCU row): the entropy
+/// thread hands rows over in batches, so that the pixel thread, which is
+/// faster, is woken a few times an image, not once an MCU row.
+const BATCH_BYTES: usize = 512 << 10;
+
+/// Coefficient memory of a decode on two threads, of MCU rows of
+/// `row_bytes` bytes of coefficients: the batches in flight, the one being
+/// decoded and the one being turned into pixels.
+pub(super) fn coefficient_bytes(row_bytes: u64) -> u64 {
+    let batch = (BATCH_BYTES as u64 / row_bytes.max(1)).max(1) * row_bytes;
+    (BATCHES_IN_FLIGHT as u64 + 2) * batch
+}
+
+/// One block of an MCU: its component, its output size (`size` ×
+/// `size` pixels) and where its pixels go in the component's plane of
+/// the MCU row.
+struct Slot {
+    ci: usize,
+    size: usize,
+    /// Offset of the block's first pixel in the first MCU, and the
+    /// offset from one MCU to the next.
+    base: usize,
+    step: usize,
+}
+
+/// The MCU geometry of a decode at `S` (see [`Frame::decode_at`]).
+struct Layout {
+    mcu_cols: usize,
+    mcu_rows: usize,
+    slots: Vec<Slot>,
+    /// Pixels of a plane row and plane rows of an MCU row, before
+    /// cropping.
+    row_px: usize,
+    mcu_out_rows: usize,
+    out_w: usize,
+    out_h: usize,
+}
+
+impl Layout {
+    fn new<const S: usize>(f: &Frame) -> Layout {
+        let (hmax, vmax) = (f.comps[0].h, f.comps[0].v);
+        let (out_w, out_h) = f.size(8 / S);
+        let row_px = f.width.div_ceil(8 * hmax) * hmax * S;
+        let mut slots = Vec::new();
+        for (ci, comp) in f.comps.iter().enumerate() {
+            // Chroma of 4:2:0 is scaled up in the DCT: blocks of 2S x 2S
+            // pixels.
+            let size = if ci > 0 && hmax == 2 { 2 * S } else { S };
+            for by in 0..comp.v {
+                for bx in 0..comp.h {
+                    slots.push(Slot {
+                        ci,
+                        size,
+                        base: by * size * row_px + bx * size,
+                        step: comp.h * size,
+                    });
+                }
+            }
+        }
+        Layout {
+            mcu_cols: f.width.div_ceil(8 * hmax),
+            mcu_rows: f.height.div_ceil(8 * vmax),
+            slots,
+            row_px,
+            mcu_out_rows: vmax * S,
+            out_w,
+            out_h,
+        }
+    }
+
+    /// Blocks of one MCU row.
+    fn row_blocks(&self) -> usize {
+        self.mcu_cols * self.slots.len()
+    }
+
+    /// MCU rows in a batch of [`BATCH_BYTES`].
+    fn batch_rows(&self) -> usize {
+        (BATCH_BYTES / (self.row_blocks() * size_of::<[i16; 64]>())).max(1)
+    }
+
+    /// Zeroed coefficients of `rows` MCU rows.
+    fn coefficients(&self, rows: usize) -> Coefficients {
+        let n = rows * self.row_blocks();
+        Coefficients {
+            blocks: vec![[0; 64]; n],
+            last: vec![0; n],
+        }
+    }
+}
+
+/// The quantised coefficients of the blocks of MCU rows (natural order,
+/// in row, MCU then slot order), and the zigzag index of each block's last
+/// decoded AC coefficient (0 for none: a flat block). Blocks are all
+/// zero again once their pixels are made.
+struct Coefficients {
+    blocks: Vec<[i16; 64]>,
+    last: Vec<u8>,
+}
+
+/// The entropy decoder's state between MCU rows.
+struct Entropy<'a> {
+    bits: Bits<'a>,
+    pred: [i32; 3],
+    /// MCUs left before the next restart marker.
+    todo: usize,
+    restart: usize,
+    /// DC and AC tables by component.
+    tables: Vec<(&'a Table, &'a Table)>,
+}
+
+impl<'a> Entropy<'a> {
+    fn new(f: &'a Frame, data: &'a [u8]) -> Entropy<'a> {
+        Entropy {
+            bits: Bits::new(data, f.scan),
+            pred: [0; 3],
+            todo: f.restart,
+            restart: f.restart,
+            tables: f
+                .comps
+                .iter()
+                .map(|c| {
+                    (
+                        f.dc[c.dc].as_ref().expect("checked by parse"),
+                        f.ac[c.ac].as_ref().expect("checked by parse"),
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    /// Decodes the next `rows` MCU rows into `out` (zeroed). Blocks of
+    /// one output pixel get their DC only.
+    fn rows(&mut self, layout: &Layout, out: &mut Coefficients, rows: usize) {
+        let bits = &mut self.bits;
+        let mut i = 0;
+        for _ in 0..rows * layout.mcu_cols {
+            if self.restart > 0 {
+                if self.todo == 0 {
+                    bits.restart();
+                    self.pred = [0; 3];
+                    self.todo = self.restart;
+                }
+                self.todo -= 1;
+            }
+            for slot in &layout.slots {
+                let (dct, act) = self.tables[slot.ci];
+                bits.refill();
+                let s = u32::from(bits.symbol(dct) & 15);
+                if s > 0 {
+                    if s > 11 {
+                        bits.drop_bits(s.min(16));
+                    } else {
+                        let v = bits.take(s);
+                        self.pred[slot.ci] = self.pred[slot.ci].wrapping_add(extend(v, s));
+                    }
+                }
+                // libjpeg keeps coefficients as 16 bits.
+                out.blocks[i][0] = self.pred[slot.ci] as i16;
+                if slot.size == 1 {
+                    skip_ac(bits, act);
+                } else {
+                    out.last[i] = decode_ac(bits, act, &mut out.blocks[i]);
+                }
+                i += 1;
+            }
+        }
+    }
+}
+
+/// The planes and output rows of the pixel stage.
+struct Pixels {
+    planes: Vec<Vec<u8>>,
+    out: Vec<u8>,
+    colour: bool,
+    level: Level,
+}
+
+impl Pixels {
+    fn new(layout: &Layout) -> Pixels {
+        let planes = 1 + layout.slots.iter().map(|s| s.ci).max().unwrap_or(0);
+        let colour = planes == 3;
+        let bands = if colour { 3 } else { 1 };
+        Pixels {
+            planes: vec![vec![0u8; layout.row_px * layout.mcu_out_rows]; planes],
+            out: vec![0u8; layout.out_w * layout.mcu_out_rows * bands],
+            colour,
+            level: gigapix_simd::level(),
+        }
+    }
+
+    /// The output rows of MCU row `my` from its coefficients, row `r` of
+    /// `c`, which are left zeroed.
+    fn row(
+        &mut self,
+        f: &Frame,
+        layout: &Layout,
+        c: &mut Coefficients,
+        r: usize,
+        my: usize,
+    ) -> &[u8] {
+        let quant: Vec<&[u16; 64]> = f.comps.iter().map(|c| &f.quant[c.quant]).collect();
+        let stride = layout.row_px;
+        let mut i = r * layout.row_blocks();
+        for mx in 0..layout.mcu_cols {
+            for slot in &layout.slots {
+                let (q, block) = (quant[slot.ci], &mut c.blocks[i]);
+                let plane = &mut self.planes[slot.ci][slot.base + mx * slot.step..];
+                let dc = i32::from(block[0]);
+                if slot.size == 1 {
+                    // `jpeg_idct_1x1`.
+                    plane[0] = idct::range_limit(i64::from((dc * i32::from(q[0]) + 4) >> 3));
+                    block[0] = 0;
+                } else if c.last[i] == 0 {
+                    // A flat block: one value, as the IDCT would give.
+                    let v = idct::flat(dc.wrapping_mul(i32::from(q[0])));
+                    for r in 0..slot.size {
+                        plane[r * stride..r * stride + slot.size].fill(v);
+                    }
+                    block[0] = 0;
+                } else {
+                    match slot.size {
+                        2 => idct::idct_2x2(self.level, block, q, plane, stride),
+                        4 => idct::idct_4x4(self.level, block, q, plane, stride),
+                        _ => idct::idct_8x8(self.level, block, q, plane, stride),
+                    }
+                    *block = [0; 64];
+                    c.last[i] = 0;
+                }
+                i += 1;
+            }
+        }
+        // Colour conversion of the MCU row's output rows.
+        let (out_w, bands) = (layout.out_w, if self.colour { 3 } else { 1 });
+        let rows = layout
+            .mcu_out_rows
+            .min(layout.out_h - my * layout.mcu_out_rows);
+        for r in 0..rows {
+            let dst = &mut self.out[r * out_w * bands..(r + 1) * out_w * bands];
+            let y = &self.planes[0][r * stride..r * stride + out_w];
+            if self.colour {
+                let cb = &self.planes[1][r * stride..r * stride + out_w];
+                let cr = &self.planes[2][r * stride..r * stride + out_w];
+                ycc_to_rgb(y, cb, cr, dst);
+            } else {
+                dst.copy_from_slice(y);
+            }
+        }
+        &self.out[..rows * out_w * bands]
     }
 }
 
@@ -645,10 +897,12 @@ fn skip_ac(bits: &mut Bits<'_>, t: &Table) {
     }
 }
 
-/// Decodes the AC coefficients of a block into `block` (natural order).
+/// Decodes the AC coefficients of a block into `block` (natural order,
+/// zeroed but for the DC): the zigzag index of the last one, 0 if none.
 #[inline(always)]
-fn decode_ac(bits: &mut Bits<'_>, t: &Table, block: &mut [i32; 64]) {
+fn decode_ac(bits: &mut Bits<'_>, t: &Table, block: &mut [i16; 64]) -> u8 {
     let mut k = 1usize;
+    let mut last = 0;
     while k < 64 {
         bits.refill();
         let e = t.fast_ac[bits.index()];
@@ -667,207 +921,18 @@ fn decode_ac(bits: &mut Bits<'_>, t: &Table, block: &mut [i32; 64]) {
         if value != 0 {
             k += run;
             if k < 64 {
-                block[usize::from(NATURAL[k])] = value;
+                // Values have at most 15 bits.
+                block[usize::from(NATURAL[k])] = value as i16;
+                last = k as u8;
             }
             k += 1;
         } else if run == 15 {
             k += 16;
         } else {
-            return;
+            return last;
         }
     }
-}
-
-/// libjpeg's output range limit (`IDCT_range_limit` indexed with
-/// `RANGE_MASK`): the low 10 bits of `x` as a signed value, plus 128,
-/// clamped to a sample.
-#[inline(always)]
-fn range_limit(x: i64) -> u8 {
-    let v = ((x as i32) << 22) >> 22;
-    (v + 128).clamp(0, 255) as u8
-}
-
-/// `DESCALE`: `x / 2^n`, rounded.
-#[inline(always)]
-fn descale(x: i64, n: u32) -> i64 {
-    (x + (1 << (n - 1))) >> n
-}
-
-/// Pass-1 and final shifts of the reduced inverse DCTs (jidctred.c).
-const CONST_BITS: u32 = 13;
-const PASS1_BITS: u32 = 2;
-
-/// libjpeg's `jpeg_idct_2x2` (jidctred.c): the 2x2 output pixels of a
-/// block into `out` (rows `stride` apart). It reads the coefficients of
-/// rows and columns 0, 1, 3, 5 and 7.
-fn idct_2x2(block: &[i32; 64], q: &[u16; 64], out: &mut [u8], stride: usize) {
-    const FIX_0_720959822: i64 = 5906;
-    const FIX_0_850430095: i64 = 6967;
-    const FIX_1_272758580: i64 = 10426;
-    const FIX_3_624509785: i64 = 29692;
-    let deq = |i: usize| i64::from(block[i].wrapping_mul(i32::from(q[i])));
-    // The odd part of a 1-D 8-to-2 step from terms 1, 3, 5, 7.
-    let odd = |t1: i64, t3: i64, t5: i64, t7: i64| {
-        t7 * -FIX_0_720959822 + t5 * FIX_0_850430095 + t3 * -FIX_1_272758580 + t1 * FIX_3_624509785
-    };
-    // Pass 1: columns 0, 1, 3, 5, 7 into two rows of a work array.
-    let mut ws = [[0i32; 8]; 2];
-    for col in [0usize, 1, 3, 5, 7] {
-        if block[8 + col] == 0
-            && block[24 + col] == 0
-            && block[40 + col] == 0
-            && block[56 + col] == 0
-        {
-            let dc = (deq(col) as i32).wrapping_shl(PASS1_BITS);
-            ws[0][col] = dc;
-            ws[1][col] = dc;
-            continue;
-        }
-        let tmp10 = deq(col) << (CONST_BITS + 2);
-        let tmp0 = odd(deq(8 + col), deq(24 + col), deq(40 + col), deq(56 + col));
-        ws[0][col] = descale(tmp10 + tmp0, CONST_BITS - PASS1_BITS + 2) as i32;
-        ws[1][col] = descale(tmp10 - tmp0, CONST_BITS - PASS1_BITS + 2) as i32;
-    }
-    // Pass 2: the two rows (the shortcut for zero AC terms gives the same).
-    for (r, w) in ws.iter().enumerate() {
-        let w = w.map(i64::from);
-        let tmp10 = w[0] << (CONST_BITS + 2);
-        let tmp0 = odd(w[1], w[3], w[5], w[7]);
-        let n = CONST_BITS + PASS1_BITS + 3 + 2;
-        out[r * stride] = range_limit(descale(tmp10 + tmp0, n));
-        out[r * stride + 1] = range_limit(descale(tmp10 - tmp0, n));
-    }
-}
-
-/// libjpeg's `jpeg_idct_4x4` (jidctred.c): the 4x4 output pixels of a
-/// block into `out` (rows `stride` apart). It reads every coefficient
-/// but those of row and column 4.
-fn idct_4x4(block: &[i32; 64], q: &[u16; 64], out: &mut [u8], stride: usize) {
-    const FIX_0_211164243: i64 = 1730;
-    const FIX_0_509795579: i64 = 4176;
-    const FIX_0_601344887: i64 = 4926;
-    const FIX_0_765366865: i64 = 6270;
-    const FIX_0_899976223: i64 = 7373;
-    const FIX_1_061594337: i64 = 8697;
-    const FIX_1_451774981: i64 = 11893;
-    const FIX_1_847759065: i64 = 15137;
-    const FIX_2_172734803: i64 = 17799;
-    const FIX_2_562915447: i64 = 20995;
-    let deq = |i: usize| i64::from(block[i].wrapping_mul(i32::from(q[i])));
-    // A 1-D 8-to-4 step from terms 0, 2, 6 (even) and 1, 3, 5, 7 (odd):
-    // the four outputs before descaling.
-    let step = |t: [i64; 8]| {
-        let tmp0 = t[0] << (CONST_BITS + 1);
-        let tmp2 = t[2] * FIX_1_847759065 + t[6] * -FIX_0_765366865;
-        let (tmp10, tmp12) = (tmp0 + tmp2, tmp0 - tmp2);
-        let (z1, z2, z3, z4) = (t[7], t[5], t[3], t[1]);
-        let odd0 = z1 * -FIX_0_211164243
-            + z2 * FIX_1_451774981
-            + z3 * -FIX_2_172734803
-            + z4 * FIX_1_061594337;
-        let odd2 = z1 * -FIX_0_509795579
-            + z2 * -FIX_0_601344887
-            + z3 * FIX_0_899976223
-            + z4 * FIX_2_562915447;
-        [tmp10 + odd2, tmp12 + odd0, tmp12 - odd0, tmp10 - odd2]
-    };
-    // Pass 1: the columns but 4, into four rows of a work array.
-    let mut ws = [[0i32; 8]; 4];
-    for col in [0usize, 1, 2, 3, 5, 6, 7] {
-        if [1, 2, 3, 5, 6, 7].iter().all(|r| block[8 * r + col] == 0) {
-            let dc = (deq(col) as i32).wrapping_shl(PASS1_BITS);
-            for w in &mut ws {
-                w[col] = dc;
-            }
-            continue;
-        }
-        let t = std::array::from_fn(|r| if r == 4 { 0 } else { deq(8 * r + col) });
-        for (w, v) in ws.iter_mut().zip(step(t)) {
-            w[col] = descale(v, CONST_BITS - PASS1_BITS + 1) as i32;
-        }
-    }
-    // Pass 2: the four rows (the shortcut for zero AC terms gives the
-    // same).
-    for (r, w) in ws.iter().enumerate() {
-        let mut t = w.map(i64::from);
-        t[4] = 0;
-        let row = &mut out[r * stride..r * stride + 4];
-        for (o, v) in row.iter_mut().zip(step(t)) {
-            *o = range_limit(descale(v, CONST_BITS + PASS1_BITS + 3 + 1));
-        }
-    }
-}
-
-/// libjpeg's `jpeg_idct_islow` (jidctint.c): the 8x8 output pixels of a
-/// block into `out` (rows `stride` apart).
-fn idct_8x8(block: &[i32; 64], q: &[u16; 64], out: &mut [u8], stride: usize) {
-    const FIX_0_298631336: i64 = 2446;
-    const FIX_0_390180644: i64 = 3196;
-    const FIX_0_541196100: i64 = 4433;
-    const FIX_0_765366865: i64 = 6270;
-    const FIX_0_899976223: i64 = 7373;
-    const FIX_1_175875602: i64 = 9633;
-    const FIX_1_501321110: i64 = 12299;
-    const FIX_1_847759065: i64 = 15137;
-    const FIX_1_961570560: i64 = 16069;
-    const FIX_2_053119869: i64 = 16819;
-    const FIX_2_562915447: i64 = 20995;
-    const FIX_3_072711026: i64 = 25172;
-    let deq = |i: usize| i64::from(block[i].wrapping_mul(i32::from(q[i])));
-    // A 1-D 8-point step (Loeffler, Ligtenberg and Moschytz, with 12
-    // multiplications): the eight outputs before descaling.
-    let step = |t: [i64; 8]| {
-        // Even part: terms 0, 2, 4, 6.
-        let rot = (t[2] + t[6]) * FIX_0_541196100;
-        let e2 = rot + t[6] * -FIX_1_847759065;
-        let e3 = rot + t[2] * FIX_0_765366865;
-        let e0 = (t[0] + t[4]) << CONST_BITS;
-        let e1 = (t[0] - t[4]) << CONST_BITS;
-        let (tmp10, tmp13, tmp11, tmp12) = (e0 + e3, e0 - e3, e1 + e2, e1 - e2);
-        // Odd part: terms 7, 5, 3, 1.
-        let (o0, o1, o2, o3) = (t[7], t[5], t[3], t[1]);
-        let z5 = (o0 + o2 + o1 + o3) * FIX_1_175875602;
-        let z1 = (o0 + o3) * -FIX_0_899976223;
-        let z2 = (o1 + o2) * -FIX_2_562915447;
-        let z3 = (o0 + o2) * -FIX_1_961570560 + z5;
-        let z4 = (o1 + o3) * -FIX_0_390180644 + z5;
-        let p0 = o0 * FIX_0_298631336 + z1 + z3;
-        let p1 = o1 * FIX_2_053119869 + z2 + z4;
-        let p2 = o2 * FIX_3_072711026 + z2 + z3;
-        let p3 = o3 * FIX_1_501321110 + z1 + z4;
-        [
-            tmp10 + p3,
-            tmp11 + p2,
-            tmp12 + p1,
-            tmp13 + p0,
-            tmp13 - p0,
-            tmp12 - p1,
-            tmp11 - p2,
-            tmp10 - p3,
-        ]
-    };
-    // Pass 1: the columns into a work array.
-    let mut ws = [[0i32; 8]; 8];
-    for col in 0..8 {
-        if (1..8).all(|r| block[8 * r + col] == 0) {
-            let dc = (deq(col) as i32).wrapping_shl(PASS1_BITS);
-            for w in &mut ws {
-                w[col] = dc;
-            }
-            continue;
-        }
-        let t = std::array::from_fn(|r| deq(8 * r + col));
-        for (w, v) in ws.iter_mut().zip(step(t)) {
-            w[col] = descale(v, CONST_BITS - PASS1_BITS) as i32;
-        }
-    }
-    // Pass 2: the rows (the shortcut for zero AC terms gives the same).
-    for (r, w) in ws.iter().enumerate() {
-        let row = &mut out[r * stride..r * stride + 8];
-        for (o, v) in row.iter_mut().zip(step(w.map(i64::from))) {
-            *o = range_limit(descale(v, CONST_BITS + PASS1_BITS + 3));
-        }
-    }
+    last
 }
 
 /// libjpeg's `ycc_rgb_convert` (jdcolor.c), with its tables computed on
@@ -1078,6 +1143,34 @@ mod tests {
                     "{w}x{h} {sampling:?} Q{q} every {strip} 1/{shrink}"
                 );
             }
+        }
+    }
+
+    /// On two threads or one, the same bytes; a consumer that stops
+    /// early stops both stages.
+    #[test]
+    fn two_stages_are_one() {
+        let (w, h) = (1001, 667);
+        let pixels = noise(w, h, 3, 99);
+        for samp in [1, 2] {
+            let data = mozjpeg(&pixels, w, h, false, samp, 90, false);
+            let frame = Frame::parse(&data, false).unwrap();
+            let run = |piped: bool, stop: usize| {
+                let (mut out, mut calls) = (Vec::new(), 0);
+                let emit = |rows: &[u8]| {
+                    out.extend_from_slice(rows);
+                    calls += 1;
+                    calls < stop
+                };
+                match samp {
+                    1 => frame.decode_staged::<2>(&data, piped, emit),
+                    _ => frame.decode_staged::<4>(&data, piped, emit),
+                }
+                (out, calls)
+            };
+            let (one, _) = run(false, usize::MAX);
+            assert!(one == run(true, usize::MAX).0, "1/{samp}");
+            assert_eq!(run(true, 3).1, 3);
         }
     }
 

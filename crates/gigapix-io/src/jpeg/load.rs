@@ -207,7 +207,9 @@ pub(crate) fn open(input: &Input, name: &str, options: &OpenOptions, args: &Args
             Input::Path(path) => std::fs::metadata(path).map_or(0, |m| m.len()),
             Input::Bytes(_) => 0,
         };
+        let (out_w, _) = scaled::scaled_size(width, height, shrink as usize);
         let decoder_bytes = decoder_bytes
+            + scaled::ahead_bytes(out_w * kind.bands() as usize)
             + if len > 0 && scaled::ours_reads_whole(len, kind, shrink as usize) {
                 len
             } else {
@@ -268,9 +270,15 @@ fn decoder_bytes(c: &Components, mode: Mode, (width, height): (usize, usize), sh
     let thread = 256 << 10;
     let rows = 2 * (RING + AHEAD + 2) as u64 * imcu;
     if shrink > 1 {
-        // libjpeg still entropy-decodes one full-size iMCU row of
-        // coefficients (2 bytes a sample).
-        return rows / u64::from(shrink * shrink) + 2 * imcu + thread;
+        // libjpeg entropy-decodes one full-size iMCU row of coefficients
+        // (2 bytes a sample); ours hands batches of them from its entropy
+        // thread to the pixel thread (`eighth::coefficient_bytes`), and
+        // has a thread more.
+        #[cfg(feature = "mozjpeg")]
+        let coefficients = (2 * imcu).max(super::eighth::coefficient_bytes(2 * imcu));
+        #[cfg(not(feature = "mozjpeg"))]
+        let coefficients = 2 * imcu;
+        return rows / u64::from(shrink * shrink) + coefficients + 2 * thread;
     }
     let coefficients = if mode.buffered {
         per_mcu * mcu_cols * mcu_rows * 64 * 2 * 2

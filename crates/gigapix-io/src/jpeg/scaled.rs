@@ -39,6 +39,23 @@ use crate::input::{Input, Reader};
 /// Rows per band sent by the decoder thread.
 const BAND_ROWS: usize = 16;
 
+/// Decoded rows the decoder thread may run ahead of the reader, in bytes
+/// (at least two bands): a shrunk image is small, and a decoder that
+/// waits for the pipeline between its requests leaves a core idle.
+const AHEAD_BYTES: usize = 2 << 20;
+
+/// Bands in flight between the decoder thread and the reader of rows of
+/// `row_bytes`.
+fn bands_ahead(row_bytes: usize) -> usize {
+    (AHEAD_BYTES / (BAND_ROWS * row_bytes).max(1)).max(2)
+}
+
+/// Memory of the rows of `row_bytes` bytes the decoder thread may send
+/// ahead, with the band being filled and the band being read.
+pub(super) fn ahead_bytes(row_bytes: usize) -> u64 {
+    ((bands_ahead(row_bytes) + 2) * BAND_ROWS * row_bytes) as u64
+}
+
 /// Largest file on disk that our decoder ([`eighth`]) decodes (from memory, read whole);
 /// larger ones stream through libjpeg. Files in memory are decoded there
 /// whatever their size.
@@ -102,7 +119,7 @@ impl ScaledRows {
         width: usize,
         bands: usize,
     ) -> Result<ScaledRows> {
-        let (tx, rx) = mpsc::sync_channel::<Band>(2);
+        let (tx, rx) = mpsc::sync_channel::<Band>(bands_ahead(width * bands));
         let (free_tx, free_rx) = mpsc::channel::<Vec<u8>>();
         let row_bytes = width * bands;
         let thread_name = name.clone();
