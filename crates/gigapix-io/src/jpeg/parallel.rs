@@ -532,7 +532,12 @@ impl ParallelWriter {
 
 impl BandWriter for ParallelWriter {
     fn band_rows(&self) -> Option<u32> {
-        our_sampling(&self.config).map(|_| self.strip_rows)
+        // An image of one strip is encoded at the end either way; bands of
+        // the planner's height let what feeds it run as rows arrive.
+        let strips = self.strip_rows < u32::from(self.config.height);
+        our_sampling(&self.config)
+            .filter(|_| strips)
+            .map(|_| self.strip_rows)
     }
 
     fn band_encoder(&mut self, band_rows: u32) -> Option<Arc<dyn BandEncoder>> {
