@@ -247,6 +247,7 @@ pub fn flat(deq: i32) -> u8 {
 /// apart). It reads the coefficients of rows and columns 0, 1, 3, 5, 7.
 ///
 /// Panics if `out` is too short.
+#[inline]
 pub fn idct_2x2(level: Level, block: &[i16; 64], q: &[u16; 64], out: &mut [u8], stride: usize) {
     check(out, stride, 2);
     let done = dispatch!(level, Avx2 => avx2::idct_2x2(block, q, out, stride), _ => false);
@@ -259,6 +260,7 @@ pub fn idct_2x2(level: Level, block: &[i16; 64], q: &[u16; 64], out: &mut [u8], 
 /// apart). It reads every coefficient but those of row and column 4.
 ///
 /// Panics if `out` is too short.
+#[inline]
 pub fn idct_4x4(level: Level, block: &[i16; 64], q: &[u16; 64], out: &mut [u8], stride: usize) {
     check(out, stride, 4);
     let done = dispatch!(level, Avx2 => avx2::idct_4x4(block, q, out, stride), _ => false);
@@ -271,6 +273,7 @@ pub fn idct_4x4(level: Level, block: &[i16; 64], q: &[u16; 64], out: &mut [u8], 
 /// `stride` apart).
 ///
 /// Panics if `out` is too short.
+#[inline]
 pub fn idct_8x8(level: Level, block: &[i16; 64], q: &[u16; 64], out: &mut [u8], stride: usize) {
     check(out, stride, 8);
     let _ = level;

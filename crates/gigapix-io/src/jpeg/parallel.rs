@@ -318,7 +318,9 @@ pub(super) fn writer(
 ) -> Result<Box<dyn BandWriter>> {
     let (strip_rows, interval) = geometry(&config);
 
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // No more encoder threads than strips (a thumbnail has one).
+    let strips = usize::from(config.height).div_ceil(strip_rows.max(1));
+    let threads = gigapix_core::default_threads().min(strips.max(1));
     let (file, temp) = create_out(path, name)?;
     let (job_tx, job_rx) = mpsc::channel::<Job>();
     let (done_tx, done_rx) = mpsc::channel::<Done>();
